@@ -1,0 +1,37 @@
+# The two commands of the README: `make run` and `make test`. Both create the virtualenv and
+# install the project when needed; with no DATABASE_URL they start a private PostgreSQL.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: run test bench lint format setup browser
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# Debian's Chromium for the browser tests (Playwright cannot download browsers here).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -q chromium fonts-noto-core >/dev/null || \
+	    (apt-get update -q >/dev/null && apt-get install -y -q chromium fonts-noto-core >/dev/null); \
+	  else echo "chromium missing: sudo apt-get install chromium (browser tests will be skipped)"; fi; }
+
+run: $(STAMP)
+	$(PY) infra/run.py serve
+
+test: $(STAMP) browser
+	$(PY) infra/run.py test -- $(ARGS)
+
+bench: $(STAMP)
+	$(PY) infra/run.py bench -- $(ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix . && $(VENV)/bin/ruff format .

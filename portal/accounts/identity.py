@@ -1,0 +1,157 @@
+"""Identity numbers, mobiles and dates of birth: validation, normalisation, protection."""
+
+import hashlib
+import hmac
+import re
+from datetime import date
+
+import phonenumbers
+from cryptography.fernet import Fernet
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils.functional import cached_property  # noqa: F401
+from django.utils.translation import gettext_lazy as _
+from hijridate import Gregorian, Hijri
+
+NATIONAL_ID = "national_id"
+IQAMA = "iqama"
+PASSPORT = "passport"
+IDENTITY_TYPES = [
+    (NATIONAL_ID, _("National ID")),
+    (IQAMA, _("Iqama (residence permit)")),
+    (PASSPORT, _("Passport")),
+]
+
+ARABIC_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
+
+
+def normalize_digits(value: str) -> str:
+    """Arabic-Indic digits typed on an Arabic keyboard become ASCII digits."""
+    return (value or "").translate(ARABIC_DIGITS)
+
+
+def luhn_valid(digits: str) -> bool:
+    total = 0
+    for index, char in enumerate(digits):
+        number = int(char)
+        if index % 2 == 0:
+            number *= 2
+            if number > 9:
+                number -= 9
+        total += number
+    return total % 10 == 0
+
+
+def luhn_complete(first_nine: str) -> str:
+    """Append the check digit that makes a nine-digit prefix a valid ten-digit identity."""
+    for check in "0123456789":
+        if luhn_valid(first_nine + check):
+            return first_nine + check
+    raise ValueError(first_nine)
+
+
+def normalize_identity(identity_type: str, number: str) -> str:
+    """Validate an identity number for its type and return its canonical form.
+
+    A Saudi national ID is 10 digits starting with 1, an iqama 10 digits starting with 2; both
+    carry a Luhn check digit. A passport number is 6-20 Latin letters and digits.
+    """
+    value = normalize_digits(number).strip().replace(" ", "").upper()
+    if identity_type == NATIONAL_ID:
+        if not re.fullmatch(r"1\d{9}", value):
+            raise ValidationError(
+                _("A national ID is 10 digits starting with 1."), code="identity_format"
+            )
+    elif identity_type == IQAMA:
+        if not re.fullmatch(r"2\d{9}", value):
+            raise ValidationError(
+                _("An iqama number is 10 digits starting with 2."), code="identity_format"
+            )
+    elif identity_type == PASSPORT:
+        if not re.fullmatch(r"[A-Z0-9]{6,20}", value):
+            raise ValidationError(
+                _("A passport number is 6 to 20 Latin letters and digits."),
+                code="identity_format",
+            )
+        return value
+    else:
+        raise ValidationError(_("Choose the type of identity document."), code="identity_type")
+    if not luhn_valid(value):
+        raise ValidationError(
+            _("This identity number is not valid (check digit)."), code="identity_checksum"
+        )
+    return value
+
+
+def identity_lookup_hash(number: str) -> str:
+    """Keyed hash used to find a user by identity number without decrypting every row."""
+    return hmac.new(settings.IDENTITY_HASH_KEY, number.encode(), hashlib.sha256).hexdigest()
+
+
+def _fernet() -> Fernet:
+    return Fernet(settings.FIELD_ENCRYPTION_KEY.encode())
+
+
+def encrypt_identity(number: str) -> str:
+    return _fernet().encrypt(number.encode()).decode()
+
+
+def decrypt_identity(token: str) -> str:
+    return _fernet().decrypt(token.encode()).decode()
+
+
+def normalize_mobile(value: str) -> str:
+    """Return the mobile number in E.164 (Saudi numbers may be typed locally, e.g. 05...)."""
+    raw = normalize_digits(value).strip()
+    try:
+        number = phonenumbers.parse(raw, "SA")
+    except phonenumbers.NumberParseException as exc:
+        raise ValidationError(
+            _("Enter a valid mobile number, e.g. +966501234567."), code="mobile_format"
+        ) from exc
+    if not phonenumbers.is_valid_number(number):
+        raise ValidationError(
+            _("Enter a valid mobile number, e.g. +966501234567."), code="mobile_invalid"
+        )
+    if phonenumbers.number_type(number) not in (
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    ):
+        raise ValidationError(_("This number is not a mobile number."), code="mobile_not_mobile")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+GREGORIAN = "gregorian"
+HIJRI = "hijri"
+CALENDARS = [(HIJRI, _("Hijri")), (GREGORIAN, _("Gregorian"))]
+
+
+def parse_birth_date(value: str, calendar: str, today: date | None = None) -> date:
+    """Parse YYYY-MM-DD in the chosen calendar and return the Gregorian date."""
+    today = today or date.today()
+    match = re.fullmatch(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})", normalize_digits(value).strip())
+    if not match:
+        raise ValidationError(
+            _("Enter the date as year-month-day, e.g. 1415-06-21."), code="date_format"
+        )
+    year, month, day = (int(part) for part in match.groups())
+    try:
+        if calendar == HIJRI:
+            result = Hijri(year, month, day).to_gregorian()
+            result = date(result.year, result.month, result.day)
+        elif calendar == GREGORIAN:
+            result = date(year, month, day)
+        else:
+            raise ValidationError(_("Choose Hijri or Gregorian."), code="calendar")
+    except (ValueError, OverflowError) as exc:
+        raise ValidationError(_("This date does not exist."), code="date_invalid") from exc
+    if result >= today:
+        raise ValidationError(_("The date of birth must be in the past."), code="date_future")
+    if result.year < today.year - 130:
+        raise ValidationError(_("This date of birth is too far in the past."), code="date_old")
+    return result
+
+
+def to_hijri(value: date) -> str:
+    hijri = Gregorian(value.year, value.month, value.day).to_hijri()
+    return f"{hijri.year:04d}-{hijri.month:02d}-{hijri.day:02d}"

@@ -1,0 +1,68 @@
+"""The user's own live stream (notifications, queue updates) over a websocket.
+
+Authentication comes from the session (AuthMiddlewareStack). For /ws/a/<slug>/... the agency is
+resolved from the path and membership is checked inside ``schema_context`` in the sync helper:
+Django connections are per thread, so the schema must be set where the query runs.
+"""
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+from django_tenants.utils import schema_context
+
+from tenants.models import Agency
+
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+
+
+def user_group(schema_name: str, user_id: int) -> str:
+    """Channel-layer group of one user inside one schema (public or an agency)."""
+    return f"user.{schema_name}.{user_id}"
+
+
+@database_sync_to_async
+def _agency_schema_for_member(slug: str, user_id: int) -> str | None:
+    agency = Agency.objects.filter(slug=slug, is_active=True).only("schema_name").first()
+    if agency is None:
+        return None
+    from tenants.staff.models import Membership
+
+    with schema_context(agency.schema_name):
+        if Membership.objects.filter(user_id=user_id, is_active=True).exists():
+            return agency.schema_name
+    return None
+
+
+class NotificationConsumer(AsyncJsonWebsocketConsumer):
+    async def connect(self):
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        slug = self.scope["url_route"]["kwargs"].get("agency_slug")
+        if slug:
+            schema = await _agency_schema_for_member(slug, user.pk)
+            if schema is None:
+                await self.close(code=CLOSE_FORBIDDEN)
+                return
+        else:
+            schema = settings.PUBLIC_SCHEMA_NAME
+        self.scope["schema_name"] = schema
+        self.group = user_group(schema, user.pk)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        await self.send_json({"type": "hello", "schema": schema})
+
+    async def disconnect(self, code):
+        group = getattr(self, "group", None)
+        if group:
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def receive_json(self, content, **kwargs):
+        if content.get("type") == "ping":
+            await self.send_json({"type": "pong"})
+
+    async def user_event(self, event):
+        """Messages published to the user's group by services after commit."""
+        await self.send_json(event["payload"])

@@ -1,0 +1,121 @@
+"""Demo platform for `make run`: two agencies, an admin, two employees, a beneficiary and an
+oversight user. Runs only when there is no agency yet; passwords are DEMO_PASSWORD or random
+(printed once)."""
+
+import secrets
+from datetime import date
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django_tenants.utils import schema_context
+
+from portal.accounts.identity import luhn_complete
+from portal.accounts.models import User
+from tenants.models import Agency
+from tenants.services import agency_onboard, department_save, employee_invite
+from tenants.staff.models import Role
+
+
+class Command(BaseCommand):
+    help = "Create the demo platform when the database has no agency."
+
+    def handle(self, *args, **options):
+        if Agency.objects.exists():
+            self.stdout.write("[muamalat] demo data present; reusing it")
+            return
+        # Invitation emails of the demo accounts would only bury the password below.
+        settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+        password = settings.DEMO_PASSWORD or secrets.token_urlsafe(12)
+        with transaction.atomic():
+            moh = agency_onboard(
+                slug="moh",
+                name_ar="وزارة الصحة",
+                name_en="Ministry of Health",
+                code="MOH",
+                admin_email="admin@moh.demo",
+                admin_first_name_ar="سارة",
+                admin_family_name_ar="العتيبي",
+                admin_first_name_en="Sara",
+                admin_family_name_en="Alotaibi",
+            )
+            agency_onboard(
+                slug="riyadh",
+                name_ar="أمانة منطقة الرياض",
+                name_en="Riyadh Region Municipality",
+                code="RYD",
+                admin_email="admin@riyadh.demo",
+                admin_first_name_ar="فهد",
+                admin_family_name_ar="القحطاني",
+                admin_first_name_en="Fahad",
+                admin_family_name_en="Alqahtani",
+            )
+            admin = User.objects.get(email="admin@moh.demo")
+            with schema_context(moh.schema_name):
+                department = department_save(
+                    actor=admin, name_ar="خدمة المستفيدين", name_en="Beneficiary Services"
+                )
+                employee_role = Role.objects.get(codename="employee")
+                for index, (ar, en) in enumerate([("خالد", "Khalid"), ("نورة", "Noura")], 1):
+                    employee_invite(
+                        agency=moh,
+                        email=f"employee{index}@moh.demo",
+                        names={
+                            "first_name_ar": ar,
+                            "family_name_ar": "الدوسري",
+                            "first_name_en": en,
+                            "family_name_en": "Aldosari",
+                        },
+                        department=department,
+                        roles=[employee_role],
+                        actor=admin,
+                    )
+            beneficiary = User(
+                email="beneficiary@demo.sa",
+                first_name_ar="محمد",
+                father_name_ar="عبدالله",
+                family_name_ar="الشمري",
+                first_name_en="Mohammed",
+                father_name_en="Abdullah",
+                family_name_en="Alshammari",
+                birth_date=date(1990, 5, 17),
+                birth_calendar="gregorian",
+                location=User.INSIDE,
+                mobile="+966501234567",
+                mobile_verified=True,
+            )
+            beneficiary.set_identity("national_id", luhn_complete("100000000"))
+            beneficiary.save()
+            User.objects.create_user(
+                "oversight@demo.sa",
+                first_name_ar="هيئة",
+                family_name_ar="الرقابة",
+                first_name_en="Oversight",
+                family_name_en="Authority",
+                is_oversight=True,
+            )
+            operator = User.objects.create_user(
+                "operator@demo.sa",
+                first_name_en="Platform",
+                family_name_en="Operator",
+                is_staff=True,
+            )
+            for user in (
+                User.objects.filter(email__endswith=".demo")
+                | User.objects.filter(pk__in=[beneficiary.pk, operator.pk])
+                | User.objects.filter(email="oversight@demo.sa")
+            ):
+                user.set_password(password)
+                user.save(update_fields=["password"])
+        self.stdout.write(self.style.SUCCESS("[muamalat] demo platform created"))
+        self.stdout.write(
+            "  agencies: /a/moh/ (Ministry of Health), /a/riyadh/ (Riyadh Region Municipality)\n"
+            "  agency admin: admin@moh.demo   employees: employee1@moh.demo, employee2@moh.demo\n"
+            f"  beneficiary: beneficiary@demo.sa (identity {beneficiary.identity_number})\n"
+            "  oversight: oversight@demo.sa   platform operator: operator@demo.sa\n"
+            + (
+                "  password: DEMO_PASSWORD\n"
+                if settings.DEMO_PASSWORD
+                else f"  password (shown once): {password}\n"
+            )
+        )

@@ -1,0 +1,33 @@
+"""One URL configuration: the public portal at /, each agency's workspace under /a/<slug>/.
+
+tenants.middleware.AgencyMiddleware has already pointed the connection at the agency's schema
+before these patterns are resolved; workspace views receive ``agency_slug`` and ignore it.
+"""
+
+from django.urls import include, path
+
+from portal import views
+from portal.accounts import views as account_views
+
+public_patterns = [
+    path("", views.home, name="home"),
+    path("language/", views.set_language, name="set_language"),
+    path("platform/agencies/", views.platform_agencies, name="platform_agencies"),
+]
+
+account_patterns = [
+    path("mobile/verify/", account_views.verify_mobile, name="verify_mobile"),
+    path("mobile/resend/", account_views.resend_mobile_code, name="resend_mobile_code"),
+    path("invitation/<uidb64>/<token>/", account_views.invitation_accept, name="invitation"),
+]
+
+urlpatterns = [
+    path("", include((public_patterns, "portal"))),
+    path("healthz", views.healthz, name="healthz"),
+    path("accounts/", include((account_patterns, "accounts"))),
+    path("accounts/", include("allauth.urls")),
+    path("a/<slug:agency_slug>/", include("tenants.urls")),
+]
+
+handler403 = "portal.views.forbidden"
+handler404 = "portal.views.not_found"

@@ -1,0 +1,52 @@
+"""Writing to the audit trails (R-15): the platform's in public, each agency's in its schema."""
+
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+from django.http import HttpRequest
+
+from tenants.models import PlatformAuditEvent
+
+
+def client_ip(request: HttpRequest | None) -> str | None:
+    if request is None:
+        return None
+    if getattr(settings, "TRUST_X_FORWARDED_FOR", False):
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        if forwarded:
+            return forwarded.split(",")[0].strip()
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def _fields(*, request, actor, action: str, obj, before, after) -> dict[str, Any]:
+    return {
+        "actor_id": getattr(actor, "pk", None),
+        "actor_display": (str(actor) if actor is not None else "")[:200],
+        "action": action,
+        "object_type": obj._meta.label_lower if obj is not None else "",
+        "object_id": str(obj.pk) if obj is not None else "",
+        "object_repr": str(obj)[:255] if obj is not None else "",
+        "ip_address": client_ip(request),
+        "before": before,
+        "after": after,
+    }
+
+
+def platform_record(
+    *, request=None, actor=None, action: str, obj=None, before=None, after=None
+) -> PlatformAuditEvent:
+    return PlatformAuditEvent.objects.create(
+        **_fields(request=request, actor=actor, action=action, obj=obj, before=before, after=after)
+    )
+
+
+def agency_record(*, request=None, actor=None, action: str, obj=None, before=None, after=None):
+    """Append to the current agency's audit trail (the connection must be on its schema)."""
+    from tenants.staff.models import AuditEvent
+
+    if connection.schema_name == settings.PUBLIC_SCHEMA_NAME:
+        raise RuntimeError("agency_record needs an agency schema")
+    return AuditEvent.objects.create(
+        **_fields(request=request, actor=actor, action=action, obj=obj, before=before, after=after)
+    )

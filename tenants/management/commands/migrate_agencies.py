@@ -1,0 +1,30 @@
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+from django.db import connection
+
+from tenants.services import template_schema_ensure
+
+
+class Command(BaseCommand):
+    help = (
+        "Migrate the public schema, the template schema new agencies are cloned from, and every "
+        "agency schema (in parallel with --executor=multiprocessing)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--executor", default="standard", choices=["standard", "multiprocessing"]
+        )
+
+    def handle(self, *args, **options):
+        verbosity = options["verbosity"]
+        call_command("migrate_schemas", shared=True, interactive=False, verbosity=verbosity)
+        template_schema_ensure()
+        call_command(
+            "migrate_schemas",
+            tenant=True,
+            interactive=False,
+            verbosity=verbosity,
+            executor=options["executor"],
+        )
+        connection.set_schema_to_public()

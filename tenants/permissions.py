@@ -1,0 +1,43 @@
+"""The catalogue of agency permissions.
+
+Permissions are codenames checked with ``user.has_perm("agency.<codename>")``; roles are named
+sets of them defined per agency, and each employee can be granted or refused single ones on top.
+Later apps add their codenames here so the role editor lists them.
+"""
+
+from django.utils.translation import gettext_lazy as _
+
+PERMISSION_PREFIX = "agency."
+
+PERMISSIONS: dict[str, str] = {
+    "staff.view": _("View employees and departments"),
+    "staff.manage_employees": _("Invite and edit employees"),
+    "staff.manage_departments": _("Manage departments"),
+    "staff.manage_roles": _("Manage roles and permission grants"),
+    "audit.view": _("View the audit trail"),
+}
+
+DEFAULT_ROLES: list[dict] = [
+    {
+        "codename": "admin",
+        "name_ar": "مدير الجهة",
+        "name_en": "Agency admin",
+        "permissions": sorted(PERMISSIONS),
+    },
+    {
+        "codename": "supervisor",
+        "name_ar": "مشرف",
+        "name_en": "Supervisor",
+        "permissions": ["staff.view", "audit.view"],
+    },
+    {
+        "codename": "employee",
+        "name_ar": "موظف",
+        "name_en": "Employee",
+        "permissions": [],
+    },
+]
+
+
+def permission_choices() -> list[tuple[str, str]]:
+    return [(code, label) for code, label in PERMISSIONS.items()]

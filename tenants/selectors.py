@@ -1,0 +1,94 @@
+"""Reads about agencies and their staff used by views."""
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from portal.accounts.models import User
+from tenants.models import Agency, AgencyMember
+from tenants.staff.models import AuditEvent, Department, Membership, Role
+
+
+def membership_for(*, user: User) -> Membership | None:
+    """The user's membership in the current agency schema, with roles, or None."""
+    if not user.is_authenticated:
+        return None
+    return (
+        Membership.objects.filter(user_id=user.pk)
+        .prefetch_related(Prefetch("roles", queryset=Role.objects.only("id", "permissions")))
+        .first()
+    )
+
+
+def membership_permissions(*, user: User) -> set[str]:
+    """Effective permission codenames: union of roles, plus grants, minus revocations."""
+    membership = membership_for(user=user)
+    if membership is None or not membership.is_active:
+        return set()
+    codes: set[str] = set()
+    for role in membership.roles.all():
+        codes.update(role.permissions)
+    codes.update(membership.granted_permissions)
+    codes.difference_update(membership.revoked_permissions)
+    return codes
+
+
+def staff_list(*, search: str = "", department_id: int | None = None) -> QuerySet[Membership]:
+    qs = Membership.objects.select_related("user", "department").prefetch_related("roles")
+    if search:
+        qs = qs.filter(
+            Q(user__email__icontains=search)
+            | Q(user__first_name_ar__icontains=search)
+            | Q(user__family_name_ar__icontains=search)
+            | Q(user__first_name_en__icontains=search)
+            | Q(user__family_name_en__icontains=search)
+            | Q(title__icontains=search)
+        )
+    if department_id:
+        qs = qs.filter(department_id=department_id)
+    return qs.order_by("user__first_name_ar", "id")
+
+
+def department_list() -> QuerySet[Department]:
+    return Department.objects.select_related("parent").order_by("parent_id", "name_ar")
+
+
+def department_tree() -> list[tuple[Department, int]]:
+    """Departments in tree order with their depth, from one query."""
+    departments = list(Department.objects.all())
+    children: dict[int | None, list[Department]] = {}
+    for department in departments:
+        children.setdefault(department.parent_id, []).append(department)
+    ordered: list[tuple[Department, int]] = []
+
+    def walk(parent_id: int | None, depth: int) -> None:
+        for department in sorted(children.get(parent_id, []), key=lambda d: d.name):
+            ordered.append((department, depth))
+            walk(department.pk, depth + 1)
+
+    walk(None, 0)
+    return ordered
+
+
+def role_list() -> QuerySet[Role]:
+    return Role.objects.order_by("id")
+
+
+def audit_search(*, query: str = "", action: str = "") -> QuerySet[AuditEvent]:
+    qs = AuditEvent.objects.all()
+    if query:
+        qs = qs.filter(
+            Q(actor_display__icontains=query)
+            | Q(object_repr__icontains=query)
+            | Q(object_id=query)
+            | Q(action__icontains=query)
+        )
+    if action:
+        qs = qs.filter(action=action)
+    return qs.order_by("-created_at", "-id")
+
+
+def workspaces_for(*, user: User) -> QuerySet[Agency]:
+    """Agencies where the user is an active employee (from the public mirror)."""
+    if not user.is_authenticated:
+        return Agency.objects.none()
+    agency_ids = AgencyMember.objects.filter(user=user, is_active=True).values("agency_id")
+    return Agency.objects.filter(pk__in=agency_ids, is_active=True).order_by("slug")

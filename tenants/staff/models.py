@@ -1,0 +1,105 @@
+"""Agency-schema models: departments, roles, employee memberships and the audit trail."""
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from tenants.audit_base import AuditEventBase
+
+
+class BilingualName(models.Model):
+    name_ar = models.CharField(_("name in Arabic"), max_length=200)
+    name_en = models.CharField(_("name in English"), max_length=200)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def name(self) -> str:
+        return self.name_en if get_language() == "en" else self.name_ar
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Department(BilingualName):
+    """A unit of the agency; departments form a tree."""
+
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent department"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name_ar"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(parent=models.F("id")), name="department_not_own_parent"
+            )
+        ]
+
+
+class Role(BilingualName):
+    """A named set of permission codenames (see tenants.permissions)."""
+
+    codename = models.SlugField(_("code"), max_length=50, unique=True)
+    permissions = ArrayField(
+        models.CharField(max_length=64), verbose_name=_("permissions"), default=list, blank=True
+    )
+    is_system = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["id"]
+
+
+class Membership(models.Model):
+    """A person (public user) employed by this agency, with roles and individual grants."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=True,
+    )
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("department"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="members",
+    )
+    title = models.CharField(_("job title"), max_length=120, blank=True)
+    roles = models.ManyToManyField(
+        Role, verbose_name=_("roles"), blank=True, related_name="members"
+    )
+    granted_permissions = ArrayField(
+        models.CharField(max_length=64), verbose_name=_("granted"), default=list, blank=True
+    )
+    revoked_permissions = ArrayField(
+        models.CharField(max_length=64), verbose_name=_("revoked"), default=list, blank=True
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    invited_at = models.DateTimeField(null=True, blank=True)
+    joined_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"membership:{self.user_id}"
+
+
+class AuditEvent(AuditEventBase):
+    """Append-only log of every action in this agency (a trigger refuses UPDATE/DELETE)."""
+
+    class Meta(AuditEventBase.Meta):
+        db_table = "agency_audit_event"

@@ -1,0 +1,17 @@
+from django.urls import path
+
+from tenants import views
+
+app_name = "workspace"
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("staff/", views.staff_list, name="staff_list"),
+    path("staff/invite/", views.staff_invite, name="staff_invite"),
+    path("staff/<int:membership_id>/", views.staff_edit, name="staff_edit"),
+    path("departments/", views.department_list, name="department_list"),
+    path("departments/<int:department_id>/", views.department_edit, name="department_edit"),
+    path("roles/", views.role_list, name="role_list"),
+    path("roles/<int:role_id>/", views.role_edit, name="role_edit"),
+    path("audit/", views.audit_list, name="audit_list"),
+]

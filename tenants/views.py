@@ -1,0 +1,234 @@
+"""Agency workspace views (thin: parse, authorise, call a service or selector, render)."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+
+from frontend.forms import apply_service_errors
+from tenants import selectors, services
+from tenants.decorators import workspace_view
+from tenants.forms import (
+    DepartmentForm,
+    EmployeeEditForm,
+    EmployeeInviteForm,
+    PermissionGrantForm,
+    RoleForm,
+)
+from tenants.permissions import PERMISSIONS
+from tenants.staff.models import Department, Membership, Role
+from tenants.urls_helpers import workspace_reverse
+
+
+@workspace_view()
+def dashboard(request):
+    return render(request, "tenants/dashboard.html", {"membership": request.membership})
+
+
+@workspace_view("staff.view")
+def staff_list(request):
+    search = request.GET.get("q", "").strip()[:100]
+    members = list(selectors.staff_list(search=search))
+    return render(request, "tenants/staff_list.html", {"members": members, "q": search})
+
+
+@workspace_view("staff.manage_employees")
+def staff_invite(request):
+    form = EmployeeInviteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.employee_invite(
+                agency=request.agency,
+                email=data["email"],
+                names={
+                    k: data[k]
+                    for k in ("first_name_ar", "family_name_ar", "first_name_en", "family_name_en")
+                },
+                department=data["department"],
+                roles=data["roles"],
+                title=data["title"],
+                actor=request.user,
+                request=request,
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, _("The invitation was sent."))
+            return redirect(workspace_reverse(request, "workspace:staff_list"))
+    return render(request, "tenants/staff_invite.html", {"form": form})
+
+
+@workspace_view("staff.manage_employees")
+def staff_edit(request, membership_id: int):
+    membership = get_object_or_404(
+        Membership.objects.select_related("user", "department").prefetch_related("roles"),
+        pk=membership_id,
+    )
+    can_grant = request.user.has_perm("agency.staff.manage_roles")
+    initial = {
+        "title": membership.title,
+        "department": membership.department,
+        "roles": list(membership.roles.all()),
+        "is_active": membership.is_active,
+    }
+    form = EmployeeEditForm(request.POST or None, initial=initial, prefix="e")
+    grant_form = PermissionGrantForm(
+        request.POST or None,
+        initial={
+            "granted": membership.granted_permissions,
+            "revoked": membership.revoked_permissions,
+        },
+        prefix="p",
+    )
+    if request.method == "POST":
+        valid = form.is_valid() and (not can_grant or grant_form.is_valid())
+        if valid:
+            data = form.cleaned_data
+            try:
+                services.employee_update(
+                    agency=request.agency,
+                    membership=membership,
+                    actor=request.user,
+                    department=data["department"],
+                    title=data["title"],
+                    roles=data["roles"],
+                    is_active=data["is_active"],
+                    request=request,
+                )
+                if can_grant:
+                    services.employee_set_permissions(
+                        membership=membership,
+                        granted=grant_form.cleaned_data["granted"],
+                        revoked=grant_form.cleaned_data["revoked"],
+                        actor=request.user,
+                        request=request,
+                    )
+            except ValidationError as exc:
+                apply_service_errors(form, exc)
+            else:
+                messages.success(request, _("The employee was saved."))
+                return redirect(workspace_reverse(request, "workspace:staff_list"))
+    return render(
+        request,
+        "tenants/staff_edit.html",
+        {
+            "membership": membership,
+            "form": form,
+            "grant_form": grant_form,
+            "can_grant": can_grant,
+        },
+    )
+
+
+@workspace_view("staff.view")
+def department_list(request):
+    can_manage = request.user.has_perm("agency.staff.manage_departments")
+    form = DepartmentForm(request.POST or None) if can_manage else None
+    if request.method == "POST":
+        if not can_manage:
+            return render(request, "403.html", status=403)
+        if form.is_valid():
+            try:
+                services.department_save(actor=request.user, request=request, **form.cleaned_data)
+            except ValidationError as exc:
+                apply_service_errors(form, exc)
+            else:
+                messages.success(request, _("The department was saved."))
+                return redirect(workspace_reverse(request, "workspace:department_list"))
+    return render(
+        request,
+        "tenants/department_list.html",
+        {
+            "tree": selectors.department_tree(),
+            "form": form,
+        },
+    )
+
+
+@workspace_view("staff.manage_departments")
+def department_edit(request, department_id: int):
+    department = get_object_or_404(Department, pk=department_id)
+    form = DepartmentForm(
+        request.POST or None,
+        exclude_pk=department.pk,
+        initial={
+            "name_ar": department.name_ar,
+            "name_en": department.name_en,
+            "parent": department.parent,
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.department_save(
+                actor=request.user, request=request, department=department, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, _("The department was saved."))
+            return redirect(workspace_reverse(request, "workspace:department_list"))
+    return render(request, "tenants/department_edit.html", {"department": department, "form": form})
+
+
+@workspace_view("staff.manage_roles")
+def role_list(request):
+    form = RoleForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.role_save(actor=request.user, request=request, **form.cleaned_data)
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, _("The role was saved."))
+            return redirect(workspace_reverse(request, "workspace:role_list"))
+    return render(
+        request,
+        "tenants/role_list.html",
+        {
+            "roles": selectors.role_list(),
+            "form": form,
+            "labels": PERMISSIONS,
+        },
+    )
+
+
+@workspace_view("staff.manage_roles")
+def role_edit(request, role_id: int):
+    role = get_object_or_404(Role, pk=role_id)
+    form = RoleForm(
+        request.POST or None,
+        role=role,
+        initial={
+            "codename": role.codename,
+            "name_ar": role.name_ar,
+            "name_en": role.name_en,
+            "permissions": role.permissions,
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.role_save(
+                actor=request.user,
+                request=request,
+                role=role,
+                codename=role.codename,
+                name_ar=data["name_ar"],
+                name_en=data["name_en"],
+                permissions=data["permissions"],
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, _("The role was saved."))
+            return redirect(workspace_reverse(request, "workspace:role_list"))
+    return render(request, "tenants/role_edit.html", {"role": role, "form": form})
+
+
+@workspace_view("audit.view")
+def audit_list(request):
+    query = request.GET.get("q", "").strip()[:100]
+    page = Paginator(selectors.audit_search(query=query), 50).get_page(request.GET.get("page"))
+    return render(request, "tenants/audit_list.html", {"page": page, "q": query})
