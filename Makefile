@@ -35,3 +35,6 @@ lint: $(STAMP)
 
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix . && $(VENV)/bin/ruff format .
+
+dbstop:
+	$(PY) infra/run.py dbstop

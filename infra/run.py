@@ -84,16 +84,19 @@ def serve() -> int:
 
 def test(pytest_args: list[str]) -> int:
     env, started = database_env()
+    # A test database of its own per run, so parallel runs on one cluster do not collide.
+    env.setdefault("TEST_DATABASE_NAME", f"test_muamalat_{os.getpid()}")
     try:
         compile_messages(env)
         return subprocess.run([PYTHON, "-m", "pytest", *pytest_args], env=env, cwd=ROOT).returncode
     finally:
-        if started:
-            devdb.stop()
+        # Stopped only by `make run`'s Ctrl-C or `make dbstop`: concurrent runs may share it.
+        pass
 
 
 def bench(args: list[str]) -> int:
     env, started = database_env()
+    env.setdefault("TEST_DATABASE_NAME", f"bench_muamalat_{os.getpid()}")
     try:
         return subprocess.run(
             [

@@ -1,0 +1,180 @@
+import re
+
+import pytest
+from django.db import connection
+from django.urls import reverse
+
+from portal.accounts.identity import identity_lookup_hash
+from portal.accounts.models import SmsMessage, User
+from tenants.models import PlatformAuditEvent
+from tests.factories import PASSWORD, iqama_number, make_beneficiary, mobile_number, national_id
+
+
+def signup_data(**overrides) -> dict:
+    data = {
+        "first_name_ar": "عبدالله", "father_name_ar": "سعد", "family_name_ar": "الغامدي",
+        "first_name_en": "Abdullah", "father_name_en": "Saad", "family_name_en": "Alghamdi",
+        "identity_type": "national_id", "identity_number": national_id(),
+        "birth_calendar": "hijri", "birth_date": "1410-05-12", "location": "inside",
+        "mobile": "0551234567", "email": "abdullah@example.sa",
+        "password1": PASSWORD, "password2": PASSWORD, "preferred_language": "ar",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_signup_creates_beneficiary_and_sends_mobile_code(client, db):
+    data = signup_data()
+    response = client.post(reverse("account_signup"), data)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("accounts:verify_mobile")
+    user = User.objects.get(email="abdullah@example.sa")
+    assert user.mobile == "+966551234567"
+    assert user.identity_number == data["identity_number"]
+    # stored encrypted: the clear number appears nowhere in the row
+    assert data["identity_number"] not in user.identity_encrypted
+    assert user.identity_hash == identity_lookup_hash(data["identity_number"])
+    assert user.birth_date.isoformat() == "1989-12-10"  # 1410-05-12 AH
+    assert user.birth_calendar == "hijri"
+    assert user.full_name_ar == "عبدالله سعد الغامدي"
+    assert not user.mobile_verified
+    sms = SmsMessage.objects.get(to="+966551234567")
+    assert "رمز" in sms.body  # Arabic preference: the code arrives in Arabic
+    code = re.search(r"\d{6}", sms.body).group()
+    response = client.post(reverse("accounts:verify_mobile"), {"code": "000000" if code != "000000" else "111111"})
+    assert response.status_code == 200
+    user.refresh_from_db()
+    assert not user.mobile_verified
+    response = client.post(reverse("accounts:verify_mobile"), {"code": code})
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.mobile_verified
+    assert PlatformAuditEvent.objects.filter(action="account.signup", actor_id=user.pk).exists()
+
+
+def test_mobile_code_stops_after_too_many_attempts(client, db, settings):
+    client.post(reverse("account_signup"), signup_data())
+    user = User.objects.get(email="abdullah@example.sa")
+    code = re.search(r"\d{6}", SmsMessage.objects.get(to=user.mobile).body).group()
+    wrong = "000000" if code != "000000" else "111111"
+    for _ in range(settings.MOBILE_CODE_MAX_ATTEMPTS):
+        client.post(reverse("accounts:verify_mobile"), {"code": wrong})
+    response = client.post(reverse("accounts:verify_mobile"), {"code": code})
+    assert response.status_code == 200
+    user.refresh_from_db()
+    assert not user.mobile_verified
+
+
+@pytest.mark.parametrize(
+    ("field", "overrides", "message"),
+    [
+        ("identity_number", {"identity_number": "123"}, "10 digits starting with 1"),
+        ("identity_number", {"identity_number": "2000000001"}, "10 digits starting with 1"),
+        ("identity_number", {"identity_number": "1000000001"}, "check digit"),
+        ("identity_number", {"identity_type": "iqama", "identity_number": national_id()},
+         "starting with 2"),
+        ("identity_number", {"identity_type": "passport", "identity_number": "AB"}, "6 to 20"),
+        ("mobile", {"mobile": "12345"}, "valid mobile"),
+        ("mobile", {"mobile": "+966112345678"}, "not a mobile"),  # Riyadh landline
+        ("birth_date", {"birth_date": "1410-13-40"}, "does not exist"),
+        ("birth_date", {"birth_date": "yesterday"}, "year-month-day"),
+        ("birth_date", {"birth_calendar": "gregorian", "birth_date": "2999-01-01"}, "past"),
+        ("email", {"email": "not-an-email"}, "valid email"),
+    ],
+)
+def test_bad_signup_input_is_refused_with_a_clear_error(client, db, field, overrides, message):
+    client.cookies["muamalat_language"] = "en"
+    response = client.post(reverse("account_signup"), signup_data(**overrides))
+    assert response.status_code == 200
+    errors = " ".join(response.context["form"].errors.get(field, []))
+    assert message in errors
+    assert not User.objects.filter(email=signup_data()["email"]).exists()
+    html = response.content.decode()
+    assert f'id="id_{field}_error"' in html
+    assert re.search(rf'aria-describedby="[^"]*id_{field}_error', html)
+
+
+def test_bad_identity_error_is_translated_to_arabic(client, db):
+    response = client.post(reverse("account_signup"), signup_data(identity_number="123"))
+    errors = " ".join(response.context["form"].errors["identity_number"])
+    assert re.search(r"[\u0600-\u06FF]", errors), errors
+
+
+def test_iqama_and_arabic_digits_are_accepted(client, db):
+    number = iqama_number()
+    arabic_digits = number.translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
+    response = client.post(reverse("account_signup"), signup_data(
+        identity_type="iqama", identity_number=arabic_digits, mobile="+966 55 765 4321"))
+    assert response.status_code == 302, response.context["form"].errors
+    user = User.objects.get(email="abdullah@example.sa")
+    assert user.identity_number == number
+    assert user.mobile == "+966557654321"
+
+
+def test_duplicate_identity_or_mobile_is_refused(client, db):
+    existing = make_beneficiary()
+    response = client.post(reverse("account_signup"), signup_data(
+        identity_number=existing.identity_number))
+    assert "identity_number" in response.context["form"].errors
+    response = client.post(reverse("account_signup"), signup_data(mobile=existing.mobile))
+    assert "mobile" in response.context["form"].errors
+    assert User.objects.count() >= 1 and not User.objects.filter(
+        email="abdullah@example.sa").exists()
+
+
+@pytest.mark.parametrize("which", ["identity", "email", "email_upper", "mobile", "mobile_local"])
+def test_login_with_each_identifier(client, db, which):
+    mobile = mobile_number()
+    user = make_beneficiary(mobile=mobile)
+    identifier = {
+        "identity": user.identity_number,
+        "email": user.email,
+        "email_upper": user.email.upper(),
+        "mobile": mobile,
+        "mobile_local": "0" + mobile[4:],
+    }[which]
+    response = client.post(reverse("account_login"), {"login": identifier, "password": PASSWORD})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert client.session["_auth_user_id"] == str(user.pk)
+    assert PlatformAuditEvent.objects.filter(action="auth.login", actor_id=user.pk).exists()
+
+
+def test_wrong_password_is_refused_without_saying_which_part(client, db):
+    user = make_beneficiary()
+    client.cookies["muamalat_language"] = "en"
+    response = client.post(reverse("account_login"), {"login": user.email, "password": "nope"})
+    assert response.status_code == 200
+    assert "_auth_user_id" not in client.session
+    assert "do not match" in response.content.decode()
+
+
+def test_login_failures_are_rate_limited(client, db, settings):
+    settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS,
+                                    "login_failed": "100/m/ip,3/5m/key"}
+    from django.core.cache import cache
+
+    cache.clear()
+    user = make_beneficiary()
+    client.cookies["muamalat_language"] = "en"
+    for _ in range(3):
+        client.post(reverse("account_login"), {"login": user.email, "password": "wrong"})
+    response = client.post(reverse("account_login"), {"login": user.email, "password": PASSWORD})
+    assert "_auth_user_id" not in client.session
+    assert "Too many failed login attempts" in response.content.decode()
+    cache.clear()
+
+
+def test_logout_is_recorded(client, db):
+    user = make_beneficiary()
+    client.force_login(user)
+    response = client.post(reverse("account_logout"))
+    assert response.status_code == 302
+    assert PlatformAuditEvent.objects.filter(action="auth.logout", actor_id=user.pk).exists()
+
+
+def test_identity_is_never_stored_in_clear(db):
+    user = make_beneficiary()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT row_to_json(u)::text FROM accounts_user u WHERE id = %s", [user.pk])
+        row = cursor.fetchone()[0]
+    assert user.identity_number not in row

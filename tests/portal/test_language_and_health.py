@@ -1,0 +1,56 @@
+from django.urls import reverse
+
+from portal.accounts.models import User
+from tests.factories import make_beneficiary
+
+
+def test_arabic_is_default_and_rtl(client, db):
+    html = client.get("/").content.decode()
+    assert '<html lang="ar" dir="rtl">' in html
+    assert "معاملات" in html
+
+
+def test_english_with_one_click_is_remembered(client, db):
+    response = client.post(reverse("portal:set_language"), {"language": "en", "next": "/"})
+    assert response.status_code == 302
+    html = client.get("/").content.decode()
+    assert '<html lang="en" dir="ltr">' in html
+
+
+def test_language_is_remembered_per_user(client, db):
+    user = make_beneficiary(preferred_language="ar")
+    client.force_login(user)
+    client.post(reverse("portal:set_language"), {"language": "en", "next": "/"})
+    user.refresh_from_db()
+    assert user.preferred_language == "en"
+    other_device = client.__class__()
+    other_device.force_login(User.objects.get(pk=user.pk))
+    assert '<html lang="en" dir="ltr">' in other_device.get("/").content.decode()
+
+
+def test_language_switch_refuses_offsite_redirect_and_unknown_language(client, db):
+    response = client.post(reverse("portal:set_language"),
+                           {"language": "xx", "next": "https://evil.example/"})
+    assert response["Location"] == "/"
+    assert '<html lang="ar"' in client.get("/").content.decode()
+
+
+def test_healthz_reports_database_and_channel_layer(client, db):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok", "channel_layer": "ok"}
+
+
+def test_healthz_reports_unreachable_channel_layer(client, db, settings):
+    settings.CHANNEL_LAYERS = {"default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]}}}
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+    try:
+        response = client.get("/healthz")
+    finally:
+        channel_layers.backends.clear()
+    assert response.status_code == 503
+    assert response.json()["channel_layer"].startswith("error")

@@ -1,0 +1,86 @@
+"""Every workspace URL refuses anonymous visitors, beneficiaries and other agencies' staff."""
+
+import pytest
+from django.urls import reverse
+from django_tenants.utils import schema_context
+
+from tenants import urls as workspace_urls
+from tenants.services import department_save
+from tenants.staff.models import Membership, Role
+from tests.factories import make_beneficiary, make_employee
+
+
+def workspace_paths(agency, admin) -> list[str]:
+    """Every pattern of the workspace URLconf, with real object ids of ``agency``."""
+    with schema_context(agency.schema_name):
+        department = department_save(actor=admin, name_ar="قسم", name_en="Unit")
+        ids = {
+            "membership_id": Membership.objects.get(user_id=admin.pk).pk,
+            "department_id": department.pk,
+            "role_id": Role.objects.get(codename="employee").pk,
+        }
+    paths = []
+    for pattern in workspace_urls.urlpatterns:
+        kwargs = {name: ids[name] for name in pattern.pattern.converters}
+        paths.append(reverse(f"workspace:{pattern.name}",
+                             kwargs={"agency_slug": agency.slug, **kwargs}))
+    return paths
+
+
+@pytest.fixture
+def setup(agency_a, agency_b):
+    admin_a = make_employee(agency_a, roles=("admin",))
+    admin_b = make_employee(agency_b, roles=("admin",))
+    return {
+        "admin_a": admin_a,
+        "admin_b": admin_b,
+        "beneficiary": make_beneficiary(),
+        "paths": workspace_paths(agency_a, admin_a),
+    }
+
+
+def test_workspace_urls_cover_every_view(setup):
+    assert len(setup["paths"]) == len(workspace_urls.urlpatterns) >= 9
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+@pytest.mark.parametrize(
+    ("who", "expected"),
+    [("anonymous", 302), ("beneficiary", 403), ("admin_b", 403), ("admin_a", 200)],
+)
+def test_workspace_access_table(client, setup, who, expected, method):
+    if who != "anonymous":
+        client.force_login(setup[who])
+    for path in setup["paths"]:
+        response = getattr(client, method)(path)
+        if who == "admin_a":
+            # the owner gets the page (or, for a form POSTed empty, the page with errors/redirect)
+            assert response.status_code in (200, 302), (path, response.status_code)
+            continue
+        assert response.status_code == expected, (who, method, path, response.status_code)
+        if expected == 302:
+            assert response["Location"].startswith(reverse("account_login"))
+
+
+def test_unknown_and_inactive_agency_answer_404(client, setup, agency_b):
+    client.force_login(setup["admin_b"])
+    assert client.get("/a/does-not-exist/").status_code == 404
+    agency_b.is_active = False
+    agency_b.save(update_fields=["is_active"])
+    assert client.get(f"/a/{agency_b.slug}/").status_code == 404
+
+
+def test_deactivated_employee_is_refused(client, agency_a, setup):
+    employee = make_employee(agency_a)
+    with schema_context(agency_a.schema_name):
+        Membership.objects.filter(user_id=employee.pk).update(is_active=False)
+    client.force_login(employee)
+    assert client.get(f"/a/{agency_a.slug}/").status_code == 403
+
+
+def test_object_ids_of_another_agency_are_not_found(client, setup, agency_b):
+    """An admin of B asking B's workspace for A's membership id gets B's object or 404,
+    never A's data (the schema is B's)."""
+    client.force_login(setup["admin_b"])
+    response = client.get(f"/a/{agency_b.slug}/staff/999999/")
+    assert response.status_code == 404
