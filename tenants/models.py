@@ -69,3 +69,6 @@ class AgencyMember(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "agency"], name="agency_member_unique")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}@{self.agency_id}"

@@ -122,6 +122,9 @@ class MobileVerification(models.Model):
     class Meta:
         ordering = ["-created_at"]
 
+    def __str__(self) -> str:
+        return f"code for {self.mobile}"
+
 
 class SmsMessage(models.Model):
     """Outbox of the default SMS backend: what would have been sent, readable in development."""
@@ -132,3 +135,6 @@ class SmsMessage(models.Model):
 
     class Meta:
         ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"SMS to {self.to}"

@@ -12,12 +12,22 @@ from tests.factories import PASSWORD, iqama_number, make_beneficiary, mobile_num
 
 def signup_data(**overrides) -> dict:
     data = {
-        "first_name_ar": "عبدالله", "father_name_ar": "سعد", "family_name_ar": "الغامدي",
-        "first_name_en": "Abdullah", "father_name_en": "Saad", "family_name_en": "Alghamdi",
-        "identity_type": "national_id", "identity_number": national_id(),
-        "birth_calendar": "hijri", "birth_date": "1410-05-12", "location": "inside",
-        "mobile": "0551234567", "email": "abdullah@example.sa",
-        "password1": PASSWORD, "password2": PASSWORD, "preferred_language": "ar",
+        "first_name_ar": "عبدالله",
+        "father_name_ar": "سعد",
+        "family_name_ar": "الغامدي",
+        "first_name_en": "Abdullah",
+        "father_name_en": "Saad",
+        "family_name_en": "Alghamdi",
+        "identity_type": "national_id",
+        "identity_number": national_id(),
+        "birth_calendar": "hijri",
+        "birth_date": "1410-05-12",
+        "location": "inside",
+        "mobile": "0551234567",
+        "email": "abdullah@example.sa",
+        "password1": PASSWORD,
+        "password2": PASSWORD,
+        "preferred_language": "ar",
     }
     data.update(overrides)
     return data
@@ -41,7 +51,9 @@ def test_signup_creates_beneficiary_and_sends_mobile_code(client, db):
     sms = SmsMessage.objects.get(to="+966551234567")
     assert "رمز" in sms.body  # Arabic preference: the code arrives in Arabic
     code = re.search(r"\d{6}", sms.body).group()
-    response = client.post(reverse("accounts:verify_mobile"), {"code": "000000" if code != "000000" else "111111"})
+    response = client.post(
+        reverse("accounts:verify_mobile"), {"code": "000000" if code != "000000" else "111111"}
+    )
     assert response.status_code == 200
     user.refresh_from_db()
     assert not user.mobile_verified
@@ -71,8 +83,11 @@ def test_mobile_code_stops_after_too_many_attempts(client, db, settings):
         ("identity_number", {"identity_number": "123"}, "10 digits starting with 1"),
         ("identity_number", {"identity_number": "2000000001"}, "10 digits starting with 1"),
         ("identity_number", {"identity_number": "1000000001"}, "check digit"),
-        ("identity_number", {"identity_type": "iqama", "identity_number": national_id()},
-         "starting with 2"),
+        (
+            "identity_number",
+            {"identity_type": "iqama", "identity_number": national_id()},
+            "starting with 2",
+        ),
         ("identity_number", {"identity_type": "passport", "identity_number": "AB"}, "6 to 20"),
         ("mobile", {"mobile": "12345"}, "valid mobile"),
         ("mobile", {"mobile": "+966112345678"}, "not a mobile"),  # Riyadh landline
@@ -103,8 +118,12 @@ def test_bad_identity_error_is_translated_to_arabic(client, db):
 def test_iqama_and_arabic_digits_are_accepted(client, db):
     number = iqama_number()
     arabic_digits = number.translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
-    response = client.post(reverse("account_signup"), signup_data(
-        identity_type="iqama", identity_number=arabic_digits, mobile="+966 55 765 4321"))
+    response = client.post(
+        reverse("account_signup"),
+        signup_data(
+            identity_type="iqama", identity_number=arabic_digits, mobile="+966 55 765 4321"
+        ),
+    )
     assert response.status_code == 302, response.context["form"].errors
     user = User.objects.get(email="abdullah@example.sa")
     assert user.identity_number == number
@@ -113,13 +132,15 @@ def test_iqama_and_arabic_digits_are_accepted(client, db):
 
 def test_duplicate_identity_or_mobile_is_refused(client, db):
     existing = make_beneficiary()
-    response = client.post(reverse("account_signup"), signup_data(
-        identity_number=existing.identity_number))
+    response = client.post(
+        reverse("account_signup"), signup_data(identity_number=existing.identity_number)
+    )
     assert "identity_number" in response.context["form"].errors
     response = client.post(reverse("account_signup"), signup_data(mobile=existing.mobile))
     assert "mobile" in response.context["form"].errors
-    assert User.objects.count() >= 1 and not User.objects.filter(
-        email="abdullah@example.sa").exists()
+    assert (
+        User.objects.count() >= 1 and not User.objects.filter(email="abdullah@example.sa").exists()
+    )
 
 
 @pytest.mark.parametrize("which", ["identity", "email", "email_upper", "mobile", "mobile_local"])
@@ -149,8 +170,10 @@ def test_wrong_password_is_refused_without_saying_which_part(client, db):
 
 
 def test_login_failures_are_rate_limited(client, db, settings):
-    settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS,
-                                    "login_failed": "100/m/ip,3/5m/key"}
+    settings.ACCOUNT_RATE_LIMITS = {
+        **settings.ACCOUNT_RATE_LIMITS,
+        "login_failed": "100/m/ip,3/5m/key",
+    }
     from django.core.cache import cache
 
     cache.clear()

@@ -29,8 +29,9 @@ def test_language_is_remembered_per_user(client, db):
 
 
 def test_language_switch_refuses_offsite_redirect_and_unknown_language(client, db):
-    response = client.post(reverse("portal:set_language"),
-                           {"language": "xx", "next": "https://evil.example/"})
+    response = client.post(
+        reverse("portal:set_language"), {"language": "xx", "next": "https://evil.example/"}
+    )
     assert response["Location"] == "/"
     assert '<html lang="ar"' in client.get("/").content.decode()
 
@@ -42,9 +43,12 @@ def test_healthz_reports_database_and_channel_layer(client, db):
 
 
 def test_healthz_reports_unreachable_channel_layer(client, db, settings):
-    settings.CHANNEL_LAYERS = {"default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]}}}
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]},
+        }
+    }
     from channels.layers import channel_layers
 
     channel_layers.backends.clear()

@@ -4,11 +4,10 @@ These are sync tests driving the consumer through ``async_to_sync`` so the consu
 ``database_sync_to_async`` helpers run on the test's thread and see its transaction.
 """
 
+import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
-
-import pytest
 
 from portal.asgi import application
 from portal.consumers import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, user_group
@@ -49,14 +48,16 @@ def test_anonymous_is_refused(client, agency_a):
 
 def test_other_agency_employee_and_beneficiary_are_refused(client, agency_a, agency_b):
     for user in (make_employee(agency_b), make_beneficiary()):
-        connected, code, _ = connect(f"/ws/a/{agency_a.slug}/notifications/",
-                                     headers_for(client.__class__(), user))
+        connected, code, _ = connect(
+            f"/ws/a/{agency_a.slug}/notifications/", headers_for(client.__class__(), user)
+        )
         assert not connected and code == CLOSE_FORBIDDEN
 
 
 def test_unknown_agency_is_refused(client, db):
-    connected, code, _ = connect("/ws/a/nowhere/notifications/",
-                                 headers_for(client, make_beneficiary()))
+    connected, code, _ = connect(
+        "/ws/a/nowhere/notifications/", headers_for(client, make_beneficiary())
+    )
     assert not connected and code == CLOSE_FORBIDDEN
 
 
@@ -73,18 +74,25 @@ def test_member_receives_only_their_own_group(client, agency_a):
     headers = headers_for(client, employee)
 
     async def run():
-        mine = WebsocketCommunicator(application, f"/ws/a/{agency_a.slug}/notifications/",
-                                     headers=headers)
+        mine = WebsocketCommunicator(
+            application, f"/ws/a/{agency_a.slug}/notifications/", headers=headers
+        )
         connected, _ = await mine.connect(timeout=3)
         assert connected
         hello = await mine.receive_json_from(timeout=3)
         layer = get_channel_layer()
-        await layer.group_send(user_group(agency_a.schema_name, other.pk),
-                               {"type": "user.event", "payload": {"text": "for the other"}})
-        await layer.group_send(user_group("public", employee.pk),
-                               {"type": "user.event", "payload": {"text": "public stream"}})
-        await layer.group_send(user_group(agency_a.schema_name, employee.pk),
-                               {"type": "user.event", "payload": {"text": "for me"}})
+        await layer.group_send(
+            user_group(agency_a.schema_name, other.pk),
+            {"type": "user.event", "payload": {"text": "for the other"}},
+        )
+        await layer.group_send(
+            user_group("public", employee.pk),
+            {"type": "user.event", "payload": {"text": "public stream"}},
+        )
+        await layer.group_send(
+            user_group(agency_a.schema_name, employee.pk),
+            {"type": "user.event", "payload": {"text": "for me"}},
+        )
         received = await mine.receive_json_from(timeout=3)
         nothing_else = await mine.receive_nothing(timeout=0.3)
         await mine.disconnect()

@@ -51,15 +51,19 @@ def test_platform_audit_log_refuses_update_and_delete(db):
 def test_actions_are_audited_with_before_after_and_ip(client, agency_a):
     admin = make_employee(agency_a, roles=("admin",))
     client.force_login(admin)
-    client.post(f"/a/{agency_a.slug}/departments/", {"name_ar": "قسم", "name_en": "Desk"},
-                REMOTE_ADDR="10.1.2.3")
+    client.post(
+        f"/a/{agency_a.slug}/departments/",
+        {"name_ar": "قسم", "name_en": "Desk"},
+        REMOTE_ADDR="10.1.2.3",
+    )
     with schema_context(agency_a.schema_name):
         event = AuditEvent.objects.filter(action="department.create").latest("id")
     assert event.actor_id == admin.pk
     assert event.ip_address == "10.1.2.3"
     assert event.after["name_en"] == "Desk"
-    response = client.get(reverse("workspace:audit_list", kwargs={"agency_slug": agency_a.slug}),
-                          {"q": "department"})
+    response = client.get(
+        reverse("workspace:audit_list", kwargs={"agency_slug": agency_a.slug}), {"q": "department"}
+    )
     assert "department.create" in response.content.decode()
 
 

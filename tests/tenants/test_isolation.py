@@ -22,8 +22,9 @@ def workspace_paths(agency, admin) -> list[str]:
     paths = []
     for pattern in workspace_urls.urlpatterns:
         kwargs = {name: ids[name] for name in pattern.pattern.converters}
-        paths.append(reverse(f"workspace:{pattern.name}",
-                             kwargs={"agency_slug": agency.slug, **kwargs}))
+        paths.append(
+            reverse(f"workspace:{pattern.name}", kwargs={"agency_slug": agency.slug, **kwargs})
+        )
     return paths
 
 

@@ -21,13 +21,18 @@ def test_grant_and_revoke_take_effect(client, agency_a):
     assert client.get(audit_url).status_code == 403
 
     with schema_context(agency_a.schema_name):
-        employee_set_permissions(membership=membership_of(agency_a, employee),
-                                 granted=["audit.view"], revoked=[], actor=admin)
+        employee_set_permissions(
+            membership=membership_of(agency_a, employee),
+            granted=["audit.view"],
+            revoked=[],
+            actor=admin,
+        )
     assert client.get(audit_url).status_code == 200
 
     with schema_context(agency_a.schema_name):
-        employee_set_permissions(membership=membership_of(agency_a, employee),
-                                 granted=[], revoked=[], actor=admin)
+        employee_set_permissions(
+            membership=membership_of(agency_a, employee), granted=[], revoked=[], actor=admin
+        )
     assert client.get(audit_url).status_code == 403
 
 
@@ -38,8 +43,12 @@ def test_revocation_beats_role(client, agency_a):
     client.force_login(supervisor)
     assert client.get(url).status_code == 200
     with schema_context(agency_a.schema_name):
-        employee_set_permissions(membership=membership_of(agency_a, supervisor), granted=[],
-                                 revoked=["audit.view"], actor=admin)
+        employee_set_permissions(
+            membership=membership_of(agency_a, supervisor),
+            granted=[],
+            revoked=["audit.view"],
+            actor=admin,
+        )
     assert client.get(url).status_code == 403
 
 
@@ -51,8 +60,14 @@ def test_role_change_takes_effect(client, agency_a):
     assert client.get(url).status_code == 403
     with schema_context(agency_a.schema_name):
         role = Role.objects.get(codename="employee")
-        role_save(actor=admin, role=role, codename="employee", name_ar=role.name_ar,
-                  name_en=role.name_en, permissions=["staff.view"])
+        role_save(
+            actor=admin,
+            role=role,
+            codename="employee",
+            name_ar=role.name_ar,
+            name_en=role.name_en,
+            permissions=["staff.view"],
+        )
     assert client.get(url).status_code == 200
 
 
@@ -71,11 +86,13 @@ def test_unknown_permission_and_contradiction_refused(agency_a):
     with schema_context(agency_a.schema_name):
         membership = membership_of(agency_a, employee)
         with pytest.raises(ValidationError):
-            employee_set_permissions(membership=membership, granted=["root.everything"],
-                                     revoked=[], actor=admin)
+            employee_set_permissions(
+                membership=membership, granted=["root.everything"], revoked=[], actor=admin
+            )
         with pytest.raises(ValidationError):
-            employee_set_permissions(membership=membership, granted=["audit.view"],
-                                     revoked=["audit.view"], actor=admin)
+            employee_set_permissions(
+                membership=membership, granted=["audit.view"], revoked=["audit.view"], actor=admin
+            )
         membership.refresh_from_db()
         assert membership.granted_permissions == [] and membership.revoked_permissions == []
 
@@ -94,8 +111,9 @@ def test_menu_shows_only_what_the_user_may_do(client, agency_a):
         assert reverse(f"workspace:{name}", kwargs={"agency_slug": agency_a.slug}) in html
 
 
-def test_admin_manages_staff_from_the_ui(client, agency_a, django_capture_on_commit_callbacks,
-                                         mailoutbox):
+def test_admin_manages_staff_from_the_ui(
+    client, agency_a, django_capture_on_commit_callbacks, mailoutbox
+):
     admin = make_employee(agency_a, roles=("admin",))
     client.force_login(admin)
     base = f"/a/{agency_a.slug}"
@@ -106,14 +124,20 @@ def test_admin_manages_staff_from_the_ui(client, agency_a, django_capture_on_com
 
         hr = Department.objects.get(name_en="HR")
         employee_role = Role.objects.get(codename="employee")
-    response = client.post(f"{base}/departments/",
-                           {"name_ar": "التوظيف", "name_en": "Hiring", "parent": hr.pk})
+    response = client.post(
+        f"{base}/departments/", {"name_ar": "التوظيف", "name_en": "Hiring", "parent": hr.pk}
+    )
     assert response.status_code == 302
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(f"{base}/staff/invite/", {
-            "email": "new.hire@example.sa", "first_name_ar": "ريم", "department": hr.pk,
-            "roles": [employee_role.pk],
-        })
+        response = client.post(
+            f"{base}/staff/invite/",
+            {
+                "email": "new.hire@example.sa",
+                "first_name_ar": "ريم",
+                "department": hr.pk,
+                "roles": [employee_role.pk],
+            },
+        )
     assert response.status_code == 302
     assert mailoutbox[-1].to == ["new.hire@example.sa"]
     assert "/accounts/invitation/" in mailoutbox[-1].body
@@ -127,10 +151,15 @@ def test_admin_manages_staff_from_the_ui(client, agency_a, django_capture_on_com
     assert response.status_code == 200
     assert response.context["form"].errors["email"]
     # grant a single permission from the edit page
-    response = client.post(f"{base}/staff/{membership.pk}/", {
-        "e-department": hr.pk, "e-roles": [employee_role.pk], "e-is_active": "on",
-        "p-granted": ["audit.view"],
-    })
+    response = client.post(
+        f"{base}/staff/{membership.pk}/",
+        {
+            "e-department": hr.pk,
+            "e-roles": [employee_role.pk],
+            "e-is_active": "on",
+            "p-granted": ["audit.view"],
+        },
+    )
     assert response.status_code == 302
     with schema_context(agency_a.schema_name):
         membership.refresh_from_db()
@@ -149,8 +178,9 @@ def test_department_cannot_move_under_itself(client, agency_a):
     client.post(f"{base}/departments/", {"name_ar": "ب", "name_en": "Child", "parent": top.pk})
     with schema_context(agency_a.schema_name):
         child = Department.objects.get(name_en="Child")
-    response = client.post(f"{base}/departments/{top.pk}/",
-                           {"name_ar": "أ", "name_en": "Top", "parent": child.pk})
+    response = client.post(
+        f"{base}/departments/{top.pk}/", {"name_ar": "أ", "name_en": "Top", "parent": child.pk}
+    )
     assert response.status_code == 200
     assert response.context["form"].errors["parent"]
     with schema_context(agency_a.schema_name):

@@ -1,0 +1,40 @@
+"""The channel layer across processes is Redis (REDIS_URL, or the machine's 127.0.0.1:6379)."""
+
+import os
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import channel_layers, get_channel_layer
+
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture
+def redis_layer(settings):
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": f"muamalat-test-{os.getpid()}"},
+        }
+    }
+    channel_layers.backends.clear()
+    yield get_channel_layer()
+    channel_layers.backends.clear()
+
+
+def test_group_message_crosses_redis(redis_layer):
+    async def run():
+        channel = await redis_layer.new_channel()
+        await redis_layer.group_add("user.agency_alpha.1", channel)
+        await redis_layer.group_send(
+            "user.agency_alpha.1", {"type": "user.event", "payload": {"n": 1}}
+        )
+        message = await redis_layer.receive(channel)
+        await redis_layer.flush()
+        return message
+
+    assert async_to_sync(run)()["payload"] == {"n": 1}
+
+
+def test_healthz_with_redis_layer(client, db, redis_layer):
+    assert client.get("/healthz").json()["channel_layer"] == "ok"
