@@ -104,7 +104,9 @@ class SignupForm(allauth_forms.SignupForm):
                 ),
             )
         self.order_fields(self.field_order)
-        self.fields["email"].widget.attrs["dir"] = "ltr"
+        self.fields["email"].widget.attrs.update({"dir": "ltr", "placeholder": "name@example.sa"})
+        for name in ("password1", "password2"):
+            self.fields[name].widget.attrs["dir"] = "ltr"
         from django.utils.translation import get_language
 
         self.fields["preferred_language"].initial = get_language() or "ar"

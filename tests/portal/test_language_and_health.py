@@ -58,3 +58,19 @@ def test_healthz_reports_unreachable_channel_layer(client, db, settings):
         channel_layers.backends.clear()
     assert response.status_code == 503
     assert response.json()["channel_layer"].startswith("error")
+
+
+def test_browser_language_does_not_override_arabic_default(client, db):
+    html = client.get("/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    assert '<html lang="ar" dir="rtl">' in html
+
+
+def test_account_pages_use_the_portal_layout(client, db):
+    for url in (
+        reverse("account_login"),
+        reverse("account_signup"),
+        reverse("account_reset_password"),
+    ):
+        html = client.get(url).content.decode()
+        assert '<html lang="ar" dir="rtl">' in html, url
+        assert "frontend/site.css" in html, url
