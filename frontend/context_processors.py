@@ -9,6 +9,7 @@ WORKSPACE_MENU = [
     ("workspace:department_list", _("Departments"), "staff.view"),
     ("workspace:role_list", _("Roles and permissions"), "staff.manage_roles"),
     ("workspace:audit_list", _("Audit trail"), "audit.view"),
+    ("workspace:delivery_log", _("Messages sent"), "notifications.view_log"),
 ]
 
 

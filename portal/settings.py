@@ -77,6 +77,8 @@ SHARED_APPS = [
     "allauth",
     "allauth.account",
     "channels",
+    "procrastinate.contrib.django",
+    "notifications",
     "portal",
 ]
 TENANT_APPS = [
@@ -124,6 +126,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "frontend.context_processors.navigation",
+                "notifications.context_processors.unread",
             ],
         },
     }
@@ -205,7 +208,15 @@ ACCOUNT_RATE_LIMITS = {
 }
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Muamalat] "
 
-SMS_BACKEND = os.environ.get("SMS_BACKEND", "portal.accounts.sms.DatabaseConsoleSmsBackend")
+SMS_BACKEND = os.environ.get("SMS_BACKEND", "notifications.backends.sms.ConsoleSmsBackend")
+TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
+TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
+TWILIO_FROM_NUMBER = os.environ.get("TWILIO_FROM_NUMBER", "")
+TWILIO_MESSAGING_SERVICE_SID = os.environ.get("TWILIO_MESSAGING_SERVICE_SID", "")
+TWILIO_API_BASE_URL = os.environ.get("TWILIO_API_BASE_URL", "")  # tests: a local server
+TWILIO_TIMEOUT = float(os.environ.get("TWILIO_TIMEOUT", "10"))
+AWS_SES_REGION = os.environ.get("AWS_SES_REGION", "me-south-1")
+AWS_SES_ENDPOINT_URL = os.environ.get("AWS_SES_ENDPOINT_URL", "")
 MOBILE_CODE_TTL_SECONDS = 600
 MOBILE_CODE_MAX_ATTEMPTS = 5
 
@@ -251,3 +262,7 @@ LOGGING = {
 DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "")
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR", False)
+TWILIO_STATUS_CALLBACK = os.environ.get(
+    "TWILIO_STATUS_CALLBACK",
+    f"{SITE_URL}/notifications/twilio/status/" if TWILIO_AUTH_TOKEN else "",
+)

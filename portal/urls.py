@@ -26,6 +26,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include((account_patterns, "accounts"))),
     path("accounts/", include("allauth.urls")),
+    path("notifications/", include("notifications.urls")),
     path("a/<slug:agency_slug>/", include("tenants.urls")),
 ]
 

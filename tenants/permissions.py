@@ -15,6 +15,7 @@ PERMISSIONS: dict[str, str] = {
     "staff.manage_departments": _("Manage departments"),
     "staff.manage_roles": _("Manage roles and permission grants"),
     "audit.view": _("View the audit trail"),
+    "notifications.view_log": _("View the log of messages sent"),
 }
 
 DEFAULT_ROLES: list[dict] = [

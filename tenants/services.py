@@ -7,12 +7,10 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import EmailMultiAlternatives
 from django.core.management import call_command
 from django.db import connection, transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
@@ -157,22 +155,27 @@ def agency_set_active(*, agency: Agency, is_active: bool, actor: User, request=N
 # --- employees ---------------------------------------------------------------------------------
 
 
-def _invitation_email_send(*, user: User, agency: Agency, new_account: bool) -> None:
-    with translation.override(user.preferred_language or "ar"):
-        context = {"user": user, "agency": agency, "new_account": new_account}
-        if new_account:
-            uid = urlsafe_base64_encode(force_bytes(user.pk))
-            token = default_token_generator.make_token(user)
-            path = reverse("accounts:invitation", kwargs={"uidb64": uid, "token": token})
-            context["link"] = f"{settings.SITE_URL}{path}?agency={agency.slug}"
-        else:
-            context["link"] = f"{settings.SITE_URL}/a/{agency.slug}/"
-        subject = _("You are invited to %(agency)s on Muamalat") % {"agency": agency.name}
-        text = render_to_string("tenants/email/invitation.txt", context)
-        html = render_to_string("tenants/email/invitation.html", context)
-    message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [user.email])
-    message.attach_alternative(html, "text/html")
-    message.send()
+def _invitation_notify(
+    *, user: User, agency: Agency, membership: Membership, new_account: bool
+) -> None:
+    """Email (and in-app) invitation; a new account gets a one-time set-password link."""
+    from notifications.services import notification_send
+
+    if new_account:
+        uid = urlsafe_base64_encode(force_bytes(user.pk))
+        token = default_token_generator.make_token(user)
+        path = reverse("accounts:invitation", kwargs={"uidb64": uid, "token": token})
+        action_url = f"{settings.SITE_URL}{path}?agency={agency.slug}"
+    else:
+        action_url = f"{settings.SITE_URL}/a/{agency.slug}/"
+    notification_send(
+        recipient=user,
+        event="staff.invited",
+        agency=agency,
+        context={"new_account": new_account, "action_url": action_url},
+        idempotency_key=f"staff.invited:{agency.pk}:{membership.pk}",
+        link=f"/a/{agency.slug}/",
+    )
 
 
 def employee_invite(
@@ -218,9 +221,7 @@ def employee_invite(
                 "department": department.pk if department else None,
             },
         )
-        transaction.on_commit(
-            lambda: _invitation_email_send(user=user, agency=agency, new_account=new_account)
-        )
+        _invitation_notify(user=user, agency=agency, membership=membership, new_account=new_account)
     return membership
 
 

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from notifications.urls import workspace_urlpatterns as notification_patterns
 from tenants import views
 
 app_name = "workspace"
@@ -14,4 +15,5 @@ urlpatterns = [
     path("roles/", views.role_list, name="role_list"),
     path("roles/<int:role_id>/", views.role_edit, name="role_edit"),
     path("audit/", views.audit_list, name="audit_list"),
+    *notification_patterns,
 ]

@@ -22,6 +22,9 @@ def agencies(django_db_setup, django_db_blocker) -> dict[str, Agency]:
             result[slug] = agency or agency_onboard(
                 slug=slug, name_ar=ar, name_en=en, code=code, admin_email=f"admin@{slug}.example"
             )
+        from tests.jobs import run_pending_jobs
+
+        run_pending_jobs()  # the admins' invitations: leave no committed job for tests to find
         connection.set_schema_to_public()
         return result
 

@@ -21,5 +21,27 @@ class AccountAdapter(DefaultAccountAdapter):
             user.save()
         return user
 
+    def send_mail(self, template_prefix, email, context):
+        """Render allauth's message in the active language and send it through a job."""
+        from notifications.tasks import send_email
+
+        message = self.render_mail(template_prefix, email, context)
+        html = ""
+        for content, mimetype in getattr(message, "alternatives", []):
+            if mimetype == "text/html":
+                html = content
+        if message.content_subtype == "html":
+            html, body = message.body, ""
+        else:
+            body = message.body
+        send_email.defer(
+            subject=message.subject,
+            body=body,
+            html=html,
+            to=message.to,
+            from_email=message.from_email,
+            headers=dict(message.extra_headers),
+        )
+
     def get_signup_redirect_url(self, request):
         return reverse("accounts:verify_mobile")

@@ -8,11 +8,10 @@ from datetime import date, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal.accounts.models import MobileVerification, User
-from portal.accounts.sms import get_sms_backend
 
 
 def _code_hash(code: str) -> str:
@@ -56,9 +55,14 @@ def mobile_verification_send(*, user: User) -> MobileVerification:
         verification = MobileVerification.objects.create(
             user=user, mobile=user.mobile, code_hash=_code_hash(code)
         )
-        with translation.override(user.preferred_language):
-            body = _("Muamalat verification code: %(code)s") % {"code": code}
-        get_sms_backend().send(to=user.mobile, body=body)
+        from notifications.services import notification_send
+
+        notification_send(
+            recipient=user,
+            event="account.mobile_code",
+            context={"code": code},
+            idempotency_key=f"account.mobile_code:{verification.pk}",
+        )
     return verification
 
 

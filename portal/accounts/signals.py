@@ -23,5 +23,13 @@ def send_mobile_code(sender, request, user, **kwargs):
     from portal.accounts.services import mobile_verification_send
 
     audit.platform_record(request=request, actor=user, action="account.signup", obj=user)
+    from notifications.services import notification_send
+
     if user.mobile:
         mobile_verification_send(user=user)
+    notification_send(
+        recipient=user,
+        event="account.welcome",
+        idempotency_key=f"account.welcome:{user.pk}",
+        link="/",
+    )

@@ -179,6 +179,15 @@ def live_url(django_db_setup, django_db_blocker, agencies, artifacts) -> str:
         stdout=log,
         stderr=subprocess.STDOUT,
     )
+    # The job worker beside the server, as `make run` has it (SMS codes, emails).
+    worker_log = open(artifacts / "worker.log", "w", encoding="utf-8")  # noqa: SIM115
+    worker = subprocess.Popen(
+        [sys.executable, "manage.py", "procrastinate", "worker"],
+        cwd=ROOT,
+        env=env,
+        stdout=worker_log,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + SERVER_START_TIMEOUT
@@ -206,14 +215,16 @@ def live_url(django_db_setup, django_db_blocker, agencies, artifacts) -> str:
             time.sleep(0.2)
         yield base
     finally:
-        if server.poll() is None:
-            server.terminate()
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(timeout=5)
+        for process in (server, worker):
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait(timeout=5)
         log.close()
+        worker_log.close()
 
 
 @pytest.fixture(scope="package")

@@ -28,13 +28,21 @@ pytestmark = pytest.mark.e2e
 REGISTRATION_BUDGET_SECONDS = 60
 
 
-def latest_code(orm, mobile: str) -> str:
-    with orm():
-        sms = SmsMessage.objects.filter(to=mobile).order_by("-id").first()
-    assert sms is not None, f"no SMS was sent to {mobile}"
-    match = re.search(r"(?<!\d)\d{6}(?!\d)", normalize_digits(sms.body))
-    assert match, f"no 6-digit code in the SMS body {sms.body!r}"
-    return match.group()
+def latest_code(orm, mobile: str, timeout: float = 15) -> str:
+    """The code from the SMS outbox; the worker sends it a moment after the sign-up commits."""
+    deadline = time.monotonic() + timeout
+    bodies: list[str] = []
+    while time.monotonic() < deadline:
+        with orm():
+            bodies = list(
+                SmsMessage.objects.filter(to=mobile).order_by("-id").values_list("body", flat=True)
+            )
+        for body in bodies:
+            match = re.search(r"(?<!\d)\d{6}(?!\d)", normalize_digits(body))
+            if match:
+                return match.group()
+        time.sleep(0.1)
+    raise AssertionError(f"no SMS with a 6-digit code reached {mobile}: {bodies!r}")
 
 
 def test_beneficiary_registers_in_arabic(live_url, new_context, orm, seed, artifacts):

@@ -11,6 +11,20 @@
       toggle.setAttribute("aria-expanded", open ? "true" : "false");
     });
   }
+  function showNotification(data) {
+    var count = document.querySelector(".bell__count");
+    if (count && typeof data.unread === "number") {
+      count.dataset.unread = String(data.unread);
+      count.lastChild.textContent = String(data.unread);
+    }
+    var toast = document.querySelector(".toast");
+    if (toast) {
+      toast.textContent = data.title + (data.body ? " — " + data.body : "");
+      toast.hidden = false;
+      clearTimeout(showNotification.timer);
+      showNotification.timer = setTimeout(function () { toast.hidden = true; }, 8000);
+    }
+  }
   if (!path || !("WebSocket" in window)) return;
   var delay = 1000;
   function connect() {
@@ -19,6 +33,7 @@
     socket.onopen = function () { delay = 1000; document.documentElement.dataset.live = "on"; };
     socket.onmessage = function (event) {
       var data = JSON.parse(event.data);
+      if (data.type === "notification") { showNotification(data); }
       document.dispatchEvent(new CustomEvent("muamalat:live", { detail: data }));
     };
     socket.onclose = function (event) {

@@ -1,0 +1,11 @@
+from notifications.selectors import unread_count
+
+
+def unread(request):
+    """The bell's unread count: one indexed count query, only for signed-in users."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    return {
+        "unread_notifications": unread_count(user=user, agency=getattr(request, "agency", None))
+    }

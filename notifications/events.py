@@ -1,0 +1,38 @@
+"""The events people are told about, their channels and whether a person may turn them off.
+
+Templates per event live in templates/notifications/events/<event>/: subject.txt, email.txt,
+email.html, sms.txt, inapp.txt (only for the channels the event uses). Later apps add events.
+"""
+
+from dataclasses import dataclass
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+EMAIL = "email"
+SMS = "sms"
+INAPP = "inapp"
+CHANNELS = [(INAPP, _("In the portal")), (EMAIL, _("Email")), (SMS, _("SMS"))]
+
+
+@dataclass(frozen=True)
+class Event:
+    label: str | Promise
+    channels: tuple[str, ...]
+    # Mandatory events (codes, invitations) ignore preferences: they are how people get in.
+    mandatory: bool = False
+    # Sensitive texts (one-time codes) are blanked in the outbox once sent.
+    sensitive: bool = False
+
+
+EVENTS: dict[str, Event] = {
+    "account.mobile_code": Event(
+        _("Mobile verification code"), (SMS,), mandatory=True, sensitive=True
+    ),
+    "account.welcome": Event(_("Welcome to Muamalat"), (INAPP, EMAIL, SMS)),
+    "staff.invited": Event(_("Invitation to an agency"), (INAPP, EMAIL), mandatory=True),
+}
+
+
+def configurable_events() -> dict[str, Event]:
+    return {code: event for code, event in EVENTS.items() if not event.mandatory}

@@ -1,0 +1,56 @@
+"""Background jobs of the notifications layer (procrastinate, PostgreSQL-backed)."""
+
+import logging
+
+from procrastinate import JobContext, RetryStrategy
+from procrastinate.contrib.django import app
+
+from notifications.backends.errors import TransientDeliveryError
+
+logger = logging.getLogger("muamalat.notifications")
+
+MAX_ATTEMPTS = 6
+# 2, 4, 8, 16, 32 seconds between attempts, then the delivery fails with its last reason.
+DELIVERY_RETRY = RetryStrategy(
+    max_attempts=MAX_ATTEMPTS - 1, exponential_wait=2, retry_exceptions={TransientDeliveryError}
+)
+
+
+@app.task(
+    name="notifications.deliver", queue="notifications", retry=DELIVERY_RETRY, pass_context=True
+)
+def deliver(context: JobContext, *, delivery_id: int) -> None:
+    from notifications.services import delivery_attempt
+
+    attempts_before = context.job.attempts or 0
+    delivery_attempt(delivery_id=delivery_id, final_attempt=attempts_before + 1 >= MAX_ATTEMPTS)
+
+
+@app.periodic(cron="* * * * *", periodic_id="retry-stalled")
+@app.task(name="jobs.retry_stalled", queueing_lock="retry_stalled", pass_context=True)
+async def retry_stalled_jobs(context: JobContext, timestamp: int) -> None:
+    """Jobs whose worker stopped sending heartbeats (killed, machine lost) are run again;
+    the delivery guard makes a re-run of an already sent message a no-op."""
+    stalled = await context.app.job_manager.get_stalled_jobs(seconds_since_heartbeat=30)
+    for job in stalled:
+        logger.warning("retrying stalled job %s (%s)", job.id, job.task_name)
+        await context.app.job_manager.retry_job(job)
+
+
+@app.task(name="notifications.send_email", queue="notifications", retry=DELIVERY_RETRY)
+def send_email(
+    *, subject: str, body: str, html: str, to: list[str], from_email: str, headers: dict[str, str]
+) -> None:
+    """Account emails rendered by allauth (confirmation, password reset), sent off the request
+    so a slow or failing mail server neither blocks nor loses them."""
+    import smtplib
+
+    from django.core.mail import EmailMultiAlternatives
+
+    message = EmailMultiAlternatives(subject, body, from_email, to, headers=headers)
+    if html:
+        message.attach_alternative(html, "text/html")
+    try:
+        message.send()
+    except (smtplib.SMTPException, OSError) as exc:
+        raise TransientDeliveryError(str(exc)) from exc

@@ -1,0 +1,63 @@
+"""Run the jobs a test deferred, in the test's own transaction.
+
+The real worker (a separate process) cannot see rows of an uncommitted test transaction, so unit
+tests run pending jobs here with the same task functions and a JobContext; tests in
+tests/notifications/test_worker.py run the real `manage.py procrastinate worker` on committed
+data.
+"""
+
+import json
+import time
+from types import SimpleNamespace
+
+from django.db import connection
+from procrastinate import JobContext
+from procrastinate.contrib.django import app
+
+
+def pending_jobs(task_name: str | None = None) -> list[dict]:
+    sql = "SELECT id, task_name, args, attempts FROM procrastinate_jobs WHERE status = 'todo'"
+    params: list = []
+    if task_name:
+        sql += " AND task_name = %s"
+        params.append(task_name)
+    with connection.cursor() as cursor:
+        cursor.execute(sql + " ORDER BY id", params)
+        return [
+            {"id": row[0], "task_name": row[1], "args": row[2], "attempts": row[3]}
+            for row in cursor.fetchall()
+        ]
+
+
+def run_pending_jobs(task_name: str | None = None, *, raise_errors: bool = True) -> int:
+    """Run every pending job once (in id order); returns how many ran."""
+    ran = 0
+    for job in pending_jobs(task_name):
+        task = app.tasks[job["task_name"]]
+        raw = job["args"]
+        kwargs = json.loads(raw) if isinstance(raw, str) else dict(raw)
+        args = []
+        if task.pass_context:
+            args.append(
+                JobContext(
+                    app=app,
+                    job=SimpleNamespace(attempts=job["attempts"], id=job["id"]),
+                    start_timestamp=time.time(),
+                    abort_reason=lambda: None,
+                )
+            )
+        try:
+            task.func(*args, **kwargs)
+            status = "succeeded"
+        except Exception:
+            status = "failed"
+            if raise_errors:
+                raise
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "UPDATE procrastinate_jobs SET status = %s WHERE id = %s",
+                    [status if status == "succeeded" else "failed", job["id"]],
+                )
+        ran += 1
+    return ran
