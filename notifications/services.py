@@ -275,7 +275,7 @@ def preferences_save(*, user: User, choices: dict[str, set[str]]) -> None:
     from notifications.events import configurable_events
 
     with transaction.atomic():
-        for code, event in configurable_events().items():
+        for code in configurable_events():
             kept = choices.get(code, set())
             ChannelPreference.objects.update_or_create(
                 user=user,
