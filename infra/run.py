@@ -7,8 +7,10 @@ test:  database as above, then pytest (extra arguments after `--` go to pytest).
 
 import os
 import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,6 +34,15 @@ def database_env() -> tuple[dict, bool]:
     return env, started
 
 
+def redis_reachable(host: str = "127.0.0.1", port: int = 6379) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
 def manage(env: dict, *args: str) -> None:
     subprocess.run([PYTHON, str(ROOT / "manage.py"), *args], env=env, cwd=ROOT, check=True)
 
@@ -48,6 +59,14 @@ def compile_messages(env: dict) -> None:
 def serve() -> int:
     env, started = database_env()
     env.setdefault("DEBUG", "1")
+    if not env.get("REDIS_URL") and redis_reachable():
+        # Web server and worker are two processes: a shared channel layer lets pushes made by
+        # jobs reach browsers. Without Redis, pushes from the web process still work.
+        env["REDIS_URL"] = "redis://127.0.0.1:6379/0"
+    print(
+        f"[muamalat] channel layer: {env.get('REDIS_URL') or 'in-memory (no Redis found)'}",
+        flush=True,
+    )
     children: list[subprocess.Popen] = []
     try:
         compile_messages(env)
@@ -63,8 +82,15 @@ def serve() -> int:
                 cwd=ROOT,
             )
         )
-        for child in children:
-            child.wait()
+        # The job worker beside the web server (notifications, periodic jobs).
+        children.append(
+            subprocess.Popen(
+                [PYTHON, str(ROOT / "manage.py"), "procrastinate", "worker"], env=env, cwd=ROOT
+            )
+        )
+        # Stop when either child stops: a crashed worker must not go unnoticed.
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
         return max((child.returncode or 0) for child in children)
     except KeyboardInterrupt:
         return 0
@@ -86,12 +112,9 @@ def test(pytest_args: list[str]) -> int:
     env, started = database_env()
     # A test database of its own per run, so parallel runs on one cluster do not collide.
     env.setdefault("TEST_DATABASE_NAME", f"test_muamalat_{os.getpid()}")
-    try:
-        compile_messages(env)
-        return subprocess.run([PYTHON, "-m", "pytest", *pytest_args], env=env, cwd=ROOT).returncode
-    finally:
-        # Stopped only by `make run`'s Ctrl-C or `make dbstop`: concurrent runs may share it.
-        pass
+    # The private cluster keeps running afterwards (`make dbstop` stops it): runs may share it.
+    compile_messages(env)
+    return subprocess.run([PYTHON, "-m", "pytest", *pytest_args], env=env, cwd=ROOT).returncode
 
 
 def bench(args: list[str]) -> int:

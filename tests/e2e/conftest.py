@@ -153,6 +153,9 @@ def live_url(django_db_setup, django_db_blocker, agencies, artifacts) -> str:
         ALLOWED_HOSTS="127.0.0.1,localhost",
         SITE_URL=f"http://127.0.0.1:{port}",
         DB_CONN_MAX_AGE="0",
+        # Shared channel layer, so pushes committed by the worker or the test process reach
+        # the browser connected to this server.
+        REDIS_URL=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
         PYTHONUNBUFFERED="1",
     )
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
