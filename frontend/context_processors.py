@@ -5,9 +5,13 @@ from django.utils.translation import gettext_lazy as _
 
 WORKSPACE_MENU = [
     ("workspace:dashboard", _("Overview"), None),
+    ("workspace:queue", _("Requests"), "requests.work|requests.view_all"),
+    ("workspace:notifications", _("Notifications"), None),
     ("workspace:staff_list", _("Employees"), "staff.view"),
     ("workspace:department_list", _("Departments"), "staff.view"),
     ("workspace:role_list", _("Roles and permissions"), "staff.manage_roles"),
+    ("workspace:catalogue_list", _("Services catalogue"), "requests.manage_catalogue"),
+    ("workspace:distribution_list", _("Distribution"), "requests.manage_distribution"),
     ("workspace:audit_list", _("Audit trail"), "audit.view"),
     ("workspace:delivery_log", _("Messages sent"), "notifications.view_log"),
 ]
@@ -23,9 +27,16 @@ def navigation(request):
     path = request.path
     menu = []
     for name, label, permission in WORKSPACE_MENU:
-        if permission and not user.has_perm("agency." + permission):
+        if permission and not any(user.has_perm("agency." + p) for p in permission.split("|")):
             continue
         url = reverse(name, kwargs={"agency_slug": agency.slug})
-        is_current = path == url if name == "workspace:dashboard" else path.startswith(url)
-        menu.append({"url": url, "label": label, "current": is_current})
+        menu.append({"url": url, "label": label, "current": False})
+    # The current entry is the longest URL the page is under (the overview only on itself).
+    matches = [
+        item
+        for item in menu
+        if path == item["url"] or (path.startswith(item["url"]) and item is not menu[0])
+    ]
+    if matches:
+        max(matches, key=lambda item: len(item["url"]))["current"] = True
     return {"workspace_menu": menu}

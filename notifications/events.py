@@ -31,6 +31,13 @@ EVENTS: dict[str, Event] = {
     ),
     "account.welcome": Event(_("Welcome to Muamalat"), (INAPP, EMAIL, SMS)),
     "staff.invited": Event(_("Invitation to an agency"), (INAPP, EMAIL), mandatory=True),
+    "request.submitted": Event(_("Your request was received"), (INAPP, EMAIL)),
+    "request.commented": Event(_("A reply on your request"), (INAPP, EMAIL, SMS)),
+    "request.info_requested": Event(_("Information needed for your request"), (INAPP, EMAIL, SMS)),
+    "request.resolved": Event(_("Your request was completed"), (INAPP, EMAIL, SMS)),
+    "request.rejected": Event(_("Your request was rejected"), (INAPP, EMAIL, SMS)),
+    "request.assigned": Event(_("A request was assigned to you"), (INAPP,)),
+    "request.replied": Event(_("The beneficiary replied"), (INAPP,)),
 }
 
 

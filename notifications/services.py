@@ -10,7 +10,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.template.loader import render_to_string
+from django.template import Context
+from django.template.loader import get_template, render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -25,7 +26,12 @@ logger = logging.getLogger("muamalat.notifications")
 
 
 def _render(event: str, part: str, context: dict[str, Any]) -> str:
-    return render_to_string(f"notifications/events/{event}/{part}", context).strip()
+    name = f"notifications/events/{event}/{part}"
+    if part.endswith(".html"):
+        return render_to_string(name, context).strip()
+    # Plain text (subject, SMS, in-app, text email) is not HTML: escaping would put "&amp;" into
+    # a subject or an SMS. Pages escape these texts when they show them.
+    return get_template(name).template.render(Context(context, autoescape=False)).strip()
 
 
 def channels_for(*, recipient: User, event: Event, code: str) -> list[str]:
@@ -114,26 +120,35 @@ def notification_send(
 
 
 def notification_push(*, notification: Notification) -> None:
-    """Push the in-app notification to the recipient's open pages (after commit)."""
+    """Push the in-app notification to the recipient's open pages (after commit). Each page
+    gets the unread count its bell shows: all on the portal, that agency's in a workspace."""
     from portal.consumers import user_group
 
     layer = get_channel_layer()
-    payload = {
+    recipient_id = notification.recipient_id
+    base = {
         "type": "notification",
+        "event": notification.event,
         "id": notification.pk,
         "title": notification.title,
         "body": notification.body,
         "link": notification.link,
-        "unread": Notification.objects.filter(
-            recipient_id=notification.recipient_id, read_at__isnull=True
-        ).count(),
+        "language": notification.language,
     }
-    groups = [user_group(settings.PUBLIC_SCHEMA_NAME, notification.recipient_id)]
+    unread = Notification.objects.filter(recipient_id=recipient_id, read_at__isnull=True)
+    targets = [(user_group(settings.PUBLIC_SCHEMA_NAME, recipient_id), unread.count())]
     if notification.agency_id:
-        groups.append(user_group(notification.agency.schema_name, notification.recipient_id))
+        targets.append(
+            (
+                user_group(notification.agency.schema_name, recipient_id),
+                unread.filter(agency_id=notification.agency_id).count(),
+            )
+        )
     try:
-        for group in groups:
-            async_to_sync(layer.group_send)(group, {"type": "user.event", "payload": payload})
+        for group, count in targets:
+            async_to_sync(layer.group_send)(
+                group, {"type": "user.event", "payload": {**base, "unread": count}}
+            )
     except Exception:  # noqa: BLE001 - a push is best effort; the bell reads the database
         logger.exception("live push failed for notification %s", notification.pk)
 

@@ -32,8 +32,10 @@ def _inbox(request, template: str):
 
 def _mark_read(request):
     agency = getattr(request, "agency", None)
-    raw = request.POST.get("notification", "")
-    notification_id = int(raw) if raw.isdigit() else None
+    raw = request.POST.get("notification", "").strip()
+    # ASCII digits only (str.isdigit() also accepts "١٢" and "²"), and within a bigint.
+    valid = raw.isascii() and raw.isdigit() and len(raw) <= 18
+    notification_id = int(raw) if valid else None
     if raw and notification_id is None:
         messages.error(request, _("Unknown notification."))
     else:
@@ -74,7 +76,8 @@ def preferences(request):
         p.event: {c for c in ("email", "sms", "inapp") if p.allows(c)}
         for p in ChannelPreference.objects.filter(user=request.user)
     }
-    form = PreferencesForm(request.POST or None, current=current)
+    # Bound on every POST: a form with every box unticked posts no field at all.
+    form = PreferencesForm(request.POST if request.method == "POST" else None, current=current)
     if request.method == "POST" and form.is_valid():
         services.preferences_save(user=request.user, choices=form.choices())
         messages.success(request, _("Your notification preferences were saved."))

@@ -79,10 +79,12 @@ SHARED_APPS = [
     "channels",
     "procrastinate.contrib.django",
     "notifications",
+    "requests_app.public",
     "portal",
 ]
 TENANT_APPS = [
     "tenants.staff",
+    "requests_app",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -260,6 +262,15 @@ LOGGING = {
 }
 
 DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "")
+
+# Attachments: private local folder by default; S3 (django-storages + boto3) when a bucket is set.
+PRIVATE_MEDIA_ROOT = os.environ.get("PRIVATE_MEDIA_ROOT", str(BASE_DIR / "var" / "private"))
+ATTACHMENTS_S3_BUCKET = os.environ.get("ATTACHMENTS_S3_BUCKET", "")
+ATTACHMENTS_S3_ENDPOINT_URL = os.environ.get("ATTACHMENTS_S3_ENDPOINT_URL", "")
+ATTACHMENTS_S3_REGION = os.environ.get("ATTACHMENTS_S3_REGION", "me-south-1")
+ATTACHMENT_URL_TTL_SECONDS = int(os.environ.get("ATTACHMENT_URL_TTL_SECONDS", "60"))
+ATTACHMENT_MAX_BYTES = int(os.environ.get("ATTACHMENT_MAX_BYTES", str(20 * 1024 * 1024)))
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR", False)
 TWILIO_STATUS_CALLBACK = os.environ.get(

@@ -8,6 +8,7 @@ from django.urls import include, path
 
 from portal import views
 from portal.accounts import views as account_views
+from requests_app.urls import api_patterns, guide_patterns
 
 public_patterns = [
     path("", views.home, name="home"),
@@ -27,6 +28,9 @@ urlpatterns = [
     path("accounts/", include((account_patterns, "accounts"))),
     path("accounts/", include("allauth.urls")),
     path("notifications/", include("notifications.urls")),
+    path("requests/", include("requests_app.urls")),
+    path("guide/", include((guide_patterns, "guide"))),
+    path("api/", include((api_patterns, "api"))),
     path("a/<slug:agency_slug>/", include("tenants.urls")),
 ]
 

@@ -16,6 +16,10 @@ PERMISSIONS: dict[str, str] = {
     "staff.manage_roles": _("Manage roles and permission grants"),
     "audit.view": _("View the audit trail"),
     "notifications.view_log": _("View the log of messages sent"),
+    "requests.work": _("Receive and work requests"),
+    "requests.view_all": _("See every request of the agency and why it was assigned"),
+    "requests.manage_catalogue": _("Manage the catalogue of services"),
+    "requests.manage_distribution": _("Manage distribution rules and employee availability"),
 }
 
 DEFAULT_ROLES: list[dict] = [
@@ -29,13 +33,13 @@ DEFAULT_ROLES: list[dict] = [
         "codename": "supervisor",
         "name_ar": "مشرف",
         "name_en": "Supervisor",
-        "permissions": ["staff.view", "audit.view"],
+        "permissions": ["staff.view", "audit.view", "requests.work", "requests.view_all"],
     },
     {
         "codename": "employee",
         "name_ar": "موظف",
         "name_en": "Employee",
-        "permissions": [],
+        "permissions": ["requests.work"],
     },
 ]
 

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from notifications.urls import workspace_urlpatterns as notification_patterns
+from requests_app.urls import workspace_urlpatterns as request_patterns
 from tenants import views
 
 app_name = "workspace"
@@ -16,4 +17,5 @@ urlpatterns = [
     path("roles/<int:role_id>/", views.role_edit, name="role_edit"),
     path("audit/", views.audit_list, name="audit_list"),
     *notification_patterns,
+    *request_patterns,
 ]

@@ -82,3 +82,64 @@ def make_employee(
 def membership_of(agency: Agency, user: User) -> Membership:
     with schema_context(agency.schema_name):
         return Membership.objects.get(user_id=user.pk)
+
+
+# --- requests ---------------------------------------------------------------------------------
+
+PNG_BYTES = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
+    b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00"
+    b"\x00\x00IEND\xaeB`\x82"
+)
+PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def png_upload(name: str = "photo.png"):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, PNG_BYTES, content_type="image/png")
+
+
+def pdf_upload(name: str = "letter.pdf"):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, PDF_BYTES, content_type="application/pdf")
+
+
+def make_type(agency: Agency, *, actor: User | None = None, department=None, rule=None, **fields):
+    """A catalogue service of ``agency`` (published in the public catalogue)."""
+    from requests_app.services import transaction_type_save
+
+    n = next(_counter)
+    data = {
+        "name_ar": fields.pop("name_ar", f"خدمة {n}"),
+        "name_en": fields.pop("name_en", f"Service {n}"),
+        "category": fields.pop("category", "transaction"),
+        "expected_duration_hours": fields.pop("expected_duration_hours", 48),
+        "default_priority": fields.pop("default_priority", "normal"),
+        "department": department,
+        "distribution_rule": rule,
+        "is_active": fields.pop("is_active", True),
+        **fields,
+    }
+    with schema_context(agency.schema_name):
+        actor = actor or make_employee(agency, roles=("admin",))
+        return transaction_type_save(agency=agency, actor=actor, data=data)
+
+
+def make_request(
+    agency: Agency, *, beneficiary: User | None = None, request_type=None, attachments=(), **fields
+):
+    from requests_app.services import request_submit
+
+    beneficiary = beneficiary or make_beneficiary()
+    request_type = request_type or make_type(agency)
+    return request_submit(
+        agency=agency,
+        beneficiary=beneficiary,
+        transaction_type_id=request_type.pk,
+        subject=fields.pop("subject", "طلب تجريبي"),
+        description=fields.pop("description", "وصف الطلب"),
+        priority=fields.pop("priority", None),
+        attachments=list(attachments),
+    )

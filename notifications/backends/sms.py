@@ -111,7 +111,8 @@ class TwilioSmsBackend:
             raise PermanentDeliveryError(reason) from exc
         except (requests.exceptions.RequestException, TwilioException) as exc:
             raise TransientDeliveryError(f"Twilio unreachable: {exc.__class__.__name__}") from exc
-        segments = int(message.num_segments) if message.num_segments else sms_segments(body)
+        # Through a Messaging Service Twilio answers num_segments "0" until a sender is picked.
+        segments = int(message.num_segments or 0) or sms_segments(body)
         return SmsResult(message_id=message.sid, segments=segments, status=message.status or "")
 
 

@@ -7,17 +7,33 @@ from django_tenants.utils import schema_context
 from tenants import urls as workspace_urls
 from tenants.services import department_save
 from tenants.staff.models import Membership, Role
-from tests.factories import make_beneficiary, make_employee
+from tests.factories import (
+    make_beneficiary,
+    make_employee,
+    make_request,
+    make_type,
+    png_upload,
+)
 
 
 def workspace_paths(agency, admin) -> list[str]:
     """Every pattern of the workspace URLconf, with real object ids of ``agency``."""
+    from requests_app.models import Attachment, DistributionRule
+
     with schema_context(agency.schema_name):
         department = department_save(actor=admin, name_ar="قسم", name_en="Unit")
+        rule = DistributionRule.objects.create(name_ar="قاعدة", name_en="Rule")
+    request_type = make_type(agency, actor=admin)
+    item = make_request(agency, request_type=request_type, attachments=[png_upload()])
+    with schema_context(agency.schema_name):
         ids = {
             "membership_id": Membership.objects.get(user_id=admin.pk).pk,
             "department_id": department.pk,
             "role_id": Role.objects.get(codename="employee").pk,
+            "request_id": item.pk,
+            "file_id": Attachment.objects.get(request=item).pk,
+            "type_id": request_type.pk,
+            "rule_id": rule.pk,
         }
     paths = []
     for pattern in workspace_urls.urlpatterns:

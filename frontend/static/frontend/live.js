@@ -11,19 +11,47 @@
       toggle.setAttribute("aria-expanded", open ? "true" : "false");
     });
   }
+  function setUnread(count, unread) {
+    count.dataset.unread = String(unread);
+    // The number is the last text node (after the visually hidden "Unread:" label).
+    var node = count.lastChild;
+    if (!node || node.nodeType !== Node.TEXT_NODE) {
+      node = document.createTextNode("");
+      count.appendChild(node);
+    }
+    node.textContent = String(unread);
+  }
   function showNotification(data) {
     var count = document.querySelector(".bell__count");
-    if (count && typeof data.unread === "number") {
-      count.dataset.unread = String(data.unread);
-      count.lastChild.textContent = String(data.unread);
-    }
+    if (count && typeof data.unread === "number") { setUnread(count, data.unread); }
     var toast = document.querySelector(".toast");
-    if (toast) {
-      toast.textContent = data.title + (data.body ? " — " + data.body : "");
-      toast.hidden = false;
-      clearTimeout(showNotification.timer);
-      showNotification.timer = setTimeout(function () { toast.hidden = true; }, 8000);
+    if (!toast) return;
+    // Shown before it is filled, so screen readers announce the text of the live region.
+    toast.hidden = false;
+    toast.textContent = "";
+    // The text is in the recipient's language when it was sent, not necessarily the page's.
+    if (typeof data.language === "string" && data.language) {
+      toast.lang = data.language;
+      toast.dir = /^(ar|fa|he|ur)\b/.test(data.language) ? "rtl" : "ltr";
+    } else {
+      toast.removeAttribute("lang");
+      toast.removeAttribute("dir");
     }
+    // Only the site's own paths become links (never "javascript:" or another host).
+    var link = typeof data.link === "string" && /^\/(?![\/\\])/.test(data.link) ? data.link : "";
+    var title = document.createElement(link ? "a" : "strong");
+    title.className = "toast__title";
+    title.textContent = data.title || "";
+    if (link) { title.href = link; }
+    toast.appendChild(title);
+    if (data.body) {
+      var body = document.createElement("span");
+      body.className = "toast__body";
+      body.textContent = data.body;
+      toast.appendChild(body);
+    }
+    clearTimeout(showNotification.timer);
+    showNotification.timer = setTimeout(function () { toast.hidden = true; }, 8000);
   }
   if (!path || !("WebSocket" in window)) return;
   var delay = 1000;

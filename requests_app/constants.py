@@ -1,0 +1,38 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Category(models.TextChoices):
+    TRANSACTION = "transaction", _("Transaction")
+    COMPLAINT = "complaint", _("Complaint")
+    INQUIRY = "inquiry", _("Inquiry")
+    SUGGESTION = "suggestion", _("Suggestion")
+
+
+class Priority(models.TextChoices):
+    NORMAL = "normal", _("Normal")
+    IMPORTANT = "important", _("Important")
+    URGENT = "urgent", _("Urgent")
+
+
+class Status(models.TextChoices):
+    NEW = "new", _("New")
+    IN_PROGRESS = "in_progress", _("In progress")
+    AWAITING_BENEFICIARY = "awaiting_beneficiary", _("Awaiting the beneficiary")
+    CLOSED = "closed", _("Closed")
+    REJECTED = "rejected", _("Rejected")
+
+
+OPEN_STATUSES = (Status.NEW, Status.IN_PROGRESS, Status.AWAITING_BENEFICIARY)
+PRIORITY_RANK = {Priority.URGENT: 0, Priority.IMPORTANT: 1, Priority.NORMAL: 2}
+
+
+class Visibility(models.TextChoices):
+    EXTERNAL = "external", _("Visible to the beneficiary")
+    INTERNAL = "internal", _("Internal (team only)")
+
+
+class Chooser(models.TextChoices):
+    ROUND_ROBIN = "round_robin", _("Round robin (whoever was assigned longest ago)")
+    LEAST_LOAD = "least_load", _("Least open requests")
+    WEIGHTED = "weighted", _("Weighted by employee weight")

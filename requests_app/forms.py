@@ -1,0 +1,191 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from requests_app.constants import Category, Priority, Visibility
+from requests_app.models import DistributionRule, TransactionType
+from tenants.staff.models import Department
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"multiple": True}))
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        if isinstance(data, list | tuple):
+            return [super(MultipleFileField, self).clean(item, initial) for item in data if item]
+        return [super().clean(data, initial)] if data else []
+
+
+class RequestForm(forms.Form):
+    transaction_type = forms.TypedChoiceField(label=_("Service"), coerce=int, choices=())
+    subject = forms.CharField(label=_("Subject"), max_length=200)
+    priority = forms.ChoiceField(
+        label=_("Priority"),
+        choices=Priority.choices,
+        initial=Priority.NORMAL,
+        widget=forms.RadioSelect,
+    )
+    description = forms.CharField(
+        label=_("Description"), widget=forms.Textarea(attrs={"rows": 6}), max_length=10_000
+    )
+    attachments = MultipleFileField(
+        label=_("Attachments"),
+        required=False,
+        help_text=_("Documents, images or audio; up to 10 files."),
+    )
+
+    def __init__(self, *args, types=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["transaction_type"].choices = [(t.type_id, t.name) for t in types]
+
+
+class CommentForm(forms.Form):
+    body = forms.CharField(
+        label=_("Comment"),
+        required=False,
+        max_length=10_000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+    attachments = MultipleFileField(label=_("Attachments"), required=False)
+
+
+class StaffCommentForm(CommentForm):
+    visibility = forms.ChoiceField(
+        label=_("Who can see it"),
+        choices=Visibility.choices,
+        initial=Visibility.INTERNAL,
+        widget=forms.RadioSelect,
+    )
+
+
+class ReasonForm(forms.Form):
+    text = forms.CharField(
+        label=_("Text"), max_length=5_000, required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+def _lines(value: str) -> list[str]:
+    return [line.strip()[:200] for line in (value or "").splitlines() if line.strip()][:30]
+
+
+class TransactionTypeForm(forms.Form):
+    name_ar = forms.CharField(label=_("Name in Arabic"), max_length=200)
+    name_en = forms.CharField(
+        label=_("Name in English"),
+        max_length=200,
+        widget=forms.TextInput(attrs={"dir": "ltr", "lang": "en"}),
+    )
+    description_ar = forms.CharField(
+        label=_("Description in Arabic"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    description_en = forms.CharField(
+        label=_("Description in English"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "dir": "ltr"}),
+    )
+    category = forms.ChoiceField(label=_("Category"), choices=Category.choices)
+    required_documents_ar = forms.CharField(
+        label=_("Required documents in Arabic (one per line)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    required_documents_en = forms.CharField(
+        label=_("Required documents in English (one per line)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "dir": "ltr"}),
+    )
+    department = forms.ModelChoiceField(
+        label=_("Department"), required=False, queryset=Department.objects.none()
+    )
+    expected_duration_hours = forms.IntegerField(
+        label=_("Expected duration (hours)"), min_value=1, max_value=24 * 365
+    )
+    default_priority = forms.ChoiceField(label=_("Default priority"), choices=Priority.choices)
+    distribution_rule = forms.ModelChoiceField(
+        label=_("Distribution rule"), required=False, queryset=DistributionRule.objects.none()
+    )
+    is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["department"].queryset = Department.objects.filter(is_active=True)
+        self.fields["distribution_rule"].queryset = DistributionRule.objects.all()
+
+    @staticmethod
+    def initial_for(request_type: TransactionType) -> dict:
+        return {
+            "name_ar": request_type.name_ar,
+            "name_en": request_type.name_en,
+            "description_ar": request_type.description_ar,
+            "description_en": request_type.description_en,
+            "category": request_type.category,
+            "required_documents_ar": "\n".join(request_type.required_documents_ar),
+            "required_documents_en": "\n".join(request_type.required_documents_en),
+            "department": request_type.department,
+            "expected_duration_hours": request_type.expected_duration_hours,
+            "default_priority": request_type.default_priority,
+            "distribution_rule": request_type.distribution_rule,
+            "is_active": request_type.is_active,
+        }
+
+    def service_data(self) -> dict:
+        data = dict(self.cleaned_data)
+        data["required_documents_ar"] = _lines(data["required_documents_ar"])
+        data["required_documents_en"] = _lines(data["required_documents_en"])
+        return data
+
+
+class DistributionRuleForm(forms.ModelForm):
+    required_skills = forms.CharField(label=_("Required skills (comma separated)"), required=False)
+
+    class Meta:
+        model = DistributionRule
+        fields = [
+            "name_ar",
+            "name_en",
+            "department",
+            "restrict_to_department",
+            "required_skills",
+            "respect_availability",
+            "max_open",
+            "chooser",
+        ]
+
+    def clean_required_skills(self):
+        value = self.cleaned_data["required_skills"]
+        if isinstance(value, list):
+            return value
+        return [s.strip()[:50] for s in (value or "").split(",") if s.strip()][:20]
+
+
+class EmployeeProfileForm(forms.Form):
+    skills = forms.CharField(label=_("Skills (comma separated)"), required=False)
+    weight = forms.IntegerField(label=_("Weight"), min_value=1, max_value=100, initial=1)
+    max_open = forms.IntegerField(label=_("Own cap of open requests"), min_value=1, required=False)
+    is_out_of_office = forms.BooleanField(label=_("Out of office"), required=False)
+    work_schedule = forms.JSONField(
+        label=_("Work schedule"),
+        required=False,
+        help_text=_(
+            'Weekday (Monday=0) to ranges, e.g. {"6": [["08:00", "15:00"]]}; empty: any time.'
+        ),
+    )
+
+    def service_data(self) -> dict:
+        data = dict(self.cleaned_data)
+        data["skills"] = [s.strip()[:50] for s in (data["skills"] or "").split(",") if s.strip()][
+            :20
+        ]
+        data["work_schedule"] = data["work_schedule"] or {}
+        return data
+
+
+class LeaveForm(forms.Form):
+    starts_on = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    ends_on = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
+    reason = forms.CharField(label=_("Reason"), max_length=200, required=False)

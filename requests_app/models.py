@@ -1,0 +1,290 @@
+"""Agency-schema models of requests: catalogue types, distribution, requests and their history."""
+
+import uuid
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from requests_app.constants import Category, Chooser, Priority, Status, Visibility
+from requests_app.storage import select_private_storage
+from tenants.staff.models import BilingualName, Department, Membership
+
+
+class DistributionRule(BilingualName):
+    """How new requests reach an employee: filters, then one chooser (R-10)."""
+
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("department"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="distribution_rules",
+        help_text=_("Rule used for the department's types that have no rule of their own."),
+    )
+    restrict_to_department = models.BooleanField(
+        _("only employees of the type's department"), default=True
+    )
+    required_skills = ArrayField(
+        models.CharField(max_length=50), default=list, blank=True, verbose_name=_("required skills")
+    )
+    respect_availability = models.BooleanField(
+        _("skip employees on leave, out of office or outside working hours"), default=True
+    )
+    max_open = models.PositiveIntegerField(
+        _("cap of open requests per employee"), null=True, blank=True
+    )
+    chooser = models.CharField(
+        _("chooser"), max_length=20, choices=Chooser.choices, default=Chooser.ROUND_ROBIN
+    )
+
+
+class TransactionType(BilingualName):
+    """A service an agency offers in its catalogue (R-3, R-9)."""
+
+    description_ar = models.TextField(_("description in Arabic"), blank=True)
+    description_en = models.TextField(_("description in English"), blank=True)
+    category = models.CharField(
+        _("category"), max_length=20, choices=Category.choices, default=Category.TRANSACTION
+    )
+    required_documents_ar = ArrayField(
+        models.CharField(max_length=200),
+        default=list,
+        blank=True,
+        verbose_name=_("required documents (Arabic)"),
+    )
+    required_documents_en = ArrayField(
+        models.CharField(max_length=200),
+        default=list,
+        blank=True,
+        verbose_name=_("required documents (English)"),
+    )
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("department"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="types",
+    )
+    expected_duration_hours = models.PositiveIntegerField(
+        _("expected duration (hours)"), default=72
+    )
+    default_priority = models.CharField(
+        _("default priority"), max_length=10, choices=Priority.choices, default=Priority.NORMAL
+    )
+    distribution_rule = models.ForeignKey(
+        DistributionRule,
+        verbose_name=_("distribution rule"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="types",
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    @property
+    def description(self) -> str:
+        from django.utils.translation import get_language
+
+        return self.description_en if get_language() == "en" else self.description_ar
+
+
+class EmployeeProfile(models.Model):
+    """What distribution needs to know about an employee."""
+
+    membership = models.OneToOneField(Membership, on_delete=models.CASCADE, related_name="profile")
+    skills = ArrayField(
+        models.CharField(max_length=50), default=list, blank=True, verbose_name=_("skills")
+    )
+    weight = models.PositiveSmallIntegerField(_("weight"), default=1)
+    max_open = models.PositiveIntegerField(_("own cap of open requests"), null=True, blank=True)
+    is_out_of_office = models.BooleanField(_("out of office"), default=False)
+    # {"0": [["08:00", "16:00"]], ...}: weekday (Monday=0) -> working ranges; empty: any time.
+    work_schedule = models.JSONField(_("work schedule"), default=dict, blank=True)
+    last_assigned_at = models.DateTimeField(null=True, blank=True)
+    assigned_total = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"profile:{self.membership_id}"
+
+
+class Leave(models.Model):
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="leaves")
+    starts_on = models.DateField(_("from"))
+    ends_on = models.DateField(_("to"))
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_on__gte=models.F("starts_on")),
+                name="leave_ends_after_start",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"leave:{self.membership_id}:{self.starts_on}"
+
+
+class ReferenceCounter(models.Model):
+    """Next number of the agency's request references for one year (row-locked)."""
+
+    year = models.PositiveSmallIntegerField(primary_key=True)
+    last = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.year}:{self.last}"
+
+
+class Request(models.Model):
+    reference = models.CharField(_("reference"), max_length=40, unique=True)
+    transaction_type = models.ForeignKey(
+        TransactionType, verbose_name=_("type"), on_delete=models.PROTECT, related_name="requests"
+    )
+    beneficiary = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    subject = models.CharField(_("subject"), max_length=200)
+    description = models.TextField(_("description"))
+    priority = models.CharField(_("priority"), max_length=10, choices=Priority.choices)
+    status = models.CharField(
+        _("status"), max_length=24, choices=Status.choices, default=Status.NEW
+    )
+    department = models.ForeignKey(
+        Department, null=True, blank=True, on_delete=models.PROTECT, related_name="requests"
+    )
+    assignee = models.ForeignKey(
+        Membership,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="assigned_requests",
+    )
+    rejection_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    due_at = models.DateTimeField(null=True, blank=True)
+    first_response_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["assignee", "status", "-created_at"], name="request_queue_idx"),
+            models.Index(fields=["department", "status"], name="request_department_idx"),
+            models.Index(fields=["beneficiary", "-created_at"], name="request_beneficiary_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def is_open(self) -> bool:
+        from requests_app.constants import OPEN_STATUSES
+
+        return self.status in OPEN_STATUSES
+
+
+class Assignment(models.Model):
+    """Every assignment with the engine's explanation (who was considered and why)."""
+
+    request = models.ForeignKey(Request, on_delete=models.CASCADE, related_name="assignments")
+    assignee = models.ForeignKey(
+        Membership, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decision = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"assignment:{self.request_id}:{self.assignee_id}"
+
+
+class Comment(models.Model):
+    request = models.ForeignKey(Request, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    visibility = models.CharField(max_length=10, choices=Visibility.choices)
+    body = models.TextField(_("comment"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"comment:{self.pk}"
+
+
+def attachment_path(instance: "Attachment", filename: str) -> str:
+    from django.db import connection
+
+    return f"{connection.schema_name}/requests/{instance.request_id}/{uuid.uuid4().hex}"
+
+
+class Attachment(models.Model):
+    request = models.ForeignKey(Request, on_delete=models.CASCADE, related_name="attachments")
+    comment = models.ForeignKey(
+        Comment, null=True, blank=True, on_delete=models.CASCADE, related_name="attachments"
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    visibility = models.CharField(max_length=10, choices=Visibility.choices)
+    file = models.FileField(
+        storage=select_private_storage, upload_to=attachment_path, max_length=300
+    )
+    original_name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class TimelineEvent(models.Model):
+    """Each step of a request. External events are what the beneficiary's timeline shows."""
+
+    SUBMITTED = "submitted"
+    ASSIGNED = "assigned"
+    UNASSIGNED = "unassigned"
+    COMMENTED = "commented"
+    ATTACHED = "attached"
+    INFO_REQUESTED = "info_requested"
+    INFO_PROVIDED = "info_provided"
+    STARTED = "started"
+    RESOLVED = "resolved"
+    REJECTED = "rejected"
+
+    request = models.ForeignKey(Request, on_delete=models.CASCADE, related_name="timeline")
+    kind = models.CharField(max_length=30)
+    visibility = models.CharField(max_length=10, choices=Visibility.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    comment = models.ForeignKey(
+        Comment, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(
+                fields=["request", "visibility", "created_at"], name="timeline_request_idx"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.request_id}"

@@ -1,0 +1,177 @@
+"""Reads for request pages. Public-side reads use only the public schema (index, catalogue)."""
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+
+from portal.accounts.models import User
+from requests_app.constants import OPEN_STATUSES, PRIORITY_RANK, Status, Visibility
+from requests_app.models import Attachment, Comment, Request, TimelineEvent, TransactionType
+from requests_app.public.models import CatalogueEntry, RequestIndex
+from requests_app.search import normalize
+from tenants.models import Agency
+from tenants.staff.models import Membership
+
+QUEUE_STATES = [
+    Status.NEW,
+    Status.IN_PROGRESS,
+    Status.AWAITING_BENEFICIARY,
+    Status.CLOSED,
+    Status.REJECTED,
+]
+QUEUE_SORTS = {
+    "newest": ("-created_at", "-id"),
+    "oldest": ("created_at", "id"),
+    "due": ("due_at", "id"),
+    "updated": ("-updated_at", "-id"),
+}
+
+
+# --- public side ------------------------------------------------------------------------------
+
+
+def catalogue_search(
+    *, query: str = "", agency_slug: str = "", category: str = ""
+) -> QuerySet[CatalogueEntry]:
+    """Active services of active agencies; Arabic matching ignores hamza/alef forms, taa
+    marbuta and diacritics."""
+    qs = CatalogueEntry.objects.filter(is_active=True, agency__is_active=True).select_related(
+        "agency"
+    )
+    if agency_slug:
+        qs = qs.filter(agency__slug=agency_slug)
+    if category:
+        qs = qs.filter(category=category)
+    for word in normalize(query).split()[:8]:
+        qs = qs.filter(search_text__contains=word)
+    return qs.order_by("agency__slug", "name_ar")
+
+
+def my_requests(
+    *,
+    user: User,
+    query: str = "",
+    status: str = "",
+    agency_id: int | None = None,
+    priority: str = "",
+) -> QuerySet[RequestIndex]:
+    """'My requests' across all agencies (R-5), from the public index only."""
+    qs = RequestIndex.objects.filter(beneficiary=user).select_related("agency")
+    if status:
+        qs = qs.filter(status=status)
+    if priority:
+        qs = qs.filter(priority=priority)
+    if agency_id:
+        qs = qs.filter(agency_id=agency_id)
+    for word in normalize(query).split()[:8]:
+        qs = qs.filter(search_text__contains=word)
+    return qs.order_by("-created_at", "-id")
+
+
+def beneficiary_request(*, user: User, reference: str) -> Request | None:
+    """The beneficiary's own request in the current agency schema, else None."""
+    return (
+        Request.objects.select_related("transaction_type", "assignee__user")
+        .filter(reference=reference, beneficiary=user)
+        .first()
+    )
+
+
+def beneficiary_timeline(*, request_obj: Request) -> list[TimelineEvent]:
+    """External steps only, with their comments and attachments: internal comments, internal
+    attachments and the names of internal actions never reach this list."""
+    external_files = Prefetch(
+        "comment__attachments", queryset=Attachment.objects.filter(visibility=Visibility.EXTERNAL)
+    )
+    return list(
+        TimelineEvent.objects.filter(request=request_obj, visibility=Visibility.EXTERNAL)
+        .select_related("actor", "comment")
+        .prefetch_related(external_files)
+        .order_by("created_at", "id")
+    )
+
+
+def request_files(*, request_obj: Request, external_only: bool) -> list[Attachment]:
+    qs = Attachment.objects.filter(request=request_obj).select_related("uploaded_by")
+    if external_only:
+        qs = qs.filter(visibility=Visibility.EXTERNAL)
+    return list(qs.order_by("created_at", "id"))
+
+
+# --- workspace side ---------------------------------------------------------------------------
+
+
+def can_see_all(user: User) -> bool:
+    return user.has_perm("agency.requests.view_all")
+
+
+def workspace_requests(*, membership: Membership, user: User) -> QuerySet[Request]:
+    """Requests an employee may open: their own, or all with requests.view_all."""
+    qs = Request.objects.all()
+    if not can_see_all(user):
+        qs = qs.filter(assignee=membership)
+    return qs
+
+
+def queue(
+    *,
+    membership: Membership,
+    user: User,
+    state: str = "",
+    query: str = "",
+    sort: str = "newest",
+    priority: str = "",
+    scope: str = "mine",
+) -> QuerySet[Request]:
+    """The employee's queue (R-11) with filters; constant number of queries."""
+    qs = workspace_requests(membership=membership, user=user)
+    if scope == "mine" or not can_see_all(user):
+        qs = qs.filter(assignee=membership)
+    elif scope == "unassigned":
+        qs = qs.filter(assignee__isnull=True, status__in=OPEN_STATUSES)
+    if state:
+        qs = qs.filter(status=state)
+    if priority:
+        qs = qs.filter(priority=priority)
+    if query:
+        qs = qs.filter(Q(reference__icontains=query) | Q(subject__icontains=query))
+    return qs.select_related("transaction_type", "beneficiary", "assignee__user").order_by(
+        *QUEUE_SORTS.get(sort, QUEUE_SORTS["newest"])
+    )
+
+
+def queue_counts(*, membership: Membership, user: User, scope: str = "mine") -> dict[str, int]:
+    qs = workspace_requests(membership=membership, user=user)
+    if scope == "mine" or not can_see_all(user):
+        qs = qs.filter(assignee=membership)
+    elif scope == "unassigned":
+        qs = qs.filter(assignee__isnull=True, status__in=OPEN_STATUSES)
+    counts = dict(qs.values_list("status").annotate(n=Count("id")))
+    return {state: counts.get(state, 0) for state in QUEUE_STATES}
+
+
+def workspace_request(*, membership: Membership, user: User, request_id: int) -> Request | None:
+    return (
+        workspace_requests(membership=membership, user=user)
+        .select_related("transaction_type", "beneficiary", "assignee__user", "department")
+        .filter(pk=request_id)
+        .first()
+    )
+
+
+def staff_timeline(*, request_obj: Request) -> list[TimelineEvent]:
+    return list(
+        TimelineEvent.objects.filter(request=request_obj)
+        .select_related("actor", "comment")
+        .prefetch_related("comment__attachments")
+        .order_by("created_at", "id")
+    )
+
+
+def active_types(*, agency: Agency | None = None) -> QuerySet[TransactionType]:
+    return TransactionType.objects.filter(is_active=True).order_by("name_ar")
+
+
+def comments_for_beneficiary(*, request_obj: Request) -> QuerySet[Comment]:
+    return request_obj.comments.filter(visibility=Visibility.EXTERNAL)
+
+
+__all__ = ["PRIORITY_RANK"]

@@ -1,0 +1,156 @@
+"""A beneficiary submits a request (R-4): created, numbered, assigned, indexed, notified."""
+
+from collections.abc import Sequence
+from datetime import timedelta
+
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_tenants.utils import schema_context
+
+from notifications.services import notification_send
+from portal.accounts.models import User
+from requests_app.constants import Priority, Status, Visibility
+from requests_app.models import Assignment, Attachment, Request, TimelineEvent, TransactionType
+from requests_app.services.distribution import distribution_assign
+from requests_app.services.index import index_sync
+from requests_app.uploads import check_upload
+from tenants import audit
+from tenants.models import Agency
+
+MAX_ATTACHMENTS = 10
+
+
+def _next_reference(agency: Agency, year: int) -> str:
+    """Agency code, year and a per-year sequence, e.g. MOH-2026-000123 (one atomic upsert)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO requests_app_referencecounter (year, last) VALUES (%s, 1) "
+            "ON CONFLICT (year) DO UPDATE SET last = requests_app_referencecounter.last + 1 "
+            "RETURNING last",
+            [year],
+        )
+        number = cursor.fetchone()[0]
+    return f"{agency.code or agency.slug.upper()}-{year}-{number:06d}"
+
+
+def request_submit(
+    *,
+    agency: Agency,
+    beneficiary: User,
+    transaction_type_id: int,
+    subject: str,
+    description: str,
+    priority: str | None = None,
+    attachments: Sequence[UploadedFile] = (),
+    request=None,
+) -> Request:
+    """Create the request in the agency's schema, assign it, index it, notify: one transaction.
+
+    Attachments are checked (size, type from content) before anything is written; invalid
+    input raises ValidationError and changes nothing.
+    """
+    subject = (subject or "").strip()
+    description = (description or "").strip()
+    errors: dict[str, list[str]] = {}
+    if not subject:
+        errors.setdefault("subject", []).append(_("Enter a subject."))
+    elif len(subject) > 200:
+        errors.setdefault("subject", []).append(_("The subject is at most 200 characters."))
+    if not description:
+        errors.setdefault("description", []).append(_("Describe your request."))
+    if priority and priority not in Priority.values:
+        errors.setdefault("priority", []).append(_("Choose a valid priority."))
+    if len(attachments) > MAX_ATTACHMENTS:
+        errors.setdefault("attachments", []).append(
+            _("At most %(n)s attachments.") % {"n": MAX_ATTACHMENTS}
+        )
+    checked = []
+    for upload in attachments:
+        try:
+            checked.append(check_upload(upload))
+        except ValidationError as exc:
+            errors.setdefault("attachments", []).extend(exc.messages)
+    if not agency.is_active:
+        errors.setdefault("agency", []).append(_("This agency does not accept requests."))
+    with schema_context(agency.schema_name):
+        request_type = TransactionType.objects.filter(
+            pk=transaction_type_id, is_active=True
+        ).first()
+        if request_type is None:
+            errors.setdefault("transaction_type", []).append(_("Choose a service of this agency."))
+        if errors:
+            raise ValidationError(errors)
+        with transaction.atomic():
+            now = timezone.now()
+            item = Request.objects.create(
+                reference=_next_reference(agency, timezone.localtime(now).year),
+                transaction_type=request_type,
+                beneficiary=beneficiary,
+                subject=subject,
+                description=description,
+                priority=priority or request_type.default_priority,
+                department_id=request_type.department_id,
+                due_at=now + timedelta(hours=request_type.expected_duration_hours),
+            )
+            for upload in checked:
+                Attachment.objects.create(
+                    request=item,
+                    uploaded_by=beneficiary,
+                    visibility=Visibility.EXTERNAL,
+                    file=upload.upload,
+                    original_name=upload.name,
+                    content_type=upload.content_type,
+                    size=upload.size,
+                )
+            TimelineEvent.objects.create(
+                request=item,
+                kind=TimelineEvent.SUBMITTED,
+                visibility=Visibility.EXTERNAL,
+                actor=beneficiary,
+                data={"attachments": len(checked)},
+            )
+            assignee, decision = distribution_assign(request=item, now=now)
+            Assignment.objects.create(request=item, assignee=assignee, decision=decision)
+            if assignee is not None:
+                item.assignee = assignee
+                item.save(update_fields=["assignee", "updated_at"])
+                TimelineEvent.objects.create(
+                    request=item,
+                    kind=TimelineEvent.ASSIGNED,
+                    visibility=Visibility.INTERNAL,
+                    data={"assignee": assignee.pk, "auto": True},
+                )
+            index_sync(agency=agency, request=item)
+            audit.agency_record(
+                request=request,
+                actor=beneficiary,
+                action="request.submit",
+                obj=item,
+                after={"type": request_type.pk, "assignee": assignee.pk if assignee else None},
+            )
+            context = {"reference": item.reference, "subject": item.subject}
+            link = f"/requests/{agency.slug}/{item.reference}/"
+            notification_send(
+                recipient=beneficiary,
+                event="request.submitted",
+                agency=agency,
+                context=context,
+                link=link,
+                idempotency_key=f"request.submitted:{agency.pk}:{item.pk}",
+            )
+            if assignee is not None:
+                notification_send(
+                    recipient=assignee.user,
+                    event="request.assigned",
+                    agency=agency,
+                    context=context,
+                    link=f"/a/{agency.slug}/requests/{item.pk}/",
+                    idempotency_key=f"request.assigned:{agency.pk}:{item.pk}:{assignee.pk}",
+                )
+    return item
+
+
+__all__ = ["request_submit", "Status"]

@@ -1,0 +1,51 @@
+"""Private file storage for attachments: local disk by default, S3 when configured.
+
+Files are never served from a public URL: downloads go through permission-checked views,
+which stream local files or redirect to a short-lived presigned S3 URL. Keys are prefixed with
+the agency's schema.
+"""
+
+from django.conf import settings
+from django.core.files.storage import FileSystemStorage
+from django.utils.functional import LazyObject
+
+
+def build_private_storage():
+    if settings.ATTACHMENTS_S3_BUCKET:
+        from storages.backends.s3 import S3Storage
+
+        return S3Storage(
+            bucket_name=settings.ATTACHMENTS_S3_BUCKET,
+            endpoint_url=settings.ATTACHMENTS_S3_ENDPOINT_URL or None,
+            region_name=settings.ATTACHMENTS_S3_REGION,
+            default_acl="private",
+            querystring_auth=True,
+            querystring_expire=settings.ATTACHMENT_URL_TTL_SECONDS,
+            file_overwrite=False,
+            location="attachments",
+        )
+    return FileSystemStorage(location=settings.PRIVATE_MEDIA_ROOT, base_url=None)
+
+
+class PrivateStorage(LazyObject):
+    def _setup(self):
+        self._wrapped = build_private_storage()
+
+
+private_storage = PrivateStorage()
+
+
+def is_remote() -> bool:
+    return bool(settings.ATTACHMENTS_S3_BUCKET)
+
+
+def select_private_storage():
+    """FileField's storage callable (keeps migrations independent of the configuration)."""
+    return private_storage
+
+
+def reset_private_storage() -> None:
+    """Rebuild the storage from the current settings (tests switching to S3)."""
+    from django.utils.functional import empty
+
+    private_storage._wrapped = empty

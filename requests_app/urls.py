@@ -1,0 +1,67 @@
+from django.urls import path
+
+from requests_app import views_public, views_workspace
+
+app_name = "requests"
+
+urlpatterns = [
+    path("", views_public.my_requests, name="mine"),
+    path("new/", views_public.new_request_choose_agency, name="choose_agency"),
+    path("new/<slug:agency_slug>/", views_public.new_request, name="new"),
+    path("<slug:agency_slug>/<str:reference>/", views_public.request_detail, name="detail"),
+    path(
+        "<slug:agency_slug>/<str:reference>/files/<int:file_id>/",
+        views_public.request_file,
+        name="file",
+    ),
+]
+
+guide_patterns = [
+    path("", views_public.catalogue, name="catalogue"),
+    path("<slug:agency_slug>/<int:type_id>/", views_public.catalogue_entry, name="entry"),
+]
+
+api_patterns = [
+    path("requests/", views_public.api_my_requests, name="api_mine"),
+    path(
+        "requests/<slug:agency_slug>/<str:reference>/",
+        views_public.api_request_detail,
+        name="api_detail",
+    ),
+]
+
+workspace_urlpatterns = [
+    path("requests/", views_workspace.queue, name="queue"),
+    path("requests/<int:request_id>/", views_workspace.request_detail, name="request_detail"),
+    path(
+        "requests/<int:request_id>/comment/",
+        views_workspace.request_comment,
+        name="request_comment",
+    ),
+    path("requests/<int:request_id>/start/", views_workspace.request_start, name="request_start"),
+    path("requests/<int:request_id>/ask/", views_workspace.request_ask, name="request_ask"),
+    path(
+        "requests/<int:request_id>/resolve/",
+        views_workspace.request_resolve,
+        name="request_resolve",
+    ),
+    path(
+        "requests/<int:request_id>/reject/", views_workspace.request_reject, name="request_reject"
+    ),
+    path(
+        "requests/<int:request_id>/files/<int:file_id>/",
+        views_workspace.request_file,
+        name="request_file",
+    ),
+    path("catalogue/", views_workspace.catalogue_list, name="catalogue_list"),
+    path("catalogue/<int:type_id>/", views_workspace.catalogue_edit, name="catalogue_edit"),
+    path("distribution/", views_workspace.distribution_list, name="distribution_list"),
+    path(
+        "distribution/<int:rule_id>/", views_workspace.distribution_list, name="distribution_edit"
+    ),
+    path(
+        "staff/<int:membership_id>/availability/",
+        views_workspace.employee_availability,
+        name="employee_availability",
+    ),
+]

@@ -1,0 +1,247 @@
+"""Beneficiary-side views: guidance catalogue, new request, my requests, request page, API."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django_tenants.utils import schema_context
+
+from frontend.forms import apply_service_errors
+from requests_app import selectors, services
+from requests_app.constants import Category, Priority, Status, Visibility
+from requests_app.downloads import attachment_response
+from requests_app.forms import CommentForm, RequestForm
+from requests_app.models import Attachment
+from requests_app.public.models import CatalogueEntry
+from tenants.models import Agency
+
+
+def _agency(slug: str) -> Agency:
+    return get_object_or_404(Agency, slug=slug, is_active=True)
+
+
+def catalogue(request):
+    query = request.GET.get("q", "").strip()[:100]
+    category = request.GET.get("category", "")
+    category = category if category in Category.values else ""
+    agency_slug = request.GET.get("agency", "")[:40]
+    entries = list(
+        selectors.catalogue_search(query=query, agency_slug=agency_slug, category=category)[:200]
+    )
+    agencies = Agency.objects.filter(is_active=True).order_by("slug")
+    return render(
+        request,
+        "requests_app/catalogue.html",
+        {
+            "entries": entries,
+            "q": query,
+            "category": category,
+            "agency_slug": agency_slug,
+            "agencies": agencies,
+            "categories": Category.choices,
+        },
+    )
+
+
+def catalogue_entry(request, agency_slug: str, type_id: int):
+    entry = get_object_or_404(
+        CatalogueEntry.objects.select_related("agency"),
+        type_id=type_id,
+        agency__slug=agency_slug,
+        agency__is_active=True,
+        is_active=True,
+    )
+    return render(request, "requests_app/catalogue_entry.html", {"entry": entry})
+
+
+@login_required
+def new_request_choose_agency(request):
+    agencies = Agency.objects.filter(is_active=True, catalogue__is_active=True).distinct()
+    return render(
+        request, "requests_app/new_choose_agency.html", {"agencies": agencies.order_by("slug")}
+    )
+
+
+@login_required
+def new_request(request, agency_slug: str):
+    agency = _agency(agency_slug)
+    types = list(CatalogueEntry.objects.filter(agency=agency, is_active=True).order_by("name_ar"))
+    initial = {}
+    if request.GET.get("type", "").isdigit():
+        initial["transaction_type"] = int(request.GET["type"])
+        chosen = next((t for t in types if t.type_id == initial["transaction_type"]), None)
+        if chosen is not None:
+            initial["priority"] = Priority.NORMAL
+    form = RequestForm(request.POST or None, request.FILES or None, types=types, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            item = services.request_submit(
+                agency=agency,
+                beneficiary=request.user,
+                transaction_type_id=data["transaction_type"],
+                subject=data["subject"],
+                description=data["description"],
+                priority=data["priority"],
+                attachments=data["attachments"],
+                request=request,
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                _("Your request %(reference)s was submitted.") % {"reference": item.reference},
+            )
+            return redirect("requests:detail", agency_slug=agency.slug, reference=item.reference)
+    return render(
+        request, "requests_app/new_request.html", {"agency": agency, "form": form, "types": types}
+    )
+
+
+@login_required
+def my_requests(request):
+    status = request.GET.get("status", "")
+    status = status if status in Status.values else ""
+    priority = request.GET.get("priority", "")
+    priority = priority if priority in Priority.values else ""
+    agency_id = request.GET.get("agency", "")
+    agency_id = int(agency_id) if agency_id.isdigit() else None
+    query = request.GET.get("q", "").strip()[:100]
+    page = Paginator(
+        selectors.my_requests(
+            user=request.user, query=query, status=status, agency_id=agency_id, priority=priority
+        ),
+        25,
+    ).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "requests_app/my_requests.html",
+        {
+            "page": page,
+            "q": query,
+            "status": status,
+            "priority": priority,
+            "agency_id": agency_id,
+            "statuses": Status.choices,
+            "priorities": Priority.choices,
+        },
+    )
+
+
+@login_required
+def request_detail(request, agency_slug: str, reference: str):
+    agency = _agency(agency_slug)
+    with schema_context(agency.schema_name):
+        item = selectors.beneficiary_request(user=request.user, reference=reference)
+        if item is None:
+            raise Http404
+        form = CommentForm(request.POST or None, request.FILES or None)
+        if request.method == "POST":
+            if form.is_valid():
+                try:
+                    services.comment_add(
+                        agency=agency,
+                        request_obj=item,
+                        author=request.user,
+                        body=form.cleaned_data["body"],
+                        visibility=Visibility.EXTERNAL,
+                        attachments=form.cleaned_data["attachments"],
+                        http_request=request,
+                    )
+                except ValidationError as exc:
+                    apply_service_errors(form, exc)
+                else:
+                    messages.success(request, _("Your comment was sent."))
+                    return redirect(
+                        "requests:detail", agency_slug=agency.slug, reference=item.reference
+                    )
+        timeline = selectors.beneficiary_timeline(request_obj=item)
+        files = selectors.request_files(request_obj=item, external_only=True)
+        return render(
+            request,
+            "requests_app/request_detail.html",
+            {
+                "agency": agency,
+                "item": item,
+                "timeline": timeline,
+                "files": files,
+                "form": form,
+            },
+        )
+
+
+@login_required
+def request_file(request, agency_slug: str, reference: str, file_id: int):
+    agency = _agency(agency_slug)
+    with schema_context(agency.schema_name):
+        item = selectors.beneficiary_request(user=request.user, reference=reference)
+        attachment = None
+        if item is not None:
+            attachment = Attachment.objects.filter(
+                pk=file_id, request=item, visibility=Visibility.EXTERNAL
+            ).first()
+        if attachment is None:
+            raise Http404
+        return attachment_response(attachment)
+
+
+# --- JSON API (same rules as the pages) --------------------------------------------------------
+
+
+def api_my_requests(request):
+    if not request.user.is_authenticated:
+        return JsonResponse({"error": _("Sign in first.")}, status=401)
+    rows = selectors.my_requests(user=request.user)[:200]
+    return JsonResponse(
+        {
+            "requests": [
+                {
+                    "agency": row.agency.slug,
+                    "reference": row.reference,
+                    "subject": row.subject,
+                    "type": row.type_name,
+                    "status": row.status,
+                    "priority": row.priority,
+                    "assignee": row.assignee_name,
+                    "created_at": row.created_at.isoformat(),
+                    "is_late": row.is_late,
+                }
+                for row in rows
+            ]
+        }
+    )
+
+
+def api_request_detail(request, agency_slug: str, reference: str):
+    if not request.user.is_authenticated:
+        return JsonResponse({"error": _("Sign in first.")}, status=401)
+    agency = _agency(agency_slug)
+    with schema_context(agency.schema_name):
+        item = selectors.beneficiary_request(user=request.user, reference=reference)
+        if item is None:
+            return JsonResponse({"error": _("Not found.")}, status=404)
+        timeline = selectors.beneficiary_timeline(request_obj=item)
+        return JsonResponse(
+            {
+                "reference": item.reference,
+                "subject": item.subject,
+                "status": item.status,
+                "priority": item.priority,
+                "description": item.description,
+                "timeline": [
+                    {
+                        "kind": event.kind,
+                        "at": event.created_at.isoformat(),
+                        "comment": event.comment.body if event.comment_id else "",
+                        "files": [f.original_name for f in event.comment.attachments.all()]
+                        if event.comment_id
+                        else [],
+                    }
+                    for event in timeline
+                ],
+            }
+        )

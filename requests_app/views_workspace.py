@@ -1,0 +1,357 @@
+"""Agency-side views: queue, request page and actions, catalogue, distribution."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from frontend.forms import apply_service_errors
+from requests_app import selectors, services
+from requests_app.constants import Priority, Status, Visibility
+from requests_app.downloads import attachment_response
+from requests_app.forms import (
+    DistributionRuleForm,
+    EmployeeProfileForm,
+    LeaveForm,
+    ReasonForm,
+    StaffCommentForm,
+    TransactionTypeForm,
+)
+from requests_app.models import Attachment, DistributionRule, EmployeeProfile, TransactionType
+from tenants.decorators import workspace_view
+from tenants.staff.models import Membership
+from tenants.urls_helpers import workspace_reverse
+
+
+def _may_work(request) -> None:
+    if not (
+        request.user.has_perm("agency.requests.work")
+        or request.user.has_perm("agency.requests.view_all")
+    ):
+        raise PermissionDenied(_("You do not have permission to do this."))
+
+
+def _request_or_404(request, request_id: int):
+    _may_work(request)
+    item = selectors.workspace_request(
+        membership=request.membership, user=request.user, request_id=request_id
+    )
+    if item is None:
+        raise Http404
+    return item
+
+
+@workspace_view()
+def queue(request):
+    _may_work(request)
+    state = request.GET.get("state", "")
+    state = state if state in Status.values else ""
+    priority = request.GET.get("priority", "")
+    priority = priority if priority in Priority.values else ""
+    sort = request.GET.get("sort", "newest")
+    sort = sort if sort in selectors.QUEUE_SORTS else "newest"
+    scope = request.GET.get("scope", "mine")
+    scope = scope if scope in ("mine", "all", "unassigned") else "mine"
+    query = request.GET.get("q", "").strip()[:100]
+    rows = selectors.queue(
+        membership=request.membership,
+        user=request.user,
+        state=state,
+        query=query,
+        sort=sort,
+        priority=priority,
+        scope=scope,
+    )
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "state": state,
+        "priority": priority,
+        "sort": sort,
+        "scope": scope,
+        "q": query,
+        "statuses": Status.choices,
+        "priorities": Priority.choices,
+        "counts": selectors.queue_counts(
+            membership=request.membership, user=request.user, scope=scope
+        ),
+        "can_see_all": selectors.can_see_all(request.user),
+    }
+    template = (
+        "requests_app/workspace/partials/queue_rows.html"
+        if request.GET.get("partial")
+        else "requests_app/workspace/queue.html"
+    )
+    return render(request, template, context)
+
+
+@workspace_view()
+def request_detail(request, request_id: int):
+    item = _request_or_404(request, request_id)
+    return render(
+        request,
+        "requests_app/workspace/request_detail.html",
+        {
+            "item": item,
+            "timeline": selectors.staff_timeline(request_obj=item),
+            "files": selectors.request_files(request_obj=item, external_only=False),
+            "comment_form": StaffCommentForm(),
+            "reason_form": ReasonForm(),
+            "decisions": list(item.assignments.all()[:5])
+            if selectors.can_see_all(request.user)
+            else [],
+        },
+    )
+
+
+def _back(request, item):
+    return redirect(workspace_reverse(request, "workspace:request_detail", request_id=item.pk))
+
+
+def _action(request, request_id: int, run):
+    item = _request_or_404(request, request_id)
+    try:
+        run(item)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    return _back(request, item)
+
+
+@workspace_view()
+@require_POST
+def request_comment(request, request_id: int):
+    item = _request_or_404(request, request_id)
+    form = StaffCommentForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            services.comment_add(
+                agency=request.agency,
+                request_obj=item,
+                author=request.user,
+                body=form.cleaned_data["body"],
+                visibility=form.cleaned_data["visibility"],
+                attachments=form.cleaned_data["attachments"],
+                http_request=request,
+            )
+        except ValidationError as exc:
+            for message in exc.messages:
+                messages.error(request, message)
+        else:
+            messages.success(request, _("The comment was added."))
+    else:
+        for errors in form.errors.values():
+            for message in errors:
+                messages.error(request, message)
+    return _back(request, item)
+
+
+def _text(request) -> str:
+    form = ReasonForm(request.POST)
+    return form.cleaned_data["text"] if form.is_valid() else ""
+
+
+@workspace_view()
+@require_POST
+def request_start(request, request_id: int):
+    return _action(
+        request,
+        request_id,
+        lambda item: services.request_start(
+            agency=request.agency, request_obj=item, actor=request.user, http_request=request
+        ),
+    )
+
+
+@workspace_view()
+@require_POST
+def request_ask(request, request_id: int):
+    return _action(
+        request,
+        request_id,
+        lambda item: services.request_ask_information(
+            agency=request.agency,
+            request_obj=item,
+            actor=request.user,
+            question=_text(request),
+            http_request=request,
+        ),
+    )
+
+
+@workspace_view()
+@require_POST
+def request_resolve(request, request_id: int):
+    return _action(
+        request,
+        request_id,
+        lambda item: services.request_resolve(
+            agency=request.agency,
+            request_obj=item,
+            actor=request.user,
+            note=_text(request),
+            http_request=request,
+        ),
+    )
+
+
+@workspace_view()
+@require_POST
+def request_reject(request, request_id: int):
+    return _action(
+        request,
+        request_id,
+        lambda item: services.request_reject(
+            agency=request.agency,
+            request_obj=item,
+            actor=request.user,
+            reason=_text(request),
+            http_request=request,
+        ),
+    )
+
+
+@workspace_view()
+def request_file(request, request_id: int, file_id: int):
+    item = _request_or_404(request, request_id)
+    attachment = get_object_or_404(Attachment, pk=file_id, request=item)
+    return attachment_response(attachment)
+
+
+# --- catalogue and distribution (agency admin) -------------------------------------------------
+
+
+@workspace_view("requests.manage_catalogue")
+def catalogue_list(request):
+    form = TransactionTypeForm(
+        request.POST or None, initial={"is_active": True, "expected_duration_hours": 72}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.transaction_type_save(
+                agency=request.agency, actor=request.user, data=form.service_data(), request=request
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, _("The service was saved."))
+            return redirect(workspace_reverse(request, "workspace:catalogue_list"))
+    types = TransactionType.objects.select_related("department", "distribution_rule")
+    return render(
+        request,
+        "requests_app/workspace/catalogue_list.html",
+        {"types": types.order_by("name_ar"), "form": form},
+    )
+
+
+@workspace_view("requests.manage_catalogue")
+def catalogue_edit(request, type_id: int):
+    request_type = get_object_or_404(TransactionType, pk=type_id)
+    form = TransactionTypeForm(
+        request.POST or None, initial=TransactionTypeForm.initial_for(request_type)
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.transaction_type_save(
+                agency=request.agency,
+                actor=request.user,
+                data=form.service_data(),
+                request_type=request_type,
+                request=request,
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, _("The service was saved."))
+            return redirect(workspace_reverse(request, "workspace:catalogue_list"))
+    return render(
+        request,
+        "requests_app/workspace/catalogue_edit.html",
+        {"form": form, "request_type": request_type},
+    )
+
+
+@workspace_view("requests.manage_distribution")
+def distribution_list(request, rule_id: int | None = None):
+    rule = get_object_or_404(DistributionRule, pk=rule_id) if rule_id else None
+    form = DistributionRuleForm(request.POST or None, instance=rule)
+    if request.method == "POST" and form.is_valid():
+        data = {name: form.cleaned_data[name] for name in form.Meta.fields}
+        try:
+            services.distribution_rule_save(
+                actor=request.user, data=data, rule=rule, request=request
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, _("The distribution rule was saved."))
+            return redirect(workspace_reverse(request, "workspace:distribution_list"))
+    rules = DistributionRule.objects.select_related("department").order_by("id")
+    return render(
+        request,
+        "requests_app/workspace/distribution_list.html",
+        {"rules": rules, "form": form, "rule": rule},
+    )
+
+
+@workspace_view("requests.manage_distribution")
+def employee_availability(request, membership_id: int):
+    membership = get_object_or_404(Membership.objects.select_related("user"), pk=membership_id)
+    profile = EmployeeProfile.objects.filter(membership=membership).first()
+    initial = {"weight": 1}
+    if profile is not None:
+        initial = {
+            "skills": ", ".join(profile.skills),
+            "weight": profile.weight,
+            "max_open": profile.max_open,
+            "is_out_of_office": profile.is_out_of_office,
+            "work_schedule": profile.work_schedule,
+        }
+    is_leave = request.POST.get("form") == "leave"
+    form = EmployeeProfileForm(
+        None if is_leave else (request.POST or None), initial=initial, prefix="p"
+    )
+    leave_form = LeaveForm(request.POST if is_leave else None, prefix="l")
+    if request.method == "POST":
+        target = leave_form if is_leave else form
+        if target.is_valid():
+            try:
+                if is_leave:
+                    services.leave_add(
+                        membership=membership,
+                        actor=request.user,
+                        request=request,
+                        **leave_form.cleaned_data,
+                    )
+                else:
+                    services.employee_profile_save(
+                        membership=membership,
+                        actor=request.user,
+                        data=form.service_data(),
+                        request=request,
+                    )
+            except ValidationError as exc:
+                apply_service_errors(target, exc)
+            else:
+                messages.success(request, _("Saved."))
+                return redirect(
+                    workspace_reverse(
+                        request, "workspace:employee_availability", membership_id=membership.pk
+                    )
+                )
+    return render(
+        request,
+        "requests_app/workspace/availability.html",
+        {
+            "membership": membership,
+            "form": form,
+            "leave_form": leave_form,
+            "leaves": membership.leaves.order_by("-starts_on")[:20],
+        },
+    )
+
+
+__all__ = ["Visibility"]
