@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 
 from frontend.forms import apply_service_errors
 from portal.accounts.services import user_set_language
+from requests_app.selectors import my_requests
 from tenants import services as tenant_services
 from tenants.forms import AgencyOnboardForm
 from tenants.models import Agency
@@ -30,6 +31,7 @@ def home(request):
     context = {}
     if request.user.is_authenticated:
         context["workspaces"] = list(workspaces_for(user=request.user))
+        context["recent_requests"] = list(my_requests(user=request.user)[:5])
     return render(request, "portal/home.html", context)
 
 

@@ -51,6 +51,6 @@ def test_home_lists_workspaces_without_visiting_schemas(
     same_person = make_employee(agency_b, email=employee.email)  # same person, two agencies
     assert same_person.pk == employee.pk
     client.force_login(same_person)
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(8):
         html = client.get("/").content.decode()
     assert f"/a/{agency_a.slug}/" in html and f"/a/{agency_b.slug}/" in html

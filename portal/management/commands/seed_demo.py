@@ -70,6 +70,7 @@ class Command(BaseCommand):
                         roles=[employee_role],
                         actor=admin,
                     )
+            self._catalogue(moh, admin, department)
             beneficiary = User(
                 email="beneficiary@demo.sa",
                 first_name_ar="محمد",
@@ -86,6 +87,18 @@ class Command(BaseCommand):
             )
             beneficiary.set_identity("national_id", luhn_complete("100000000"))
             beneficiary.save()
+            from requests_app.models import TransactionType
+            from requests_app.services import request_submit
+
+            with schema_context(moh.schema_name):
+                first_type = TransactionType.objects.order_by("id").first()
+            request_submit(
+                agency=moh,
+                beneficiary=beneficiary,
+                transaction_type_id=first_type.pk,
+                subject="تقرير طبي لمراجعة العمل",
+                description="أحتاج تقريراً طبياً عن زيارتي الأخيرة للمستشفى.",
+            )
             User.objects.create_user(
                 "oversight@demo.sa",
                 first_name_ar="هيئة",
@@ -119,3 +132,43 @@ class Command(BaseCommand):
                 else f"  password (shown once): {password}\n"
             )
         )
+
+    def _catalogue(self, moh: Agency, admin: User, department) -> None:
+        from requests_app.services import transaction_type_save
+
+        with schema_context(moh.schema_name):
+            for name_ar, name_en, category, hours in [
+                ("إصدار تقرير طبي", "Medical report issuance", "transaction", 72),
+                ("شكوى على مستوى الخدمة", "Complaint about a service", "complaint", 120),
+                ("استفسار عام", "General inquiry", "inquiry", 24),
+            ]:
+                transaction_type_save(
+                    agency=moh,
+                    actor=admin,
+                    data={
+                        "name_ar": name_ar,
+                        "name_en": name_en,
+                        "category": category,
+                        "expected_duration_hours": hours,
+                        "department": department,
+                        "description_ar": f"{name_ar} عبر منصة معاملات.",
+                        "description_en": f"{name_en} through Muamalat.",
+                        "required_documents_ar": ["صورة الهوية"],
+                        "required_documents_en": ["Copy of the identity document"],
+                    },
+                )
+        riyadh = Agency.objects.get(slug="riyadh")
+        riyadh_admin = User.objects.get(email="admin@riyadh.demo")
+        with schema_context(riyadh.schema_name):
+            transaction_type_save(
+                agency=riyadh,
+                actor=riyadh_admin,
+                data={
+                    "name_ar": "رخصة بناء",
+                    "name_en": "Building permit",
+                    "category": "transaction",
+                    "expected_duration_hours": 240,
+                    "description_ar": "طلب رخصة بناء سكني.",
+                    "description_en": "Residential building permit request.",
+                },
+            )

@@ -1,0 +1,41 @@
+from io import StringIO
+from unittest import mock
+
+from django.core.management import call_command
+from django_tenants.utils import schema_context
+
+from portal.accounts.models import User
+from requests_app.models import Request
+from requests_app.public.models import CatalogueEntry, RequestIndex
+from tenants.models import Agency
+
+
+def test_seed_demo_creates_the_demo_platform_once(db, agencies, settings):
+    settings.DEMO_PASSWORD = "Demo-Password-123"
+    out = StringIO()
+    # The demo is created only on a platform without agencies; the test agencies exist, so
+    # the emptiness check is made to answer "empty" once.
+    with mock.patch.object(Agency.objects, "exists", return_value=False):
+        call_command("seed_demo", stdout=out)
+    assert "demo platform created" in out.getvalue()
+    assert "password: DEMO_PASSWORD" in out.getvalue()
+    moh = Agency.objects.get(slug="moh")
+    assert Agency.objects.filter(slug="riyadh").exists()
+    for email in (
+        "admin@moh.demo",
+        "employee1@moh.demo",
+        "employee2@moh.demo",
+        "beneficiary@demo.sa",
+        "oversight@demo.sa",
+        "operator@demo.sa",
+    ):
+        assert User.objects.get(email=email).check_password("Demo-Password-123"), email
+    assert User.objects.get(email="oversight@demo.sa").is_oversight
+    assert CatalogueEntry.objects.filter(agency=moh).count() == 3
+    with schema_context(moh.schema_name):
+        item = Request.objects.get()
+        assert item.assignee is not None
+    assert RequestIndex.objects.filter(agency=moh, reference=item.reference).exists()
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    assert "reusing" in out.getvalue()
