@@ -18,8 +18,12 @@ def build_private_storage():
             bucket_name=settings.ATTACHMENTS_S3_BUCKET,
             endpoint_url=settings.ATTACHMENTS_S3_ENDPOINT_URL or None,
             region_name=settings.ATTACHMENTS_S3_REGION,
-            default_acl="private",
+            # No ACL on upload: objects are then private to the bucket owner, and buckets with
+            # ACLs disabled (S3's default since 2023) refuse any ACL but bucket-owner-full-control
+            # with AccessControlListNotSupported, which "private" would hit on every upload.
+            default_acl=None,
             querystring_auth=True,
+            signature_version="s3v4",
             querystring_expire=settings.ATTACHMENT_URL_TTL_SECONDS,
             file_overwrite=False,
             location="attachments",

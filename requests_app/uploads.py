@@ -1,6 +1,7 @@
 """Attachment checks: size limit and type detected from the content, not the name."""
 
 import codecs
+import zipfile
 from dataclasses import dataclass
 
 import filetype
@@ -46,6 +47,18 @@ AUDIO = {
 }
 TEXT_EXTENSIONS = {"txt": "text/plain", "csv": "text/csv"}
 ALLOWED = DOCUMENTS | IMAGES | AUDIO
+ZIP = "application/zip"
+# Office Open XML packages are zips; their main part says which document they are.
+OOXML_MAIN_PARTS = {
+    "word/document.xml": (
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    ),
+    "xl/workbook.xml": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "ppt/presentation.xml": (
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+    ),
+}
+OOXML = set(OOXML_MAIN_PARTS.values())
 
 
 @dataclass
@@ -82,19 +95,56 @@ def check_upload(upload: UploadedFile, *, allowed: set[str] | None = None) -> Ch
         raise ValidationError(_("%(name)s is empty.") % {"name": name}, code="empty")
     head = _head(upload)
     kind = filetype.guess(head)
-    if kind is not None:
-        content_type = {"audio/x-wav": "audio/wav"}.get(kind.mime, kind.mime)
-        if kind.mime in allowed or content_type in allowed:
-            return CheckedFile(upload, content_type, name, upload.size)
-    else:
+    detected = kind.mime if kind is not None else None
+    if detected == ZIP or detected in OOXML:
+        # filetype only looks at the first few entries of a zip: Word, Excel and LibreOffice
+        # often put docProps/ and customXml/ first, so a real .docx can look like a bare zip.
+        # Read the archive's directory (and its small content-types manifest) instead.
+        detected = _ooxml_type(upload)
+    if detected is not None:
+        content_type = {"audio/x-wav": "audio/wav"}.get(detected, detected)
+        if detected in allowed or content_type in allowed:
+            return _accepted(upload, content_type, name)
+    elif kind is None:
         extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
         if extension in TEXT_EXTENSIONS and allowed is ALLOWED and _is_text(upload):
-            return CheckedFile(upload, TEXT_EXTENSIONS[extension], name, upload.size)
+            return _accepted(upload, TEXT_EXTENSIONS[extension], name)
     raise ValidationError(
         _("%(name)s is not an accepted type of file (documents, images and audio only).")
         % {"name": name},
         code="bad_type",
     )
+
+
+def _accepted(upload: UploadedFile, content_type: str, name: str) -> CheckedFile:
+    # The browser's claimed type is never used again: storage (S3 keeps it as the object's
+    # Content-Type) gets the type detected from the content.
+    upload.content_type = content_type
+    return CheckedFile(upload, content_type, name, upload.size)
+
+
+def _ooxml_type(upload: UploadedFile) -> str | None:
+    """The OOXML type of a zip upload, from its entries; None for any other zip, a damaged
+    one, or a macro-enabled document (vbaProject.bin) disguised under an OOXML name."""
+    upload.seek(0)
+    try:
+        with zipfile.ZipFile(upload) as archive:
+            names = set(archive.namelist())
+            manifest = archive.getinfo("[Content_Types].xml")
+            # The manifest names the main part's type; it is small (refuse a bomb).
+            types = archive.read(manifest) if manifest.file_size <= 1_000_000 else b""
+    except (KeyError, zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError):
+        return None
+    finally:
+        upload.seek(0)
+    if any(entry.rsplit("/", 1)[-1].lower() == "vbaproject.bin" for entry in names):
+        return None
+    found = {
+        mime
+        for part, mime in OOXML_MAIN_PARTS.items()
+        if part in names or f"{mime.split('officedocument.')[1]}.main+xml".encode() in types
+    }
+    return found.pop() if len(found) == 1 else None
 
 
 def _is_text(upload: UploadedFile) -> bool:

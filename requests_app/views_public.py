@@ -140,6 +140,11 @@ def request_detail(request, agency_slug: str, reference: str):
         if item is None:
             raise Http404
         form = CommentForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and not item.is_open:
+            # The page shows no form on a closed request, so form errors would be invisible:
+            # say it with a message instead.
+            messages.error(request, _("This request is closed."))
+            return redirect("requests:detail", agency_slug=agency.slug, reference=item.reference)
         if request.method == "POST":
             if form.is_valid():
                 try:

@@ -99,9 +99,12 @@ def distribution_assign(
         .values_list("assignee")
         .annotate(n=Count("id"))
     )
+    # Leaves are calendar days in the agency's time zone, not UTC dates (between midnight and
+    # 03:00 in Riyadh, the UTC date is still yesterday's).
+    today = timezone.localdate(now)
     on_leave = set(
         Leave.objects.filter(
-            membership__in=list(profiles), starts_on__lte=now.date(), ends_on__gte=now.date()
+            membership__in=list(profiles), starts_on__lte=today, ends_on__gte=today
         ).values_list("membership_id", flat=True)
     )
     eligible = []
