@@ -54,7 +54,7 @@ def my_requests(
     priority: str = "",
 ) -> QuerySet[RequestIndex]:
     """'My requests' across all agencies (R-5), from the public index only."""
-    qs = RequestIndex.objects.filter(beneficiary=user)
+    qs = RequestIndex.objects.filter(beneficiary=user).select_related("agency")
     if status:
         qs = qs.filter(status=status)
     if priority:
@@ -105,7 +105,10 @@ def can_see_all(user: User) -> bool:
 
 def workspace_requests(*, membership: Membership, user: User) -> QuerySet[Request]:
     """Requests an employee may open: their own, or all with requests.view_all."""
-    return Request.objects.all()
+    qs = Request.objects.all()
+    if not can_see_all(user):
+        qs = qs.filter(assignee=membership)
+    return qs
 
 
 def queue(
