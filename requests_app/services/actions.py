@@ -199,6 +199,7 @@ def _transition(
         TimelineEvent.objects.create(
             request=item, kind=kind, visibility=Visibility.EXTERNAL, actor=actor, comment=comment
         )
+        index_sync(agency=agency, request=item)
         audit.agency_record(
             request=http_request,
             actor=actor,
