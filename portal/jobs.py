@@ -10,6 +10,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
 from django_tenants.utils import schema_context
 from procrastinate.contrib.django import app
@@ -30,6 +31,6 @@ def agency_task(**task_options: Any) -> Callable:
 
 def defer_in_agency(task: Any, **kwargs: Any) -> int:
     """Enqueue ``task`` for the agency whose schema is active (inside the caller's transaction)."""
-    if connection.schema_name == "public":
+    if connection.schema_name == settings.PUBLIC_SCHEMA_NAME:
         raise RuntimeError("defer_in_agency needs an agency schema")
     return task.defer(schema_name=connection.schema_name, **kwargs)

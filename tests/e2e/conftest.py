@@ -185,7 +185,14 @@ def live_url(django_db_setup, django_db_blocker, agencies, artifacts) -> str:
     # The job worker beside the server, as `make run` has it (SMS codes, emails).
     worker_log = open(artifacts / "worker.log", "w", encoding="utf-8")  # noqa: SIM115
     worker = subprocess.Popen(
-        [sys.executable, "manage.py", "procrastinate", "worker"],
+        [
+            sys.executable,
+            "manage.py",
+            "procrastinate",
+            "worker",
+            "--queues",
+            "default,notifications,sla",
+        ],
         cwd=ROOT,
         env=env,
         stdout=worker_log,
