@@ -38,6 +38,12 @@ EVENTS: dict[str, Event] = {
     "request.rejected": Event(_("Your request was rejected"), (INAPP, EMAIL, SMS)),
     "request.assigned": Event(_("A request was assigned to you"), (INAPP,)),
     "request.replied": Event(_("The beneficiary replied"), (INAPP,)),
+    "request.postponed": Event(_("Your request was postponed"), (INAPP, EMAIL)),
+    "request.approval_requested": Event(_("An approval is waiting for you"), (INAPP, EMAIL)),
+    "request.approval_decided": Event(_("Your approval request was decided"), (INAPP,)),
+    "request.sla_warning": Event(_("A request is close to its deadline"), (INAPP,)),
+    "request.late": Event(_("A request is late"), (INAPP, EMAIL)),
+    "request.escalated": Event(_("A late request was escalated to you"), (INAPP, EMAIL)),
 }
 
 

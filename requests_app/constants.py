@@ -19,11 +19,14 @@ class Status(models.TextChoices):
     NEW = "new", _("New")
     IN_PROGRESS = "in_progress", _("In progress")
     AWAITING_BENEFICIARY = "awaiting_beneficiary", _("Awaiting the beneficiary")
+    POSTPONED = "postponed", _("Postponed")
     CLOSED = "closed", _("Closed")
     REJECTED = "rejected", _("Rejected")
 
 
-OPEN_STATUSES = (Status.NEW, Status.IN_PROGRESS, Status.AWAITING_BENEFICIARY)
+OPEN_STATUSES = (Status.NEW, Status.IN_PROGRESS, Status.AWAITING_BENEFICIARY, Status.POSTPONED)
+# While waiting on the beneficiary or postponed, SLA clocks stop.
+PAUSED_STATUSES = (Status.AWAITING_BENEFICIARY, Status.POSTPONED)
 PRIORITY_RANK = {Priority.URGENT: 0, Priority.IMPORTANT: 1, Priority.NORMAL: 2}
 
 

@@ -169,6 +169,13 @@ class Request(models.Model):
     due_at = models.DateTimeField(null=True, blank=True)
     first_response_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    postponed_until = models.DateTimeField(_("postponed until"), null=True, blank=True)
+    # SLA state, maintained by requests_app.services.sla.
+    first_response_due_at = models.DateTimeField(null=True, blank=True)
+    is_late = models.BooleanField(_("late"), default=False)
+    late_at = models.DateTimeField(null=True, blank=True)
+    warned_at = models.DateTimeField(null=True, blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -288,3 +295,126 @@ class TimelineEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.request_id}"
+
+
+class StatusPause(models.Model):
+    """A period in which the SLA clock stood still (awaiting the beneficiary, postponed)."""
+
+    request = models.ForeignKey(Request, on_delete=models.CASCADE, related_name="pauses")
+    status = models.CharField(max_length=24)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["started_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request"],
+                condition=models.Q(ended_at__isnull=True),
+                name="one_open_pause_per_request",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"pause:{self.request_id}:{self.status}"
+
+
+class ApprovalRequest(models.Model):
+    """A reassignment or postponement asked for by someone without the permission (R-13)."""
+
+    REASSIGN = "reassign"
+    POSTPONE = "postpone"
+    KINDS = [(REASSIGN, _("Reassignment")), (POSTPONE, _("Postponement"))]
+    PENDING = "pending"
+    APPROVED = "approved"
+    REFUSED = "refused"
+    STATUSES = [(PENDING, _("Pending")), (APPROVED, _("Approved")), (REFUSED, _("Refused"))]
+
+    request = models.ForeignKey(Request, on_delete=models.CASCADE, related_name="approvals")
+    kind = models.CharField(_("kind"), max_length=10, choices=KINDS)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.TextField(_("reason"))
+    new_assignee = models.ForeignKey(
+        Membership,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("new assignee"),
+    )
+    postpone_until = models.DateTimeField(_("postpone until"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=STATUSES, default=PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request", "kind"],
+                condition=models.Q(status="pending"),
+                name="one_pending_approval_per_kind",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.request_id}:{self.status}"
+
+
+class SlaPolicy(models.Model):
+    """First-response and resolution targets of a type at one priority, in working hours."""
+
+    transaction_type = models.ForeignKey(
+        TransactionType, on_delete=models.CASCADE, related_name="sla_policies"
+    )
+    priority = models.CharField(_("priority"), max_length=10, choices=Priority.choices)
+    first_response_hours = models.PositiveIntegerField(_("first response (working hours)"))
+    resolution_hours = models.PositiveIntegerField(_("resolution (working hours)"))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["transaction_type", "priority"], name="one_sla_per_type_priority"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"sla:{self.transaction_type_id}:{self.priority}"
+
+
+class AgencyCalendar(models.Model):
+    """The agency's working week and hours, and its warning/escalation delays (one row)."""
+
+    workdays = ArrayField(
+        models.PositiveSmallIntegerField(),
+        default=list,
+        verbose_name=_("working days (Monday=0 … Sunday=6)"),
+    )
+    day_start = models.TimeField(_("working day starts"), default="08:00")
+    day_end = models.TimeField(_("working day ends"), default="16:00")
+    warn_before_hours = models.PositiveIntegerField(
+        _("warn the assignee before (hours)"), default=2
+    )
+    escalate_after_hours = models.PositiveIntegerField(
+        _("escalate to the supervisor after being late (working hours)"), default=4
+    )
+
+    def __str__(self) -> str:
+        return "calendar"
+
+
+class Holiday(models.Model):
+    day = models.DateField(_("day"), unique=True)
+    name = models.CharField(_("name"), max_length=120)
+
+    class Meta:
+        ordering = ["day"]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.name}"

@@ -8,15 +8,17 @@ from requests_app.models import Attachment, Comment, Request, TimelineEvent, Tra
 from requests_app.public.models import CatalogueEntry, RequestIndex
 from requests_app.search import normalize
 from tenants.models import Agency
-from tenants.staff.models import Membership
+from tenants.staff.models import Department, Membership
 
 QUEUE_STATES = [
     Status.NEW,
     Status.IN_PROGRESS,
     Status.AWAITING_BENEFICIARY,
+    Status.POSTPONED,
     Status.CLOSED,
     Status.REJECTED,
 ]
+LATE = "late"
 QUEUE_SORTS = {
     "newest": ("-created_at", "-id"),
     "oldest": ("created_at", "id"),
@@ -100,15 +102,38 @@ def request_files(*, request_obj: Request, external_only: bool) -> list[Attachme
 
 
 def can_see_all(user: User) -> bool:
-    return user.has_perm("agency.requests.view_all")
+    """Sees beyond their own queue: agency-wide (view_all) or as a supervisor."""
+    return user.has_perm("agency.requests.view_all") or user.has_perm("agency.requests.supervise")
+
+
+def department_subtree(department_id: int) -> list[int]:
+    """A department and every department under it (one query)."""
+    children: dict[int | None, list[int]] = {}
+    for pk, parent_id in Department.objects.values_list("id", "parent_id"):
+        children.setdefault(parent_id, []).append(pk)
+    found, stack = [], [department_id]
+    while stack:
+        current = stack.pop()
+        found.append(current)
+        stack.extend(children.get(current, []))
+    return found
 
 
 def workspace_requests(*, membership: Membership, user: User) -> QuerySet[Request]:
-    """Requests an employee may open: their own, or all with requests.view_all."""
+    """Requests an employee may open (R-14): an agency-wide viewer every request; a supervisor
+    those of their department and the departments under it (all, when they have none); anyone
+    else only the requests assigned to them."""
     qs = Request.objects.all()
-    if not can_see_all(user):
-        qs = qs.filter(assignee=membership)
-    return qs
+    if user.has_perm("agency.requests.view_all"):
+        return qs
+    if user.has_perm("agency.requests.supervise"):
+        if membership.department_id is None:
+            return qs
+        return qs.filter(
+            Q(department_id__in=department_subtree(membership.department_id))
+            | Q(assignee=membership)
+        )
+    return qs.filter(assignee=membership)
 
 
 def queue(
@@ -127,7 +152,9 @@ def queue(
         qs = qs.filter(assignee=membership)
     elif scope == "unassigned":
         qs = qs.filter(assignee__isnull=True, status__in=OPEN_STATUSES)
-    if state:
+    if state == LATE:
+        qs = qs.filter(is_late=True, status__in=OPEN_STATUSES)
+    elif state:
         qs = qs.filter(status=state)
     if priority:
         qs = qs.filter(priority=priority)
@@ -144,8 +171,14 @@ def queue_counts(*, membership: Membership, user: User, scope: str = "mine") -> 
         qs = qs.filter(assignee=membership)
     elif scope == "unassigned":
         qs = qs.filter(assignee__isnull=True, status__in=OPEN_STATUSES)
-    counts = dict(qs.values_list("status").annotate(n=Count("id")))
-    return {state: counts.get(state, 0) for state in QUEUE_STATES}
+    rows = qs.values_list("status", "is_late").annotate(n=Count("id"))
+    counts = {state: 0 for state in QUEUE_STATES}
+    counts[LATE] = 0
+    for status, is_late, n in rows:
+        counts[status] = counts.get(status, 0) + n
+        if is_late and status in OPEN_STATUSES:
+            counts[LATE] += n
+    return counts
 
 
 def workspace_request(*, membership: Membership, user: User, request_id: int) -> Request | None:

@@ -48,7 +48,7 @@ def _request_or_404(request, request_id: int):
 def queue(request):
     _may_work(request)
     state = request.GET.get("state", "")
-    state = state if state in Status.values else ""
+    state = state if state in Status.values or state == selectors.LATE else ""
     priority = request.GET.get("priority", "")
     priority = priority if priority in Priority.values else ""
     sort = request.GET.get("sort", "newest")
@@ -73,7 +73,7 @@ def queue(request):
         "sort": sort,
         "scope": scope,
         "q": query,
-        "statuses": Status.choices,
+        "statuses": [*Status.choices, (selectors.LATE, _("Late"))],
         "priorities": Priority.choices,
         "counts": selectors.queue_counts(
             membership=request.membership, user=request.user, scope=scope

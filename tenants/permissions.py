@@ -20,6 +20,10 @@ PERMISSIONS: dict[str, str] = {
     "requests.view_all": _("See every request of the agency and why it was assigned"),
     "requests.manage_catalogue": _("Manage the catalogue of services"),
     "requests.manage_distribution": _("Manage distribution rules and employee availability"),
+    "requests.supervise": _("Supervise the requests of one's department and decide approvals"),
+    "requests.reassign": _("Reassign requests directly"),
+    "requests.postpone": _("Postpone requests directly"),
+    "requests.manage_sla": _("Manage service levels, the working calendar and holidays"),
 }
 
 DEFAULT_ROLES: list[dict] = [
@@ -33,7 +37,14 @@ DEFAULT_ROLES: list[dict] = [
         "codename": "supervisor",
         "name_ar": "مشرف",
         "name_en": "Supervisor",
-        "permissions": ["staff.view", "audit.view", "requests.work", "requests.view_all"],
+        "permissions": [
+            "staff.view",
+            "audit.view",
+            "requests.work",
+            "requests.supervise",
+            "requests.reassign",
+            "requests.postpone",
+        ],
     },
     {
         "codename": "employee",

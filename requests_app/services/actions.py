@@ -14,6 +14,7 @@ from portal.accounts.models import User
 from requests_app.constants import OPEN_STATUSES, Status, Visibility
 from requests_app.models import Attachment, Comment, Request, TimelineEvent
 from requests_app.services.index import index_sync
+from requests_app.services.pauses import pause_track
 from requests_app.uploads import check_upload
 from tenants import audit
 from tenants.models import Agency
@@ -106,12 +107,14 @@ def comment_add(
                 size=upload.size,
             )
         kind = TimelineEvent.COMMENTED
+        old_status = item.status
         if by_beneficiary and item.status == Status.AWAITING_BENEFICIARY:
             item.status = Status.IN_PROGRESS
             kind = TimelineEvent.INFO_PROVIDED
         elif not by_beneficiary and visibility == Visibility.EXTERNAL:
             _first_response(item)
         item.save()
+        pause_track(item=item, old_status=old_status)
         TimelineEvent.objects.create(
             request=item,
             kind=kind,
@@ -191,6 +194,7 @@ def _transition(
         if to_status in (Status.CLOSED, Status.REJECTED):
             item.closed_at = timezone.now()
         item.save()
+        pause_track(item=item, old_status=before["status"])
         comment = None
         if note:
             comment = Comment.objects.create(

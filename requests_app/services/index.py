@@ -40,6 +40,7 @@ def index_sync(*, agency: Agency, request: Request) -> RequestIndex:
             "due_at": request.due_at,
             "first_response_at": request.first_response_at,
             "closed_at": request.closed_at,
+            "is_late": request.is_late,
             "search_text": normalize(
                 " ".join(
                     [

@@ -1,7 +1,6 @@
 """A beneficiary submits a request (R-4): created, numbered, assigned, indexed, notified."""
 
 from collections.abc import Sequence
-from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
@@ -16,6 +15,7 @@ from requests_app.constants import Priority, Status, Visibility
 from requests_app.models import Assignment, Attachment, Request, TimelineEvent, TransactionType
 from requests_app.services.distribution import distribution_assign
 from requests_app.services.index import index_sync
+from requests_app.services.sla import agency_calendar, sla_due_dates
 from requests_app.uploads import check_upload
 from tenants import audit
 from tenants.models import Agency
@@ -93,8 +93,10 @@ def request_submit(
                 description=description,
                 priority=priority or request_type.default_priority,
                 department_id=request_type.department_id,
-                due_at=now + timedelta(hours=request_type.expected_duration_hours),
             )
+            calendar, _config = agency_calendar()
+            item.first_response_due_at, item.due_at = sla_due_dates(item, calendar)
+            item.save(update_fields=["first_response_due_at", "due_at"])
             for upload in checked:
                 Attachment.objects.create(
                     request=item,

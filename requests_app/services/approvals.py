@@ -1,0 +1,365 @@
+"""Reassignment and postponement (R-13): done directly with the permission, otherwise asked
+of a supervisor who approves or refuses. Notifications go both ways."""
+
+from datetime import datetime
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from notifications.services import notification_send
+from portal.accounts.models import User
+from requests_app.constants import OPEN_STATUSES, Status, Visibility
+from requests_app.models import ApprovalRequest, Assignment, Request, TimelineEvent
+from requests_app.services.index import index_sync
+from requests_app.services.pauses import pause_track
+from tenants import audit
+from tenants.models import Agency
+from tenants.staff.models import Membership
+
+
+def _effective(membership: Membership) -> set[str]:
+    codes: set[str] = set()
+    for role in membership.roles.all():
+        codes.update(role.permissions)
+    codes.update(membership.granted_permissions)
+    codes.difference_update(membership.revoked_permissions)
+    return codes
+
+
+def supervisors_for(item: Request) -> list[Membership]:
+    """Who supervises ``item``: agency-wide viewers, and supervisors of its department or of a
+    department above it (or without a department)."""
+    from requests_app.selectors import department_subtree
+
+    members = (
+        Membership.objects.filter(is_active=True).select_related("user").prefetch_related("roles")
+    )
+    found = []
+    for member in members:
+        codes = _effective(member)
+        if "requests.view_all" in codes:
+            found.append(member)
+        elif "requests.supervise" in codes:
+            if member.department_id is None or (
+                item.department_id
+                and item.department_id in department_subtree(member.department_id)
+            ):
+                found.append(member)
+    return found
+
+
+def _locked(item: Request) -> Request:
+    locked = (
+        Request.objects.select_for_update(of=("self",))
+        .select_related("transaction_type", "assignee__user")
+        .get(pk=item.pk)
+    )
+    if locked.status not in OPEN_STATUSES:
+        raise ValidationError(_("This request is already closed."))
+    return locked
+
+
+def _check_assignee(new_assignee: Membership, item: Request) -> None:
+    if not new_assignee.is_active or "requests.work" not in _effective(new_assignee):
+        raise ValidationError({"new_assignee": _("This employee cannot receive requests.")})
+    if new_assignee.pk == item.assignee_id:
+        raise ValidationError({"new_assignee": _("The request is already assigned to them.")})
+
+
+def _apply_reassign(
+    agency: Agency, item: Request, actor: User, new_assignee: Membership, reason: str, http_request
+) -> Request:
+    previous = item.assignee_id
+    item.assignee = new_assignee
+    item.save(update_fields=["assignee", "updated_at"])
+    Assignment.objects.create(
+        request=item,
+        assignee=new_assignee,
+        assigned_by=actor,
+        decision={
+            "outcome": "reassigned",
+            "reason": reason,
+            "from": previous,
+            "to": new_assignee.pk,
+        },
+    )
+    TimelineEvent.objects.create(
+        request=item,
+        kind="reassigned",
+        visibility=Visibility.INTERNAL,
+        actor=actor,
+        data={"from": previous, "to": new_assignee.pk, "reason": reason},
+    )
+    index_sync(agency=agency, request=item)
+    audit.agency_record(
+        request=http_request,
+        actor=actor,
+        action="request.reassign",
+        obj=item,
+        before={"assignee": previous},
+        after={"assignee": new_assignee.pk},
+    )
+    notification_send(
+        recipient=new_assignee.user,
+        event="request.assigned",
+        agency=agency,
+        context={"reference": item.reference, "subject": item.subject},
+        link=f"/a/{agency.slug}/requests/{item.pk}/",
+        idempotency_key=f"request.assigned:{agency.pk}:{item.pk}:"
+        f"{new_assignee.pk}:{timezone.now().timestamp()}",
+    )
+    return item
+
+
+def _apply_postpone(
+    agency: Agency, item: Request, actor: User, until: datetime, reason: str, http_request
+) -> Request:
+    old_status = item.status
+    item.status = Status.POSTPONED
+    item.postponed_until = until
+    item.save(update_fields=["status", "postponed_until", "updated_at"])
+    pause_track(item=item, old_status=old_status)
+    TimelineEvent.objects.create(
+        request=item,
+        kind="postponed",
+        visibility=Visibility.EXTERNAL,
+        actor=actor,
+        data={"until": until.isoformat()},
+    )
+    TimelineEvent.objects.create(
+        request=item,
+        kind="postpone_reason",
+        visibility=Visibility.INTERNAL,
+        actor=actor,
+        data={"reason": reason},
+    )
+    index_sync(agency=agency, request=item)
+    audit.agency_record(
+        request=http_request,
+        actor=actor,
+        action="request.postpone",
+        obj=item,
+        before={"status": old_status},
+        after={"status": item.status, "until": until.isoformat()},
+    )
+    notification_send(
+        recipient=item.beneficiary,
+        event="request.postponed",
+        agency=agency,
+        context={
+            "reference": item.reference,
+            "subject": item.subject,
+            "until": timezone.localtime(until),
+        },
+        link=f"/requests/{agency.slug}/{item.reference}/",
+        idempotency_key=f"request.postponed:{agency.pk}:{item.pk}:{until.timestamp()}",
+    )
+    return item
+
+
+def _ask_approval(
+    agency: Agency, item: Request, actor: User, kind: str, reason: str, http_request, **fields
+) -> ApprovalRequest:
+    if ApprovalRequest.objects.filter(
+        request=item, kind=kind, status=ApprovalRequest.PENDING
+    ).exists():
+        raise ValidationError(_("A request of this kind is already waiting for a decision."))
+    approval = ApprovalRequest.objects.create(
+        request=item, kind=kind, requested_by=actor, reason=reason, **fields
+    )
+    TimelineEvent.objects.create(
+        request=item,
+        kind="approval_requested",
+        visibility=Visibility.INTERNAL,
+        actor=actor,
+        data={"approval": approval.pk, "kind": kind, "reason": reason},
+    )
+    audit.agency_record(
+        request=http_request,
+        actor=actor,
+        action=f"request.{kind}.asked",
+        obj=item,
+        after={"approval": approval.pk},
+    )
+    for supervisor in supervisors_for(item):
+        if supervisor.user_id == actor.pk:
+            continue
+        notification_send(
+            recipient=supervisor.user,
+            event="request.approval_requested",
+            agency=agency,
+            context={
+                "reference": item.reference,
+                "subject": item.subject,
+                "kind": kind,
+                "reason": reason,
+                "requester": actor.display_name,
+            },
+            link=f"/a/{agency.slug}/requests/{item.pk}/",
+            idempotency_key=f"approval.requested:{agency.pk}:{approval.pk}:{supervisor.pk}",
+        )
+    return approval
+
+
+def request_reassign(
+    *,
+    agency: Agency,
+    request_obj: Request,
+    actor: User,
+    new_assignee: Membership,
+    reason: str,
+    http_request=None,
+) -> Request | ApprovalRequest:
+    """Reassign now with requests.reassign; otherwise ask a supervisor (returns the approval)."""
+    if connection.schema_name != agency.schema_name:
+        raise RuntimeError("request_reassign must run in the agency's schema")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Give the reason.")})
+    with transaction.atomic():
+        item = _locked(request_obj)
+        _check_assignee(new_assignee, item)
+        if actor.has_perm("agency.requests.reassign"):
+            return _apply_reassign(agency, item, actor, new_assignee, reason, http_request)
+        return _ask_approval(
+            agency,
+            item,
+            actor,
+            ApprovalRequest.REASSIGN,
+            reason,
+            http_request,
+            new_assignee=new_assignee,
+        )
+
+
+def request_postpone(
+    *,
+    agency: Agency,
+    request_obj: Request,
+    actor: User,
+    until: datetime,
+    reason: str,
+    http_request=None,
+) -> Request | ApprovalRequest:
+    """Postpone to a new date (with a reason) now with requests.postpone; otherwise ask."""
+    if connection.schema_name != agency.schema_name:
+        raise RuntimeError("request_postpone must run in the agency's schema")
+    reason = (reason or "").strip()
+    errors = {}
+    if not reason:
+        errors["reason"] = [_("Give the reason.")]
+    if until is None or until <= timezone.now():
+        errors["until"] = [_("Choose a date in the future.")]
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        item = _locked(request_obj)
+        if actor.has_perm("agency.requests.postpone"):
+            return _apply_postpone(agency, item, actor, until, reason, http_request)
+        return _ask_approval(
+            agency,
+            item,
+            actor,
+            ApprovalRequest.POSTPONE,
+            reason,
+            http_request,
+            postpone_until=until,
+        )
+
+
+def approval_decide(
+    *,
+    agency: Agency,
+    approval: ApprovalRequest,
+    actor: User,
+    approve: bool,
+    note: str = "",
+    http_request=None,
+) -> ApprovalRequest:
+    """A supervisor approves (the change is applied) or refuses (nothing changes); the
+    requester is told either way. Nobody decides on their own request."""
+    from requests_app.selectors import workspace_requests
+
+    membership = Membership.objects.filter(user_id=actor.pk, is_active=True).first()
+    if membership is None or not (
+        actor.has_perm("agency.requests.supervise") or actor.has_perm("agency.requests.view_all")
+    ):
+        raise PermissionDenied(_("Only a supervisor can decide."))
+    if approval.requested_by_id == actor.pk:
+        raise PermissionDenied(_("You cannot decide on your own request."))
+    if (
+        not workspace_requests(membership=membership, user=actor)
+        .filter(pk=approval.request_id)
+        .exists()
+    ):
+        raise PermissionDenied(_("This request is not under your supervision."))
+    with transaction.atomic():
+        approval = ApprovalRequest.objects.select_for_update().get(pk=approval.pk)
+        if approval.status != ApprovalRequest.PENDING:
+            raise ValidationError(_("This was already decided."))
+        item = _locked(approval.request)
+        if approve:
+            if approval.kind == ApprovalRequest.REASSIGN:
+                _check_assignee(approval.new_assignee, item)
+                _apply_reassign(
+                    agency, item, actor, approval.new_assignee, approval.reason, http_request
+                )
+            else:
+                if approval.postpone_until <= timezone.now():
+                    raise ValidationError(_("The requested date has passed; ask again."))
+                _apply_postpone(
+                    agency, item, actor, approval.postpone_until, approval.reason, http_request
+                )
+        approval.status = ApprovalRequest.APPROVED if approve else ApprovalRequest.REFUSED
+        approval.decided_by = actor
+        approval.decided_at = timezone.now()
+        approval.decision_note = (note or "").strip()
+        approval.save()
+        TimelineEvent.objects.create(
+            request=item,
+            kind="approval_decided",
+            visibility=Visibility.INTERNAL,
+            actor=actor,
+            data={"approval": approval.pk, "status": approval.status},
+        )
+        audit.agency_record(
+            request=http_request,
+            actor=actor,
+            action=f"request.{approval.kind}.{approval.status}",
+            obj=item,
+            after={"approval": approval.pk},
+        )
+        notification_send(
+            recipient=approval.requested_by,
+            event="request.approval_decided",
+            agency=agency,
+            context={
+                "reference": item.reference,
+                "subject": item.subject,
+                "kind": approval.kind,
+                "approved": approve,
+                "note": approval.decision_note,
+            },
+            link=f"/a/{agency.slug}/requests/{item.pk}/",
+            idempotency_key=f"approval.decided:{agency.pk}:{approval.pk}",
+        )
+    return approval
+
+
+def pending_approvals(*, membership: Membership, user: User):
+    """Approvals waiting for this supervisor (requests under their supervision)."""
+    from requests_app.selectors import workspace_requests
+
+    visible = workspace_requests(membership=membership, user=user).values("id")
+    return (
+        ApprovalRequest.objects.filter(status=ApprovalRequest.PENDING, request__in=visible)
+        .exclude(requested_by_id=user.pk)
+        .select_related("request", "requested_by", "new_assignee__user")
+        .order_by("created_at")
+    )
+
+
+__all__ = ["Q"]

@@ -1,0 +1,169 @@
+"""Service levels (R-18): targets per type and priority in working hours, counted in the
+agency's working calendar with paused time left out; a periodic sweep warns, marks late and
+escalates."""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from notifications.services import notification_send
+from requests_app.calendar import SUNDAY_TO_THURSDAY, WorkingCalendar, paused_working_seconds
+from requests_app.constants import OPEN_STATUSES, Status, Visibility
+from requests_app.models import AgencyCalendar, Holiday, Request, SlaPolicy, TimelineEvent
+from requests_app.services.index import index_sync
+from requests_app.services.pauses import pause_track
+from tenants import audit
+from tenants.models import Agency
+
+HOUR = 3600
+
+
+def agency_calendar() -> tuple[WorkingCalendar, AgencyCalendar]:
+    """The current agency's calendar (defaults: Sunday–Thursday, 08:00–16:00)."""
+    config = AgencyCalendar.objects.first() or AgencyCalendar(workdays=sorted(SUNDAY_TO_THURSDAY))
+    calendar = WorkingCalendar(
+        timezone=ZoneInfo(settings.TIME_ZONE),
+        workdays=frozenset(config.workdays or SUNDAY_TO_THURSDAY),
+        day_start=config.day_start
+        if not isinstance(config.day_start, str)
+        else datetime.strptime(config.day_start, "%H:%M").time(),
+        day_end=config.day_end
+        if not isinstance(config.day_end, str)
+        else datetime.strptime(config.day_end, "%H:%M").time(),
+        holidays=frozenset(Holiday.objects.values_list("day", flat=True)),
+    )
+    return calendar, config
+
+
+def sla_targets(item: Request) -> tuple[int, int]:
+    """(first response, resolution) in working hours for the request's type and priority."""
+    policy = SlaPolicy.objects.filter(
+        transaction_type_id=item.transaction_type_id, priority=item.priority
+    ).first()
+    if policy is not None:
+        return policy.first_response_hours, policy.resolution_hours
+    resolution = item.transaction_type.expected_duration_hours
+    return max(1, resolution // 4), resolution
+
+
+def sla_due_dates(item: Request, calendar: WorkingCalendar) -> tuple[datetime, datetime]:
+    """Due dates if the clock never pauses (pauses push the real deadline later)."""
+    first_hours, resolution_hours = sla_targets(item)
+    start = item.created_at or timezone.now()
+    return (
+        calendar.add_working_seconds(start, first_hours * HOUR),
+        calendar.add_working_seconds(start, resolution_hours * HOUR),
+    )
+
+
+def working_elapsed(item: Request, calendar: WorkingCalendar, now: datetime) -> float:
+    """Working seconds the request has been open, minus paused time."""
+    elapsed = calendar.working_seconds_between(item.created_at, now)
+    pauses = item.pauses.values_list("started_at", "ended_at")
+    return elapsed - paused_working_seconds(calendar, pauses, now)
+
+
+def _notify(agency: Agency, recipient, event: str, item: Request, key: str) -> None:
+    notification_send(
+        recipient=recipient,
+        event=event,
+        agency=agency,
+        context={"reference": item.reference, "subject": item.subject},
+        link=f"/a/{agency.slug}/requests/{item.pk}/",
+        idempotency_key=f"{event}:{agency.pk}:{item.pk}:{key}",
+    )
+
+
+def sla_sweep(*, agency: Agency, now: datetime | None = None) -> dict[str, int]:
+    """One pass over the agency's open requests (run in its schema): resume postponements
+    whose date came, warn assignees before a target is missed, mark late, escalate."""
+    from requests_app.services.approvals import supervisors_for
+
+    now = now or timezone.now()
+    calendar, config = agency_calendar()
+    counts = {"resumed": 0, "warned": 0, "late": 0, "escalated": 0}
+    open_ids = list(Request.objects.filter(status__in=OPEN_STATUSES).values_list("id", flat=True))
+    for request_id in open_ids:
+        with transaction.atomic():
+            item = (
+                Request.objects.select_for_update(of=("self",), skip_locked=True)
+                .select_related("transaction_type", "assignee__user")
+                .filter(pk=request_id, status__in=OPEN_STATUSES)
+                .first()
+            )
+            if item is None:
+                continue
+            changed = False
+            if (
+                item.status == Status.POSTPONED
+                and item.postponed_until
+                and item.postponed_until <= now
+            ):
+                item.status = Status.IN_PROGRESS
+                item.postponed_until = None
+                pause_track(item=item, old_status=Status.POSTPONED, now=now)
+                TimelineEvent.objects.create(
+                    request=item, kind="resumed", visibility=Visibility.EXTERNAL
+                )
+                counts["resumed"] += 1
+                changed = True
+            first_hours, resolution_hours = sla_targets(item)
+            elapsed = working_elapsed(item, calendar, now)
+            targets = [resolution_hours * HOUR]
+            if item.first_response_at is None:
+                targets.append(first_hours * HOUR)
+            remaining = min(targets) - elapsed
+            if not item.is_late and remaining <= 0:
+                item.is_late = True
+                item.late_at = now
+                TimelineEvent.objects.create(
+                    request=item,
+                    kind="late",
+                    visibility=Visibility.INTERNAL,
+                    data={"elapsed_hours": round(elapsed / HOUR, 2)},
+                )
+                audit.agency_record(action="request.late", obj=item)
+                if item.assignee_id:
+                    _notify(agency, item.assignee.user, "request.late", item, "late")
+                counts["late"] += 1
+                changed = True
+            elif (
+                not item.is_late
+                and item.warned_at is None
+                and remaining <= config.warn_before_hours * HOUR
+                and item.status not in (Status.AWAITING_BENEFICIARY, Status.POSTPONED)
+            ):
+                item.warned_at = now
+                if item.assignee_id:
+                    _notify(agency, item.assignee.user, "request.sla_warning", item, "warn")
+                counts["warned"] += 1
+                changed = True
+            if (
+                item.is_late
+                and item.escalated_at is None
+                and item.late_at
+                and calendar.working_seconds_between(item.late_at, now)
+                >= config.escalate_after_hours * HOUR
+            ):
+                item.escalated_at = now
+                TimelineEvent.objects.create(
+                    request=item, kind="escalated", visibility=Visibility.INTERNAL
+                )
+                audit.agency_record(action="request.escalate", obj=item)
+                for supervisor in supervisors_for(item):
+                    _notify(
+                        agency,
+                        supervisor.user,
+                        "request.escalated",
+                        item,
+                        f"escalated:{supervisor.pk}",
+                    )
+                counts["escalated"] += 1
+                changed = True
+            if changed:
+                item.save()
+                index_sync(agency=agency, request=item)
+    return counts
