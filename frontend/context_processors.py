@@ -7,11 +7,13 @@ WORKSPACE_MENU = [
     ("workspace:dashboard", _("Overview"), None),
     ("workspace:queue", _("Requests"), "requests.work|requests.view_all"),
     ("workspace:notifications", _("Notifications"), None),
+    ("workspace:approval_list", _("Approvals"), "requests.supervise|requests.view_all"),
     ("workspace:staff_list", _("Employees"), "staff.view"),
     ("workspace:department_list", _("Departments"), "staff.view"),
     ("workspace:role_list", _("Roles and permissions"), "staff.manage_roles"),
     ("workspace:catalogue_list", _("Services catalogue"), "requests.manage_catalogue"),
     ("workspace:distribution_list", _("Distribution"), "requests.manage_distribution"),
+    ("workspace:sla_settings", _("Service levels"), "requests.manage_sla"),
     ("workspace:audit_list", _("Audit trail"), "audit.view"),
     ("workspace:delivery_log", _("Messages sent"), "notifications.view_log"),
 ]

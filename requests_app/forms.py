@@ -189,3 +189,97 @@ class LeaveForm(forms.Form):
     starts_on = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
     ends_on = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
     reason = forms.CharField(label=_("Reason"), max_length=200, required=False)
+
+
+class ReassignForm(forms.Form):
+    new_assignee = forms.ModelChoiceField(label=_("New assignee"), queryset=None)
+    reason = forms.CharField(
+        label=_("Reason"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, *args, **kwargs):
+        from tenants.staff.models import Membership
+
+        super().__init__(*args, **kwargs)
+        self.fields["new_assignee"].queryset = (
+            Membership.objects.filter(is_active=True).select_related("user").order_by("id")
+        )
+        self.fields["new_assignee"].label_from_instance = lambda m: m.user.display_name
+
+
+class PostponeForm(forms.Form):
+    until = forms.DateTimeField(
+        label=_("New date"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    reason = forms.CharField(
+        label=_("Reason"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class DecisionForm(forms.Form):
+    decision = forms.ChoiceField(choices=[("approve", _("Approve")), ("refuse", _("Refuse"))])
+    note = forms.CharField(label=_("Note"), max_length=2000, required=False)
+
+
+class SlaPolicyForm(forms.Form):
+    transaction_type = forms.ModelChoiceField(label=_("Service"), queryset=None)
+    priority = forms.ChoiceField(label=_("Priority"), choices=Priority.choices)
+    first_response_hours = forms.IntegerField(
+        label=_("First response (working hours)"), min_value=1, max_value=10_000
+    )
+    resolution_hours = forms.IntegerField(
+        label=_("Resolution (working hours)"), min_value=1, max_value=10_000
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["transaction_type"].queryset = TransactionType.objects.order_by("name_ar")
+
+    def clean(self):
+        data = super().clean()
+        first, resolution = data.get("first_response_hours"), data.get("resolution_hours")
+        if first and resolution and first > resolution:
+            self.add_error(
+                "first_response_hours", _("The first response cannot come after the resolution.")
+            )
+        return data
+
+
+WEEKDAYS = [
+    (6, _("Sunday")),
+    (0, _("Monday")),
+    (1, _("Tuesday")),
+    (2, _("Wednesday")),
+    (3, _("Thursday")),
+    (4, _("Friday")),
+    (5, _("Saturday")),
+]
+
+
+class CalendarForm(forms.Form):
+    workdays = forms.TypedMultipleChoiceField(
+        label=_("Working days"), coerce=int, choices=WEEKDAYS, widget=forms.CheckboxSelectMultiple
+    )
+    day_start = forms.TimeField(
+        label=_("Working day starts"), widget=forms.TimeInput(attrs={"type": "time"})
+    )
+    day_end = forms.TimeField(
+        label=_("Working day ends"), widget=forms.TimeInput(attrs={"type": "time"})
+    )
+    warn_before_hours = forms.IntegerField(
+        label=_("Warn the assignee before (hours)"), min_value=0, max_value=1000
+    )
+    escalate_after_hours = forms.IntegerField(
+        label=_("Escalate after being late for (working hours)"), min_value=0, max_value=1000
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("day_start") and data.get("day_end") and data["day_end"] <= data["day_start"]:
+            self.add_error("day_end", _("The working day must end after it starts."))
+        return data
+
+
+class HolidayForm(forms.Form):
+    day = forms.DateField(label=_("Day"), widget=forms.DateInput(attrs={"type": "date"}))
+    name = forms.CharField(label=_("Name"), max_length=120)

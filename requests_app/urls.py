@@ -60,6 +60,19 @@ workspace_urlpatterns = [
         "distribution/<int:rule_id>/", views_workspace.distribution_list, name="distribution_edit"
     ),
     path(
+        "requests/<int:request_id>/reassign/",
+        views_workspace.request_reassign,
+        name="request_reassign",
+    ),
+    path(
+        "requests/<int:request_id>/postpone/",
+        views_workspace.request_postpone,
+        name="request_postpone",
+    ),
+    path("approvals/", views_workspace.approval_list, name="approval_list"),
+    path("approvals/<int:approval_id>/", views_workspace.approval_decide, name="approval_decide"),
+    path("service-levels/", views_workspace.sla_settings, name="sla_settings"),
+    path(
         "staff/<int:membership_id>/availability/",
         views_workspace.employee_availability,
         name="employee_availability",

@@ -16,7 +16,9 @@ from requests_app.forms import (
     DistributionRuleForm,
     EmployeeProfileForm,
     LeaveForm,
+    PostponeForm,
     ReasonForm,
+    ReassignForm,
     StaffCommentForm,
     TransactionTypeForm,
 )
@@ -100,6 +102,11 @@ def request_detail(request, request_id: int):
             "files": selectors.request_files(request_obj=item, external_only=False),
             "comment_form": StaffCommentForm(),
             "reason_form": ReasonForm(),
+            "reassign_form": ReassignForm(prefix=None),
+            "postpone_form": PostponeForm(),
+            "can_reassign": request.user.has_perm("agency.requests.reassign"),
+            "can_postpone": request.user.has_perm("agency.requests.postpone"),
+            "approvals": list(item.approvals.select_related("requested_by")[:10]),
             "decisions": list(item.assignments.all()[:5])
             if selectors.can_see_all(request.user)
             else [],
@@ -355,3 +362,170 @@ def employee_availability(request, membership_id: int):
 
 
 __all__ = ["Visibility"]
+
+
+# --- reassignment, postponement, approvals (R-13) ----------------------------------------------
+
+
+@workspace_view()
+@require_POST
+def request_reassign(request, request_id: int):
+    from requests_app.forms import ReassignForm
+    from requests_app.services.approvals import request_reassign as reassign
+
+    item = _request_or_404(request, request_id)
+    form = ReassignForm(request.POST)
+    if form.is_valid():
+        try:
+            result = reassign(
+                agency=request.agency,
+                request_obj=item,
+                actor=request.user,
+                new_assignee=form.cleaned_data["new_assignee"],
+                reason=form.cleaned_data["reason"],
+                http_request=request,
+            )
+        except ValidationError as exc:
+            for message in exc.messages:
+                messages.error(request, message)
+        else:
+            messages.success(
+                request,
+                _("The request was reassigned.")
+                if result.__class__ is item.__class__
+                else _("Your request was sent for approval."),
+            )
+    else:
+        for errors in form.errors.values():
+            for message in errors:
+                messages.error(request, message)
+    return _back(request, item)
+
+
+@workspace_view()
+@require_POST
+def request_postpone(request, request_id: int):
+    from requests_app.forms import PostponeForm
+    from requests_app.services.approvals import request_postpone as postpone
+
+    item = _request_or_404(request, request_id)
+    form = PostponeForm(request.POST)
+    if form.is_valid():
+        try:
+            result = postpone(
+                agency=request.agency,
+                request_obj=item,
+                actor=request.user,
+                until=form.cleaned_data["until"],
+                reason=form.cleaned_data["reason"],
+                http_request=request,
+            )
+        except ValidationError as exc:
+            for message in exc.messages:
+                messages.error(request, message)
+        else:
+            messages.success(
+                request,
+                _("The request was postponed.")
+                if result.__class__ is item.__class__
+                else _("Your request was sent for approval."),
+            )
+    else:
+        for errors in form.errors.values():
+            for message in errors:
+                messages.error(request, message)
+    return _back(request, item)
+
+
+@workspace_view()
+def approval_list(request):
+    from requests_app.services.approvals import pending_approvals
+
+    if not selectors.can_see_all(request.user):
+        raise PermissionDenied(_("Only a supervisor can decide."))
+    approvals = list(pending_approvals(membership=request.membership, user=request.user))
+    return render(request, "requests_app/workspace/approvals.html", {"approvals": approvals})
+
+
+@workspace_view()
+@require_POST
+def approval_decide(request, approval_id: int):
+    from requests_app.forms import DecisionForm
+    from requests_app.models import ApprovalRequest
+    from requests_app.services.approvals import approval_decide as decide
+
+    if not selectors.can_see_all(request.user):
+        raise PermissionDenied(_("Only a supervisor can decide."))
+    approval = get_object_or_404(ApprovalRequest, pk=approval_id)
+    form = DecisionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose approve or refuse."))
+    else:
+        try:
+            decide(
+                agency=request.agency,
+                approval=approval,
+                actor=request.user,
+                approve=form.cleaned_data["decision"] == "approve",
+                note=form.cleaned_data["note"],
+                http_request=request,
+            )
+        except ValidationError as exc:
+            for message in exc.messages:
+                messages.error(request, message)
+        else:
+            messages.success(request, _("Your decision was recorded."))
+    return redirect(workspace_reverse(request, "workspace:approval_list"))
+
+
+# --- service levels ------------------------------------------------------------------------------
+
+
+@workspace_view("requests.manage_sla")
+def sla_settings(request):
+    from requests_app.forms import CalendarForm, HolidayForm, SlaPolicyForm
+    from requests_app.models import Holiday, SlaPolicy
+    from requests_app.services import sla
+
+    _calendar, config = sla.agency_calendar()
+    which = request.POST.get("form", "")
+    policy_form = SlaPolicyForm(request.POST if which == "policy" else None, prefix="s")
+    calendar_form = CalendarForm(
+        request.POST if which == "calendar" else None,
+        prefix="c",
+        initial={
+            "workdays": config.workdays,
+            "day_start": config.day_start,
+            "day_end": config.day_end,
+            "warn_before_hours": config.warn_before_hours,
+            "escalate_after_hours": config.escalate_after_hours,
+        },
+    )
+    holiday_form = HolidayForm(request.POST if which == "holiday" else None, prefix="h")
+    forms_by_name = {"policy": policy_form, "calendar": calendar_form, "holiday": holiday_form}
+    if request.method == "POST" and which in forms_by_name:
+        form = forms_by_name[which]
+        if form.is_valid():
+            try:
+                if which == "policy":
+                    sla.sla_policy_save(actor=request.user, request=request, **form.cleaned_data)
+                elif which == "calendar":
+                    sla.calendar_save(actor=request.user, request=request, **form.cleaned_data)
+                else:
+                    sla.holiday_add(actor=request.user, request=request, **form.cleaned_data)
+            except ValidationError as exc:
+                apply_service_errors(form, exc)
+            else:
+                messages.success(request, _("Saved."))
+                return redirect(workspace_reverse(request, "workspace:sla_settings"))
+    return render(
+        request,
+        "requests_app/workspace/sla_settings.html",
+        {
+            "policy_form": policy_form,
+            "calendar_form": calendar_form,
+            "holiday_form": holiday_form,
+            "policies": SlaPolicy.objects.select_related("transaction_type").order_by("id"),
+            "holidays": Holiday.objects.all()[:100],
+        },
+    )

@@ -167,3 +167,94 @@ def sla_sweep(*, agency: Agency, now: datetime | None = None) -> dict[str, int]:
                 item.save()
                 index_sync(agency=agency, request=item)
     return counts
+
+
+def sla_policy_save(
+    *,
+    actor,
+    transaction_type,
+    priority: str,
+    first_response_hours: int,
+    resolution_hours: int,
+    request=None,
+) -> SlaPolicy:
+    from django.core.exceptions import ValidationError
+    from django.utils.translation import gettext as _
+
+    if first_response_hours > resolution_hours:
+        raise ValidationError(
+            {"first_response_hours": _("The first response cannot come after the resolution.")}
+        )
+    with transaction.atomic():
+        policy, _created = SlaPolicy.objects.update_or_create(
+            transaction_type=transaction_type,
+            priority=priority,
+            defaults={
+                "first_response_hours": first_response_hours,
+                "resolution_hours": resolution_hours,
+            },
+        )
+        audit.agency_record(
+            request=request,
+            actor=actor,
+            action="sla.policy",
+            obj=policy,
+            after={
+                "first": first_response_hours,
+                "resolution": resolution_hours,
+                "priority": priority,
+            },
+        )
+    return policy
+
+
+def calendar_save(
+    *,
+    actor,
+    workdays: list[int],
+    day_start,
+    day_end,
+    warn_before_hours: int,
+    escalate_after_hours: int,
+    request=None,
+) -> AgencyCalendar:
+    from django.core.exceptions import ValidationError
+    from django.utils.translation import gettext as _
+
+    if not workdays:
+        raise ValidationError({"workdays": _("Choose at least one working day.")})
+    if day_end <= day_start:
+        raise ValidationError({"day_end": _("The working day must end after it starts.")})
+    with transaction.atomic():
+        config = AgencyCalendar.objects.select_for_update().first() or AgencyCalendar()
+        config.workdays = sorted(set(workdays))
+        config.day_start, config.day_end = day_start, day_end
+        config.warn_before_hours = warn_before_hours
+        config.escalate_after_hours = escalate_after_hours
+        config.save()
+        audit.agency_record(
+            request=request,
+            actor=actor,
+            action="sla.calendar",
+            obj=config,
+            after={"workdays": config.workdays, "start": str(day_start), "end": str(day_end)},
+        )
+    return config
+
+
+def holiday_add(*, actor, day, name: str, request=None) -> Holiday:
+    from django.core.exceptions import ValidationError
+    from django.utils.translation import gettext as _
+
+    with transaction.atomic():
+        if Holiday.objects.filter(day=day).exists():
+            raise ValidationError({"day": _("This day is already a holiday.")})
+        holiday = Holiday.objects.create(day=day, name=name.strip())
+        audit.agency_record(
+            request=request,
+            actor=actor,
+            action="sla.holiday",
+            obj=holiday,
+            after={"day": str(day), "name": holiday.name},
+        )
+    return holiday

@@ -4,6 +4,7 @@ employees and colleagues who are neither the assignee nor allowed to see everyth
 internal comments, attachments and steps never reach the beneficiary."""
 
 import json
+from datetime import timedelta
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
@@ -146,6 +147,8 @@ REQUEST_ACTIONS = [
     "request_ask",
     "request_resolve",
     "request_reject",
+    "request_reassign",
+    "request_postpone",
 ]
 
 
@@ -175,11 +178,54 @@ def admin_urls(w) -> dict[str, str]:
         "distribution_list": _w(w, "distribution_list"),
         "distribution_edit": _w(w, "distribution_edit", rule_id=rule.pk),
         "employee_availability": _w(w, "employee_availability", membership_id=membership_id),
+        "sla_settings": _w(w, "sla_settings"),
+        "approval_list": _w(w, "approval_list"),
     }
 
 
+def approval_url(w) -> str:
+    """The decision URL of a pending approval on the request (supervisors only, POST)."""
+    from requests_app.models import ApprovalRequest
+
+    with schema_context(w["agency"].schema_name):
+        approval = ApprovalRequest.objects.create(
+            request=w["item"],
+            kind=ApprovalRequest.POSTPONE,
+            requested_by=w["assignee"],
+            reason="…",
+            postpone_until=w["item"].created_at + timedelta(days=30),
+        )
+    return _w(w, "approval_decide", approval_id=approval.pk)
+
+
 def workspace_urls(w) -> dict[str, str]:
-    return {"queue": _w(w, "queue"), **request_urls(w), **admin_urls(w)}
+    return {
+        "queue": _w(w, "queue"),
+        **request_urls(w),
+        **admin_urls(w),
+        "approval_decide": approval_url(w),
+    }
+
+
+def test_outsiders_cannot_decide_approvals(client, world):
+    url = approval_url(world)
+    for who, expected in (
+        ("colleague", 403),
+        ("beneficiary", 403),
+        ("admin_b", 403),
+        ("employee_b", 403),
+    ):
+        client.force_login(world[who])
+        assert client.post(url, {"decision": "approve"}).status_code == expected, who
+    client.logout()
+    assert client.post(url, {"decision": "approve"}).status_code == 302
+    from requests_app.models import ApprovalRequest
+
+    with schema_context(world["agency"].schema_name):
+        assert (
+            ApprovalRequest.objects.get(pk=int(url.rstrip("/").rsplit("/", 1)[1])).status
+            == ApprovalRequest.PENDING
+        )
 
 
 def test_tables_cover_every_request_url(world):

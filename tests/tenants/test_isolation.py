@@ -35,6 +35,15 @@ def workspace_paths(agency, admin) -> list[str]:
             "type_id": request_type.pk,
             "rule_id": rule.pk,
         }
+        from requests_app.models import ApprovalRequest
+
+        ids["approval_id"] = ApprovalRequest.objects.create(
+            request=item,
+            kind="postpone",
+            requested_by=admin,
+            reason="…",
+            postpone_until=item.created_at,
+        ).pk
     paths = []
     for pattern in workspace_urls.urlpatterns:
         kwargs = {name: ids[name] for name in pattern.pattern.converters}
