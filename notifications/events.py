@@ -43,6 +43,8 @@ EVENTS: dict[str, Event] = {
     "request.approval_decided": Event(_("Your approval request was decided"), (INAPP,)),
     "request.sla_warning": Event(_("A request is close to its deadline"), (INAPP,)),
     "request.late": Event(_("A request is late"), (INAPP, EMAIL)),
+    "request.survey": Event(_("Tell us how we did"), (INAPP, EMAIL)),
+    "calendar.reminder": Event(_("Appointment reminder"), (INAPP, EMAIL)),
     "request.escalated": Event(_("A late request was escalated to you"), (INAPP, EMAIL)),
 }
 

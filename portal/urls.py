@@ -9,6 +9,7 @@ from django.urls import include, path
 from portal import views
 from portal.accounts import views as account_views
 from requests_app.urls import api_patterns, guide_patterns
+from requests_app.views_public import survey as survey_view
 
 public_patterns = [
     path("", views.home, name="home"),
@@ -30,6 +31,7 @@ urlpatterns = [
     path("notifications/", include("notifications.urls")),
     path("requests/", include("requests_app.urls")),
     path("guide/", include((guide_patterns, "guide"))),
+    path("survey/<str:token>/", survey_view, name="survey"),
     path("api/", include((api_patterns, "api"))),
     path("a/<slug:agency_slug>/", include("tenants.urls")),
 ]

@@ -52,6 +52,18 @@ class CommentForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
     )
     attachments = MultipleFileField(label=_("Attachments"), required=False)
+    voice = forms.FileField(
+        label=_("Voice message"),
+        required=False,
+        help_text=_("Record in the browser, or choose an audio file."),
+        widget=forms.ClearableFileInput(attrs={"accept": "audio/*", "data-voice-input": "1"}),
+    )
+    voice_duration = forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=3600,
+        widget=forms.HiddenInput(attrs={"data-voice-duration": "1"}),
+    )
 
 
 class StaffCommentForm(CommentForm):
@@ -283,3 +295,52 @@ class CalendarForm(forms.Form):
 class HolidayForm(forms.Form):
     day = forms.DateField(label=_("Day"), widget=forms.DateInput(attrs={"type": "date"}))
     name = forms.CharField(label=_("Name"), max_length=120)
+
+
+class SurveyForm(forms.Form):
+    """The eleven statements (1–5) and a suggestion."""
+
+    suggestion = forms.CharField(
+        label=_("Suggestions"),
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        from requests_app.survey import SCALE, STATEMENTS
+
+        super().__init__(*args, **kwargs)
+        suggestion = self.fields.pop("suggestion")
+        for index, statement in enumerate(STATEMENTS, 1):
+            self.fields[f"q{index}"] = forms.TypedChoiceField(
+                label=f"{index}. {statement}", choices=SCALE, coerce=int, widget=forms.RadioSelect
+            )
+        self.fields["suggestion"] = suggestion
+
+    def answers(self) -> list[int]:
+        from requests_app.survey import STATEMENTS
+
+        return [self.cleaned_data[f"q{i}"] for i in range(1, len(STATEMENTS) + 1)]
+
+
+class AppointmentForm(forms.Form):
+    title = forms.CharField(label=_("Title"), max_length=200)
+    starts_at = forms.DateTimeField(
+        label=_("Starts"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    ends_at = forms.DateTimeField(
+        label=_("Ends"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    remind_minutes_before = forms.IntegerField(
+        label=_("Remind me (minutes before)"), min_value=0, max_value=7 * 24 * 60, initial=30
+    )
+    request_reference = forms.CharField(
+        label=_("Request reference (optional)"),
+        max_length=40,
+        required=False,
+        widget=forms.TextInput(attrs={"dir": "ltr"}),
+    )
+    notes = forms.CharField(
+        label=_("Notes"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )

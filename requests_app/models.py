@@ -250,6 +250,8 @@ class Attachment(models.Model):
     original_name = models.CharField(max_length=255)
     content_type = models.CharField(max_length=100)
     size = models.PositiveBigIntegerField()
+    is_voice = models.BooleanField(default=False)
+    duration_seconds = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -418,3 +420,66 @@ class Holiday(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.name}"
+
+
+class SurveyResponse(models.Model):
+    """The beneficiary's satisfaction survey of a closed request (R-8): once per request."""
+
+    request = models.OneToOneField(Request, on_delete=models.CASCADE, related_name="survey")
+    transaction_type = models.ForeignKey(
+        TransactionType, on_delete=models.PROTECT, related_name="+"
+    )
+    assignee = models.ForeignKey(
+        Membership, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    answers = ArrayField(models.PositiveSmallIntegerField(), size=11)
+    suggestion = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(answers__len=11), name="survey_has_eleven_answers"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"survey:{self.request_id}"
+
+    @property
+    def score(self) -> float:
+        return sum(self.answers) / len(self.answers)
+
+
+class Appointment(models.Model):
+    """An entry in an employee's calendar (R-20), optionally about a request."""
+
+    membership = models.ForeignKey(
+        Membership, on_delete=models.CASCADE, related_name="appointments"
+    )
+    title = models.CharField(_("title"), max_length=200)
+    starts_at = models.DateTimeField(_("starts"))
+    ends_at = models.DateTimeField(_("ends"))
+    request = models.ForeignKey(
+        Request,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="appointments",
+        verbose_name=_("request"),
+    )
+    remind_minutes_before = models.PositiveIntegerField(_("remind me (minutes before)"), default=30)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+
+    class Meta:
+        ordering = ["starts_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")),
+                name="appointment_ends_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title

@@ -208,3 +208,49 @@ def comments_for_beneficiary(*, request_obj: Request) -> QuerySet[Comment]:
 
 
 __all__ = ["PRIORITY_RANK"]
+
+
+def archive_search(
+    *,
+    reference: str = "",
+    beneficiary: str = "",
+    type_id: int | None = None,
+    name: str = "",
+    visibility: str = "",
+):
+    """Documents and attachments of the agency (R-21), per request, beneficiary and type."""
+    qs = Attachment.objects.select_related(
+        "request__transaction_type", "request__beneficiary", "uploaded_by"
+    )
+    if reference:
+        qs = qs.filter(request__reference__icontains=reference)
+    if beneficiary:
+        qs = qs.filter(
+            Q(request__beneficiary__email__icontains=beneficiary)
+            | Q(request__beneficiary__first_name_ar__icontains=beneficiary)
+            | Q(request__beneficiary__family_name_ar__icontains=beneficiary)
+            | Q(request__beneficiary__first_name_en__icontains=beneficiary)
+            | Q(request__beneficiary__family_name_en__icontains=beneficiary)
+        )
+    if type_id:
+        qs = qs.filter(request__transaction_type_id=type_id)
+    if name:
+        qs = qs.filter(original_name__icontains=name)
+    if visibility:
+        qs = qs.filter(visibility=visibility)
+    return qs.order_by("-created_at", "-id")
+
+
+def my_documents(*, user: User, query: str = ""):
+    """A beneficiary's documents across all agencies, from the public document index."""
+    from requests_app.public.models import DocumentIndex
+
+    qs = DocumentIndex.objects.filter(beneficiary=user).select_related("agency")
+    if query:
+        qs = qs.filter(
+            Q(name__icontains=query)
+            | Q(reference__icontains=query)
+            | Q(type_name_ar__icontains=query)
+            | Q(type_name_en__icontains=query)
+        )
+    return qs.order_by("-created_at", "-id")

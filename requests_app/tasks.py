@@ -18,10 +18,30 @@ def sla_sweep_agency() -> None:
 @app.periodic(cron="*/5 * * * *", periodic_id="sla-dispatch")
 @app.task(name="requests.sla_dispatch", queueing_lock="sla_dispatch")
 def sla_dispatch(timestamp: int) -> None:
-    """Every five minutes: queue one sweep per active agency (not per page view)."""
+    """Every five minutes: queue one sweep per active agency (not per page view). An agency
+    whose previous sweep is still waiting is skipped, not allowed to stop the others."""
+    from django.db import transaction
+    from procrastinate.exceptions import AlreadyEnqueued
+
     from tenants.models import Agency
 
     for schema_name in Agency.objects.filter(is_active=True).values_list("schema_name", flat=True):
-        sla_sweep_agency.configure(queueing_lock=f"sla:{schema_name}").defer(
-            schema_name=schema_name
-        )
+        try:
+            with transaction.atomic():  # a savepoint: the refused insert must not poison the rest
+                sla_sweep_agency.configure(queueing_lock=f"sla:{schema_name}").defer(
+                    schema_name=schema_name
+                )
+        except AlreadyEnqueued:
+            continue
+
+
+@agency_task(name="requests.appointment_remind", queue="notifications")
+def appointment_remind(*, appointment_id: int) -> None:
+    from django.db import connection
+
+    from requests_app.services.appointments import appointment_send_reminder
+    from tenants.models import Agency
+
+    appointment_send_reminder(
+        agency=Agency.objects.get(schema_name=connection.schema_name), appointment_id=appointment_id
+    )

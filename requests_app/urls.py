@@ -7,6 +7,7 @@ app_name = "requests"
 urlpatterns = [
     path("", views_public.my_requests, name="mine"),
     path("new/", views_public.new_request_choose_agency, name="choose_agency"),
+    path("documents/", views_public.my_documents, name="documents"),
     path("new/<slug:agency_slug>/", views_public.new_request, name="new"),
     path("<slug:agency_slug>/<str:reference>/", views_public.request_detail, name="detail"),
     path(
@@ -72,6 +73,9 @@ workspace_urlpatterns = [
     path("approvals/", views_workspace.approval_list, name="approval_list"),
     path("approvals/<int:approval_id>/", views_workspace.approval_decide, name="approval_decide"),
     path("service-levels/", views_workspace.sla_settings, name="sla_settings"),
+    path("satisfaction/", views_workspace.satisfaction, name="satisfaction"),
+    path("archive/", views_workspace.archive, name="archive"),
+    path("calendar/", views_workspace.calendar_view, name="calendar"),
     path(
         "staff/<int:membership_id>/availability/",
         views_workspace.employee_availability,

@@ -2,7 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -155,6 +155,8 @@ def request_detail(request, agency_slug: str, reference: str):
                         body=form.cleaned_data["body"],
                         visibility=Visibility.EXTERNAL,
                         attachments=form.cleaned_data["attachments"],
+                        voice=form.cleaned_data.get("voice"),
+                        voice_duration=form.cleaned_data.get("voice_duration"),
                         http_request=request,
                     )
                 except ValidationError as exc:
@@ -166,6 +168,13 @@ def request_detail(request, agency_slug: str, reference: str):
                     )
         timeline = selectors.beneficiary_timeline(request_obj=item)
         files = selectors.request_files(request_obj=item, external_only=True)
+        survey_url = ""
+        if item.status == Status.CLOSED and not hasattr_survey(item):
+            from django.urls import reverse
+
+            from requests_app.services.survey import survey_token
+
+            survey_url = reverse("survey", kwargs={"token": survey_token(agency=agency, item=item)})
         return render(
             request,
             "requests_app/request_detail.html",
@@ -175,6 +184,7 @@ def request_detail(request, agency_slug: str, reference: str):
                 "timeline": timeline,
                 "files": files,
                 "form": form,
+                "survey_url": survey_url,
             },
         )
 
@@ -250,3 +260,72 @@ def api_request_detail(request, agency_slug: str, reference: str):
                 ],
             }
         )
+
+
+# --- satisfaction survey and documents ---------------------------------------------------------
+
+
+def survey(request, token: str):
+    """The survey behind the signed link: works without signing in; once per request."""
+    from django_tenants.utils import schema_context
+
+    from requests_app.forms import SurveyForm
+    from requests_app.models import Request, SurveyResponse
+    from requests_app.services.survey import survey_submit, survey_token_read
+
+    try:
+        agency_id, request_id = survey_token_read(token)
+    except ValidationError as exc:
+        return render(
+            request, "requests_app/survey_invalid.html", {"message": exc.messages[0]}, status=400
+        )
+    agency = Agency.objects.filter(pk=agency_id, is_active=True).first()
+    if agency is None:
+        raise Http404
+    with schema_context(agency.schema_name):
+        item = Request.objects.select_related("transaction_type").filter(pk=request_id).first()
+        if item is None:
+            raise Http404
+        if SurveyResponse.objects.filter(request=item).exists():
+            return render(
+                request,
+                "requests_app/survey_done.html",
+                {"agency": agency, "item": item, "already": True},
+            )
+        form = SurveyForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                survey_submit(
+                    agency=agency,
+                    item=item,
+                    answers=form.answers(),
+                    suggestion=form.cleaned_data["suggestion"],
+                    user=request.user,
+                    http_request=request,
+                )
+            except ValidationError as exc:
+                apply_service_errors(form, exc)
+            except PermissionDenied as exc:
+                return render(request, "403.html", {"message": str(exc)}, status=403)
+            else:
+                return render(
+                    request, "requests_app/survey_done.html", {"agency": agency, "item": item}
+                )
+        return render(
+            request, "requests_app/survey.html", {"agency": agency, "item": item, "form": form}
+        )
+
+
+@login_required
+def my_documents(request):
+    query = request.GET.get("q", "").strip()[:100]
+    page = Paginator(selectors.my_documents(user=request.user, query=query), 30).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "requests_app/my_documents.html", {"page": page, "q": query})
+
+
+def hasattr_survey(item) -> bool:
+    from requests_app.models import SurveyResponse
+
+    return SurveyResponse.objects.filter(request=item).exists()

@@ -1,5 +1,7 @@
 """Agency-side views: queue, request page and actions, catalogue, distribution."""
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -142,6 +144,8 @@ def request_comment(request, request_id: int):
                 body=form.cleaned_data["body"],
                 visibility=form.cleaned_data["visibility"],
                 attachments=form.cleaned_data["attachments"],
+                voice=form.cleaned_data.get("voice"),
+                voice_duration=form.cleaned_data.get("voice_duration"),
                 http_request=request,
             )
         except ValidationError as exc:
@@ -528,4 +532,112 @@ def sla_settings(request):
             "policies": SlaPolicy.objects.select_related("transaction_type").order_by("id"),
             "holidays": Holiday.objects.all()[:100],
         },
+    )
+
+
+# --- satisfaction, archive, calendar -------------------------------------------------------------
+
+
+def _supervising(request) -> None:
+    if not selectors.can_see_all(request.user):
+        raise PermissionDenied(_("You do not have permission to do this."))
+
+
+@workspace_view()
+def satisfaction(request):
+    from requests_app.services.survey import survey_results
+
+    _supervising(request)
+    return render(
+        request, "requests_app/workspace/satisfaction.html", {"results": survey_results()}
+    )
+
+
+@workspace_view()
+def archive(request):
+    _supervising(request)
+    reference = request.GET.get("reference", "").strip()[:40]
+    beneficiary = request.GET.get("beneficiary", "").strip()[:100]
+    name = request.GET.get("name", "").strip()[:100]
+    raw_type = request.GET.get("type", "")
+    type_id = int(raw_type) if raw_type.isdigit() and len(raw_type) < 12 else None
+    rows = selectors.archive_search(
+        reference=reference, beneficiary=beneficiary, type_id=type_id, name=name
+    )
+    visible = selectors.workspace_requests(membership=request.membership, user=request.user)
+    rows = rows.filter(request__in=visible.values("id"))
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "requests_app/workspace/archive.html",
+        {
+            "page": page,
+            "reference": reference,
+            "beneficiary": beneficiary,
+            "name": name,
+            "type_id": type_id,
+            "types": TransactionType.objects.order_by("name_ar"),
+        },
+    )
+
+
+@workspace_view()
+def calendar_view(request):
+    from requests_app.forms import AppointmentForm
+    from requests_app.models import Appointment, Request
+    from requests_app.services.appointments import appointment_create, appointment_delete
+
+    membership = request.membership
+    form = AppointmentForm(request.POST if request.POST.get("form") == "create" else None)
+    if request.method == "POST":
+        if request.POST.get("form") == "delete":
+            raw = request.POST.get("appointment", "")
+            appointment = get_object_or_404(
+                Appointment, pk=int(raw) if raw.isdigit() else 0, membership=membership
+            )
+            appointment_delete(membership=membership, appointment=appointment, http_request=request)
+            messages.success(request, _("The appointment was deleted."))
+            return redirect(workspace_reverse(request, "workspace:calendar"))
+        if form.is_valid():
+            data = form.cleaned_data
+            linked = None
+            if data["request_reference"]:
+                linked = (
+                    selectors.workspace_requests(membership=membership, user=request.user)
+                    .filter(reference=data["request_reference"].strip())
+                    .first()
+                )
+                if linked is None:
+                    form.add_error("request_reference", _("No such request in your reach."))
+            if not form.errors:
+                try:
+                    appointment_create(
+                        agency=request.agency,
+                        membership=membership,
+                        title=data["title"],
+                        starts_at=data["starts_at"],
+                        ends_at=data["ends_at"],
+                        remind_minutes_before=data["remind_minutes_before"],
+                        request_obj=linked,
+                        notes=data["notes"],
+                        http_request=request,
+                    )
+                except ValidationError as exc:
+                    apply_service_errors(form, exc)
+                else:
+                    messages.success(request, _("The appointment was added."))
+                    return redirect(workspace_reverse(request, "workspace:calendar"))
+    from django.utils import timezone
+
+    upcoming = (
+        Appointment.objects.filter(
+            membership=membership, ends_at__gte=timezone.now() - timedelta(days=1)
+        )
+        .select_related("request")
+        .order_by("starts_at")[:100]
+    )
+    return render(
+        request,
+        "requests_app/workspace/calendar.html",
+        {"form": form, "appointments": upcoming, "Request": Request},
     )

@@ -103,3 +103,41 @@ class RequestIndex(models.Model):
     @property
     def assignee_name(self) -> str:
         return self.assignee_name_en if get_language() == "en" else self.assignee_name_ar
+
+
+class DocumentIndex(models.Model):
+    """The beneficiary-visible attachments of every agency (R-21), so a person's documents
+    across all agencies are listed from the public schema. Metadata only; the file stays in the
+    agency's private storage behind the permission-checked download."""
+
+    agency = models.ForeignKey("tenants.Agency", on_delete=models.PROTECT, related_name="+")
+    request_id = models.BigIntegerField()
+    reference = models.CharField(max_length=40)
+    attachment_id = models.BigIntegerField()
+    beneficiary = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    type_name_ar = models.CharField(max_length=200)
+    type_name_en = models.CharField(max_length=200)
+    name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    uploaded_by_agency = models.BooleanField(default=False)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agency", "attachment_id"], name="document_index_unique"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["beneficiary", "-created_at"], name="document_index_owner_idx")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def type_name(self) -> str:
+        return self.type_name_en if get_language() == "en" else self.type_name_ar

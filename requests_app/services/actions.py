@@ -12,7 +12,8 @@ from django.utils.translation import gettext as _
 from notifications.services import notification_send
 from portal.accounts.models import User
 from requests_app.constants import OPEN_STATUSES, Status, Visibility
-from requests_app.models import Attachment, Comment, Request, TimelineEvent
+from requests_app.models import Comment, Request, TimelineEvent
+from requests_app.services.files import attachment_store
 from requests_app.services.index import index_sync
 from requests_app.services.pauses import pause_track
 from requests_app.uploads import check_upload
@@ -45,6 +46,30 @@ def _check_files(files: Sequence[UploadedFile]) -> list:
     return checked
 
 
+def _check_voice(voice: UploadedFile, duration: int | None):
+    """A voice message must be audio (checked from its content), within the size and length
+    limits."""
+    from django.conf import settings
+
+    from requests_app.uploads import AUDIO, check_upload
+
+    if duration is not None and (duration < 0 or duration > settings.VOICE_MAX_SECONDS):
+        raise ValidationError(
+            {
+                "voice": _("A voice message is at most %(n)s seconds.")
+                % {"n": settings.VOICE_MAX_SECONDS}
+            }
+        )
+    if voice.size > settings.VOICE_MAX_BYTES:
+        raise ValidationError({"voice": _("The voice message is too big.")})
+    try:
+        return check_upload(voice, allowed=AUDIO)
+    except ValidationError as exc:
+        raise ValidationError(
+            {"voice": _("The voice message must be an audio recording.")}
+        ) from exc
+
+
 def _notify_beneficiary(agency: Agency, item: Request, event: str, key: str, **context) -> None:
     notification_send(
         recipient=item.beneficiary,
@@ -71,20 +96,26 @@ def comment_add(
     body: str,
     visibility: str,
     attachments: Sequence[UploadedFile] = (),
+    voice: UploadedFile | None = None,
+    voice_duration: int | None = None,
     http_request=None,
 ) -> Comment:
-    """A comment with optional attachments. Beneficiaries write external comments only; their
-    comment answers a request for information and returns the request to in progress.
-    External comments by staff notify the beneficiary (SMS, email, in-app)."""
+    """A comment with optional attachments and an optional voice recording. Beneficiaries
+    write external comments only; their comment answers a request for information and returns
+    the request to in progress. External comments by staff notify the beneficiary (SMS,
+    email, in-app); internal ones, voice included, stay with the team."""
     _ensure_schema(agency)
     body = (body or "").strip()
     if visibility not in Visibility.values:
         raise ValidationError({"visibility": _("Choose who can see the comment.")})
-    if not body and not attachments:
-        raise ValidationError({"body": _("Write a comment or attach a file.")})
+    if not body and not attachments and voice is None:
+        raise ValidationError(
+            {"body": _("Write a comment or attach a file.")}
+        )
     if len(body) > 10_000:
         raise ValidationError({"body": _("The comment is too long.")})
     checked = _check_files(attachments)
+    checked_voice = _check_voice(voice, voice_duration) if voice is not None else None
     by_beneficiary = author.pk == request_obj.beneficiary_id
     if by_beneficiary and visibility != Visibility.EXTERNAL:
         raise PermissionDenied(_("Beneficiaries write external comments only."))
@@ -96,15 +127,24 @@ def comment_add(
             request=item, author=author, visibility=visibility, body=body
         )
         for upload in checked:
-            Attachment.objects.create(
-                request=item,
-                comment=comment,
+            attachment_store(
+                agency=agency,
+                item=item,
                 uploaded_by=author,
                 visibility=visibility,
-                file=upload.upload,
-                original_name=upload.name,
-                content_type=upload.content_type,
-                size=upload.size,
+                checked=upload,
+                comment=comment,
+            )
+        if checked_voice is not None:
+            attachment_store(
+                agency=agency,
+                item=item,
+                uploaded_by=author,
+                visibility=visibility,
+                checked=checked_voice,
+                comment=comment,
+                is_voice=True,
+                duration_seconds=voice_duration,
             )
         kind = TimelineEvent.COMMENTED
         old_status = item.status
@@ -257,16 +297,23 @@ def request_ask_information(
 def request_resolve(
     *, agency: Agency, request_obj: Request, actor: User, note: str = "", http_request=None
 ) -> Request:
-    return _transition(
-        agency=agency,
-        request_obj=request_obj,
-        actor=actor,
-        to_status=Status.CLOSED,
-        kind=TimelineEvent.RESOLVED,
-        event="request.resolved",
-        note=(note or "").strip(),
-        http_request=http_request,
-    )
+    """Close the request as completed and invite the beneficiary to the survey (one
+    transaction)."""
+    from requests_app.services.survey import survey_invite
+
+    with transaction.atomic():
+        item = _transition(
+            agency=agency,
+            request_obj=request_obj,
+            actor=actor,
+            to_status=Status.CLOSED,
+            kind=TimelineEvent.RESOLVED,
+            event="request.resolved",
+            note=(note or "").strip(),
+            http_request=http_request,
+        )
+        survey_invite(agency=agency, item=item)
+    return item
 
 
 def request_reject(

@@ -102,9 +102,12 @@ def sla_sweep(*, agency: Agency, now: datetime | None = None) -> dict[str, int]:
                 and item.postponed_until
                 and item.postponed_until <= now
             ):
+                # The postponement ended on its date, not when this sweep noticed: the time
+                # since counts again.
+                resumed_at = item.postponed_until
                 item.status = Status.IN_PROGRESS
                 item.postponed_until = None
-                pause_track(item=item, old_status=Status.POSTPONED, now=now)
+                pause_track(item=item, old_status=Status.POSTPONED, now=resumed_at)
                 TimelineEvent.objects.create(
                     request=item, kind="resumed", visibility=Visibility.EXTERNAL
                 )
@@ -141,12 +144,16 @@ def sla_sweep(*, agency: Agency, now: datetime | None = None) -> dict[str, int]:
                     _notify(agency, item.assignee.user, "request.sla_warning", item, "warn")
                 counts["warned"] += 1
                 changed = True
+            # Late for long enough: counted from when this sweep found it late, or from the
+            # target itself when a sweep comes long after it (a stopped worker, a backlog).
+            overdue = max(-remaining, 0)
+            if item.late_at:
+                overdue = max(overdue, calendar.working_seconds_between(item.late_at, now))
             if (
                 item.is_late
                 and item.escalated_at is None
                 and item.late_at
-                and calendar.working_seconds_between(item.late_at, now)
-                >= config.escalate_after_hours * HOUR
+                and overdue >= config.escalate_after_hours * HOUR
             ):
                 item.escalated_at = now
                 TimelineEvent.objects.create(

@@ -12,8 +12,9 @@ from django_tenants.utils import schema_context
 from notifications.services import notification_send
 from portal.accounts.models import User
 from requests_app.constants import Priority, Status, Visibility
-from requests_app.models import Assignment, Attachment, Request, TimelineEvent, TransactionType
+from requests_app.models import Assignment, Request, TimelineEvent, TransactionType
 from requests_app.services.distribution import distribution_assign
+from requests_app.services.files import attachment_store
 from requests_app.services.index import index_sync
 from requests_app.services.sla import agency_calendar, sla_due_dates
 from requests_app.uploads import check_upload
@@ -98,14 +99,12 @@ def request_submit(
             item.first_response_due_at, item.due_at = sla_due_dates(item, calendar)
             item.save(update_fields=["first_response_due_at", "due_at"])
             for upload in checked:
-                Attachment.objects.create(
-                    request=item,
+                attachment_store(
+                    agency=agency,
+                    item=item,
                     uploaded_by=beneficiary,
                     visibility=Visibility.EXTERNAL,
-                    file=upload.upload,
-                    original_name=upload.name,
-                    content_type=upload.content_type,
-                    size=upload.size,
+                    checked=upload,
                 )
             TimelineEvent.objects.create(
                 request=item,

@@ -180,6 +180,8 @@ def admin_urls(w) -> dict[str, str]:
         "employee_availability": _w(w, "employee_availability", membership_id=membership_id),
         "sla_settings": _w(w, "sla_settings"),
         "approval_list": _w(w, "approval_list"),
+        "satisfaction": _w(w, "satisfaction"),
+        "archive": _w(w, "archive"),
     }
 
 
@@ -201,6 +203,7 @@ def approval_url(w) -> str:
 def workspace_urls(w) -> dict[str, str]:
     return {
         "queue": _w(w, "queue"),
+        "calendar": _w(w, "calendar"),  # every employee's own calendar
         **request_urls(w),
         **admin_urls(w),
         "approval_decide": approval_url(w),
