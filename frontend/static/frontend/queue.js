@@ -1,4 +1,5 @@
-// The employee's queue refreshes its rows when a request is assigned to them (live push).
+// The employee's queue refreshes its rows and state counts when a request is assigned to them
+// (live push), without reloading the page.
 (function () {
   "use strict";
   var table = document.querySelector("table.queue");
@@ -6,13 +7,16 @@
   document.addEventListener("muamalat:live", function (event) {
     var data = event.detail || {};
     if (data.type !== "notification" || data.event !== "request.assigned") return;
-    var url = new URL(table.dataset.refreshUrl, location.href);
-    url.searchParams.set("partial", "1");
-    fetch(url.toString(), { credentials: "same-origin" })
+    fetch(table.dataset.refreshUrl, { credentials: "same-origin" })
       .then(function (response) { return response.ok ? response.text() : null; })
       .then(function (html) {
         if (html === null) return;
-        document.getElementById("queue-rows").innerHTML = html;
+        var fresh = new DOMParser().parseFromString(html, "text/html");
+        var rows = fresh.getElementById("queue-rows");
+        if (rows) document.getElementById("queue-rows").innerHTML = rows.innerHTML;
+        var tabs = fresh.querySelector("nav.tabs");
+        var current = document.querySelector("nav.tabs");
+        if (tabs && current) current.innerHTML = tabs.innerHTML;
         table.dataset.refreshed = String(Date.now());
       });
   });
