@@ -127,7 +127,8 @@ def _apply_postpone(
         kind="postponed",
         visibility=Visibility.EXTERNAL,
         actor=actor,
-        data={"until": until.isoformat()},
+        # in the agency's time: the beneficiary's timeline shows this text as it is
+        data={"until": timezone.localtime(until).isoformat()},
     )
     TimelineEvent.objects.create(
         request=item,
