@@ -34,6 +34,7 @@ def _may_work(request) -> None:
     if not (
         request.user.has_perm("agency.requests.work")
         or request.user.has_perm("agency.requests.view_all")
+        or request.user.has_perm("agency.requests.supervise")
     ):
         raise PermissionDenied(_("You do not have permission to do this."))
 

@@ -228,6 +228,8 @@ def _transition(
             raise ValidationError(_("This request is already closed."))
         before = {"status": item.status}
         _first_response(item)
+        if item.status == Status.POSTPONED:
+            item.postponed_until = None
         item.status = to_status
         for name, value in fields.items():
             setattr(item, name, value)
