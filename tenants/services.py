@@ -38,6 +38,18 @@ def template_schema_ensure() -> None:
             cursor.execute(f'CREATE SCHEMA "{base}"')
     call_command("migrate_schemas", schema_name=base, interactive=False, verbosity=0)
     connection.set_schema_to_public()
+    CloneSchema()._create_clone_schema_function()  # the library's current version
+
+
+def _clone_function_ensure() -> None:
+    """Install django-tenants' clone_schema PL/pgSQL function if it is missing. Its library
+    re-creates it before every clone, and each PostgreSQL connection keeps every compiled
+    version (memory and time grow per onboarding); installing it once avoids that.
+    template_schema_ensure() re-installs it at each deploy."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regprocedure('public.clone_schema(text,text,cloneparms[])')")
+        if cursor.fetchone()[0] is None:
+            CloneSchema()._create_clone_schema_function()
 
 
 def _schema_has_pending_migrations(schema_name: str) -> bool:
@@ -54,8 +66,12 @@ def _schema_create(schema_name: str) -> None:
     base = settings.TENANT_BASE_SCHEMA
     if not schema_exists(base):
         template_schema_ensure()
-    CloneSchema().clone_schema(base, schema_name, "DATA")
+    _clone_function_ensure()
     connection.set_schema_to_public()
+    if schema_exists(schema_name, case_sensitive=False):
+        raise ValidationError({"slug": _("An agency with this address already exists.")})
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT clone_schema(%s, %s, 'DATA')", [base, schema_name])
     if _schema_has_pending_migrations(schema_name):
         # The template is behind the code: migrate the new schema (and the template for next time).
         call_command("migrate_schemas", schema_name=schema_name, interactive=False, verbosity=0)
