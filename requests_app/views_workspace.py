@@ -105,8 +105,9 @@ def request_detail(request, request_id: int):
             "files": selectors.request_files(request_obj=item, external_only=False),
             "comment_form": StaffCommentForm(),
             "reason_form": ReasonForm(),
-            "reassign_form": ReassignForm(prefix=None),
-            "postpone_form": PostponeForm(),
+            # Both forms have a "reason" field: distinct ids, so each label names its own box.
+            "reassign_form": ReassignForm(prefix=None, auto_id="id_reassign_%s"),
+            "postpone_form": PostponeForm(auto_id="id_postpone_%s"),
             "can_reassign": request.user.has_perm("agency.requests.reassign"),
             "can_postpone": request.user.has_perm("agency.requests.postpone"),
             "approvals": list(item.approvals.select_related("requested_by")[:10]),
