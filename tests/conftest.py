@@ -45,3 +45,23 @@ def _fast_hashing_and_public_schema(settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     yield
     connection.set_schema_to_public()
+
+
+@pytest.fixture(autouse=True)
+def _jobs_baseline(request):
+    """Jobs a test runs with tests.jobs.run_pending_jobs are the ones it deferred itself."""
+    from tests import jobs
+
+    if "db" not in request.fixturenames or "transactional_db" in request.fixturenames:
+        yield
+        return
+    definitions = request._fixturemanager.getfixturedefs("db", request.node) or ()
+    if not definitions or definitions[-1].func.__module__ != "pytest_django.fixtures":
+        yield  # a module with its own "db" (e.g. the real-worker tests) manages its data
+        return
+    request.getfixturevalue("db")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT coalesce(max(id), 0) FROM procrastinate_jobs")
+        jobs.BASELINE = cursor.fetchone()[0]
+    yield
+    jobs.BASELINE = None

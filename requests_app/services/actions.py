@@ -109,9 +109,7 @@ def comment_add(
     if visibility not in Visibility.values:
         raise ValidationError({"visibility": _("Choose who can see the comment.")})
     if not body and not attachments and voice is None:
-        raise ValidationError(
-            {"body": _("Write a comment or attach a file.")}
-        )
+        raise ValidationError({"body": _("Write a comment or attach a file.")})
     if len(body) > 10_000:
         raise ValidationError({"body": _("The comment is too long.")})
     checked = _check_files(attachments)
