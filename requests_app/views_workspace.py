@@ -373,39 +373,52 @@ __all__ = ["Visibility"]
 # --- reassignment, postponement, approvals (R-13) ----------------------------------------------
 
 
+def _flash_errors(request, errors) -> None:
+    for messages_list in errors:
+        for message in messages_list:
+            messages.error(request, message)
+
+
+def _reassign_or_postpone(request, request_id: int, form_class, run, done_message: str):
+    """Shared flow of the two R-13 actions: applied directly with the permission, otherwise
+    sent to a supervisor (the service returns the approval instead of the request)."""
+    item = _request_or_404(request, request_id)
+    form = form_class(request.POST)
+    if not form.is_valid():
+        _flash_errors(request, form.errors.values())
+        return _back(request, item)
+    try:
+        result = run(item, form.cleaned_data)
+    except ValidationError as exc:
+        _flash_errors(request, [exc.messages])
+    else:
+        applied = isinstance(result, item.__class__)
+        messages.success(
+            request, done_message if applied else _("Your request was sent for approval.")
+        )
+    return _back(request, item)
+
+
 @workspace_view()
 @require_POST
 def request_reassign(request, request_id: int):
     from requests_app.forms import ReassignForm
     from requests_app.services.approvals import request_reassign as reassign
 
-    item = _request_or_404(request, request_id)
-    form = ReassignForm(request.POST)
-    if form.is_valid():
-        try:
-            result = reassign(
-                agency=request.agency,
-                request_obj=item,
-                actor=request.user,
-                new_assignee=form.cleaned_data["new_assignee"],
-                reason=form.cleaned_data["reason"],
-                http_request=request,
-            )
-        except ValidationError as exc:
-            for message in exc.messages:
-                messages.error(request, message)
-        else:
-            messages.success(
-                request,
-                _("The request was reassigned.")
-                if result.__class__ is item.__class__
-                else _("Your request was sent for approval."),
-            )
-    else:
-        for errors in form.errors.values():
-            for message in errors:
-                messages.error(request, message)
-    return _back(request, item)
+    return _reassign_or_postpone(
+        request,
+        request_id,
+        ReassignForm,
+        lambda item, data: reassign(
+            agency=request.agency,
+            request_obj=item,
+            actor=request.user,
+            new_assignee=data["new_assignee"],
+            reason=data["reason"],
+            http_request=request,
+        ),
+        _("The request was reassigned."),
+    )
 
 
 @workspace_view()
@@ -414,33 +427,20 @@ def request_postpone(request, request_id: int):
     from requests_app.forms import PostponeForm
     from requests_app.services.approvals import request_postpone as postpone
 
-    item = _request_or_404(request, request_id)
-    form = PostponeForm(request.POST)
-    if form.is_valid():
-        try:
-            result = postpone(
-                agency=request.agency,
-                request_obj=item,
-                actor=request.user,
-                until=form.cleaned_data["until"],
-                reason=form.cleaned_data["reason"],
-                http_request=request,
-            )
-        except ValidationError as exc:
-            for message in exc.messages:
-                messages.error(request, message)
-        else:
-            messages.success(
-                request,
-                _("The request was postponed.")
-                if result.__class__ is item.__class__
-                else _("Your request was sent for approval."),
-            )
-    else:
-        for errors in form.errors.values():
-            for message in errors:
-                messages.error(request, message)
-    return _back(request, item)
+    return _reassign_or_postpone(
+        request,
+        request_id,
+        PostponeForm,
+        lambda item, data: postpone(
+            agency=request.agency,
+            request_obj=item,
+            actor=request.user,
+            until=data["until"],
+            reason=data["reason"],
+            http_request=request,
+        ),
+        _("The request was postponed."),
+    )
 
 
 @workspace_view()

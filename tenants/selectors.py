@@ -18,10 +18,10 @@ def membership_for(*, user: User) -> Membership | None:
     )
 
 
-def membership_permissions(*, user: User) -> set[str]:
-    """Effective permission codenames: union of roles, plus grants, minus revocations."""
-    membership = membership_for(user=user)
-    if membership is None or not membership.is_active:
+def effective_permissions(membership: Membership) -> set[str]:
+    """Permission codenames of a membership: union of its roles, plus grants, minus
+    revocations (roles prefetched by the caller when used in a loop)."""
+    if not membership.is_active:
         return set()
     codes: set[str] = set()
     for role in membership.roles.all():
@@ -29,6 +29,12 @@ def membership_permissions(*, user: User) -> set[str]:
     codes.update(membership.granted_permissions)
     codes.difference_update(membership.revoked_permissions)
     return codes
+
+
+def membership_permissions(*, user: User) -> set[str]:
+    """Effective permission codenames of the user in the current agency."""
+    membership = membership_for(user=user)
+    return set() if membership is None else effective_permissions(membership)
 
 
 def staff_list(*, search: str = "", department_id: int | None = None) -> QuerySet[Membership]:

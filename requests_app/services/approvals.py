@@ -17,16 +17,8 @@ from requests_app.services.index import index_sync
 from requests_app.services.pauses import pause_track
 from tenants import audit
 from tenants.models import Agency
+from tenants.selectors import effective_permissions
 from tenants.staff.models import Membership
-
-
-def _effective(membership: Membership) -> set[str]:
-    codes: set[str] = set()
-    for role in membership.roles.all():
-        codes.update(role.permissions)
-    codes.update(membership.granted_permissions)
-    codes.difference_update(membership.revoked_permissions)
-    return codes
 
 
 def supervisors_for(item: Request) -> list[Membership]:
@@ -39,7 +31,7 @@ def supervisors_for(item: Request) -> list[Membership]:
     )
     found = []
     for member in members:
-        codes = _effective(member)
+        codes = effective_permissions(member)
         if "requests.view_all" in codes:
             found.append(member)
         elif "requests.supervise" in codes:
@@ -63,7 +55,7 @@ def _locked(item: Request) -> Request:
 
 
 def _check_assignee(new_assignee: Membership, item: Request) -> None:
-    if not new_assignee.is_active or "requests.work" not in _effective(new_assignee):
+    if not new_assignee.is_active or "requests.work" not in effective_permissions(new_assignee):
         raise ValidationError({"new_assignee": _("This employee cannot receive requests.")})
     if new_assignee.pk == item.assignee_id:
         raise ValidationError({"new_assignee": _("The request is already assigned to them.")})

@@ -17,6 +17,7 @@ from django.utils import timezone
 from requests_app.constants import OPEN_STATUSES, Chooser
 from requests_app.models import DistributionRule, EmployeeProfile, Leave, Request
 from tenants.permissions import PERMISSION_PREFIX  # noqa: F401 - documents the codename source
+from tenants.selectors import effective_permissions
 from tenants.staff.models import Membership
 
 WORK_PERMISSION = "requests.work"
@@ -38,15 +39,6 @@ def rule_for(request: Request) -> DistributionRule:
         if rule is not None:
             return rule
     return DEFAULT_RULE
-
-
-def _effective_permissions(membership: Membership) -> set[str]:
-    codes: set[str] = set()
-    for role in membership.roles.all():
-        codes.update(role.permissions)
-    codes.update(membership.granted_permissions)
-    codes.difference_update(membership.revoked_permissions)
-    return codes
 
 
 def _in_schedule(schedule: dict, now: datetime) -> bool:
@@ -71,7 +63,7 @@ def distribution_assign(
     )
     if rule.restrict_to_department and request.department_id:
         members = members.filter(department_id=request.department_id)
-    members = [m for m in members if WORK_PERMISSION in _effective_permissions(m)]
+    members = [m for m in members if WORK_PERMISSION in effective_permissions(m)]
     decision: dict = {
         "rule": rule.name_en,
         "rule_id": rule.pk,
