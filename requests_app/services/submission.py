@@ -1,5 +1,6 @@
 """A beneficiary submits a request (R-4): created, numbered, assigned, indexed, notified."""
 
+import uuid
 from collections.abc import Sequence
 
 from django.core.exceptions import ValidationError
@@ -13,6 +14,7 @@ from notifications.services import notification_send
 from portal.accounts.models import User
 from requests_app.constants import Priority, Status, Visibility
 from requests_app.models import Assignment, Request, TimelineEvent, TransactionType
+from requests_app.public.models import DocumentIndex
 from requests_app.services.distribution import distribution_assign
 from requests_app.services.files import attachment_store
 from requests_app.services.index import index_sync
@@ -87,7 +89,9 @@ def request_submit(
         with transaction.atomic():
             now = timezone.now()
             item = Request.objects.create(
-                reference=_next_reference(agency, timezone.localtime(now).year),
+                # A placeholder: the number is taken last (below), so the agency's counter
+                # row stays locked only for the end of the transaction, not all of it.
+                reference=f"~{uuid.uuid4().hex}",
                 transaction_type=request_type,
                 beneficiary=beneficiary,
                 subject=subject,
@@ -124,6 +128,11 @@ def request_submit(
                     visibility=Visibility.INTERNAL,
                     data={"assignee": assignee.pk, "auto": True},
                 )
+            item.reference = _next_reference(agency, timezone.localtime(now).year)
+            item.save(update_fields=["reference"])
+            DocumentIndex.objects.filter(agency=agency, request_id=item.pk).update(
+                reference=item.reference
+            )
             index_sync(agency=agency, request=item)
             audit.agency_record(
                 request=request,
