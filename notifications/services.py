@@ -153,6 +153,30 @@ def notification_push(*, notification: Notification) -> None:
         logger.exception("live push failed for notification %s", notification.pk)
 
 
+def _ses_errors() -> tuple[type[Exception], ...]:
+    try:
+        from botocore.exceptions import BotoCoreError, ClientError
+    except ImportError:  # pragma: no cover - boto3 is a dependency
+        return ()
+    return (ClientError, BotoCoreError)
+
+
+def _ses_error(exc: Exception) -> Exception:
+    """Amazon SES refusals that retrying cannot fix are permanent; the rest (throttling,
+    5xx, connection) are retried."""
+    code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
+    permanent = {
+        "MessageRejected",
+        "MailFromDomainNotVerifiedException",
+        "InvalidParameterValue",
+        "AccountSendingPausedException",
+    }
+    reason = f"SES {code or exc.__class__.__name__}: {exc}"[:500]
+    if code in permanent:
+        return PermanentDeliveryError(reason)
+    return TransientDeliveryError(reason)
+
+
 def _send_email(delivery: Delivery) -> str:
     notification = delivery.notification
     message = EmailMultiAlternatives(
@@ -169,6 +193,8 @@ def _send_email(delivery: Delivery) -> str:
         message.attach_alternative(delivery.html, "text/html")
     try:
         message.send()
+    except _ses_errors() as exc:
+        raise _ses_error(exc) from exc
     except smtplib.SMTPRecipientsRefused as exc:
         raise PermanentDeliveryError(f"address refused: {exc.recipients}") from exc
     except (TimeoutError, smtplib.SMTPException, OSError) as exc:
@@ -215,6 +241,15 @@ def delivery_attempt(*, delivery_id: int, final_attempt: bool = False) -> Delive
     except PermanentDeliveryError as exc:
         _delivery_mark(delivery, status=Delivery.FAILED, reason=str(exc)[:500])
         return delivery
+    except Exception as exc:  # noqa: BLE001 - an unknown failure must not leave it "sending"
+        reason = f"{exc.__class__.__name__}: {exc}"[:500]
+        logger.exception("delivery %s failed unexpectedly", delivery.pk)
+        _delivery_mark(
+            delivery, status=Delivery.FAILED if final_attempt else Delivery.QUEUED, reason=reason
+        )
+        if final_attempt:
+            return delivery
+        raise TransientDeliveryError(reason) from exc
     extra = {}
     if EVENTS.get(delivery.notification.event, Event("", ())).sensitive:
         extra["body"] = "[" + _("removed after sending") + "]"
