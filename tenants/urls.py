@@ -1,5 +1,6 @@
 from django.urls import path
 
+import portal.converters  # noqa: F401 - registers <id:…>
 from notifications.urls import workspace_urlpatterns as notification_patterns
 from requests_app.urls import workspace_urlpatterns as request_patterns
 from tenants import views
@@ -10,11 +11,11 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("staff/", views.staff_list, name="staff_list"),
     path("staff/invite/", views.staff_invite, name="staff_invite"),
-    path("staff/<int:membership_id>/", views.staff_edit, name="staff_edit"),
+    path("staff/<id:membership_id>/", views.staff_edit, name="staff_edit"),
     path("departments/", views.department_list, name="department_list"),
-    path("departments/<int:department_id>/", views.department_edit, name="department_edit"),
+    path("departments/<id:department_id>/", views.department_edit, name="department_edit"),
     path("roles/", views.role_list, name="role_list"),
-    path("roles/<int:role_id>/", views.role_edit, name="role_edit"),
+    path("roles/<id:role_id>/", views.role_edit, name="role_edit"),
     path("audit/", views.audit_list, name="audit_list"),
     *notification_patterns,
     *request_patterns,

@@ -74,3 +74,18 @@ def test_account_pages_use_the_portal_layout(client, db):
         html = client.get(url).content.decode()
         assert '<html lang="ar" dir="rtl">' in html, url
         assert "frontend/site.css" in html, url
+
+
+def test_huge_object_ids_answer_404_not_500(client, agency_a):
+    from tests.factories import make_employee
+
+    client.force_login(make_employee(agency_a, roles=("admin",)))
+    huge = "9" * 30
+    for path in (
+        f"/a/{agency_a.slug}/staff/{huge}/",
+        f"/a/{agency_a.slug}/requests/{huge}/",
+        f"/a/{agency_a.slug}/departments/{huge}/",
+        f"/requests/{agency_a.slug}/X/files/{huge}/",
+        f"/a/{agency_a.slug}/staff/999999999999999999/",
+    ):
+        assert client.get(path).status_code == 404, path
