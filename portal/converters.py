@@ -15,3 +15,11 @@ class IdConverter:
 
 
 register_converter(IdConverter, "id")
+
+
+def parse_id(raw: str | None) -> int | None:
+    """An object id from a query or form value: ASCII digits within a bigint, else None."""
+    raw = (raw or "").strip()
+    if raw.isascii() and raw.isdigit() and len(raw) <= 18:
+        return int(raw)
+    return None

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context
 
 from frontend.forms import apply_service_errors
+from portal.converters import parse_id
 from requests_app import selectors, services
 from requests_app.constants import Category, Priority, Status, Visibility
 from requests_app.downloads import attachment_response
@@ -69,12 +70,8 @@ def new_request_choose_agency(request):
 def new_request(request, agency_slug: str):
     agency = _agency(agency_slug)
     types = list(CatalogueEntry.objects.filter(agency=agency, is_active=True).order_by("name_ar"))
-    initial = {}
-    if request.GET.get("type", "").isdigit():
-        initial["transaction_type"] = int(request.GET["type"])
-        chosen = next((t for t in types if t.type_id == initial["transaction_type"]), None)
-        if chosen is not None:
-            initial["priority"] = Priority.NORMAL
+    type_id = parse_id(request.GET.get("type"))
+    initial = {"transaction_type": type_id} if type_id is not None else {}
     form = RequestForm(request.POST or None, request.FILES or None, types=types, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -109,7 +106,7 @@ def my_requests(request):
     priority = request.GET.get("priority", "")
     priority = priority if priority in Priority.values else ""
     agency_id = request.GET.get("agency", "")
-    agency_id = int(agency_id) if agency_id.isdigit() else None
+    agency_id = parse_id(agency_id)
     query = request.GET.get("q", "").strip()[:100]
     page = Paginator(
         selectors.my_requests(

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from frontend.forms import apply_service_errors
+from portal.converters import parse_id
 from requests_app import selectors, services
 from requests_app.constants import Priority, Status, Visibility
 from requests_app.downloads import attachment_response
@@ -562,7 +563,7 @@ def archive(request):
     beneficiary = request.GET.get("beneficiary", "").strip()[:100]
     name = request.GET.get("name", "").strip()[:100]
     raw_type = request.GET.get("type", "")
-    type_id = int(raw_type) if raw_type.isdigit() and len(raw_type) < 12 else None
+    type_id = parse_id(raw_type)
     rows = selectors.archive_search(
         reference=reference, beneficiary=beneficiary, type_id=type_id, name=name
     )
@@ -595,7 +596,7 @@ def calendar_view(request):
         if request.POST.get("form") == "delete":
             raw = request.POST.get("appointment", "")
             appointment = get_object_or_404(
-                Appointment, pk=int(raw) if raw.isdigit() else 0, membership=membership
+                Appointment, pk=parse_id(raw) or 0, membership=membership
             )
             appointment_delete(membership=membership, appointment=appointment, http_request=request)
             messages.success(request, _("The appointment was deleted."))

@@ -89,3 +89,15 @@ def test_huge_object_ids_answer_404_not_500(client, agency_a):
         f"/a/{agency_a.slug}/staff/999999999999999999/",
     ):
         assert client.get(path).status_code == 404, path
+
+
+def test_huge_or_foreign_digit_ids_in_queries_are_ignored(client, agency_a):
+    from tests.factories import make_beneficiary
+
+    client.force_login(make_beneficiary())
+    for path in (
+        "/requests/?agency=" + "9" * 30,
+        "/requests/?agency=١٢",
+        f"/requests/new/{agency_a.slug}/?type=" + "9" * 30,
+    ):
+        assert client.get(path).status_code == 200, path
