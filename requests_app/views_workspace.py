@@ -123,13 +123,18 @@ def _back(request, item):
     return redirect(workspace_reverse(request, "workspace:request_detail", request_id=item.pk))
 
 
+def _flash_errors(request, errors) -> None:
+    for messages_list in errors:
+        for message in messages_list:
+            messages.error(request, message)
+
+
 def _action(request, request_id: int, run):
     item = _request_or_404(request, request_id)
     try:
         run(item)
     except ValidationError as exc:
-        for message in exc.messages:
-            messages.error(request, message)
+        _flash_errors(request, [exc.messages])
     return _back(request, item)
 
 
@@ -152,14 +157,11 @@ def request_comment(request, request_id: int):
                 http_request=request,
             )
         except ValidationError as exc:
-            for message in exc.messages:
-                messages.error(request, message)
+            _flash_errors(request, [exc.messages])
         else:
             messages.success(request, _("The comment was added."))
     else:
-        for errors in form.errors.values():
-            for message in errors:
-                messages.error(request, message)
+        _flash_errors(request, form.errors.values())
     return _back(request, item)
 
 
@@ -374,12 +376,6 @@ __all__ = ["Visibility"]
 # --- reassignment, postponement, approvals (R-13) ----------------------------------------------
 
 
-def _flash_errors(request, errors) -> None:
-    for messages_list in errors:
-        for message in messages_list:
-            messages.error(request, message)
-
-
 def _reassign_or_postpone(request, request_id: int, form_class, run, done_message: str):
     """Shared flow of the two R-13 actions: applied directly with the permission, otherwise
     sent to a supervisor (the service returns the approval instead of the request)."""
@@ -478,8 +474,7 @@ def approval_decide(request, approval_id: int):
                 http_request=request,
             )
         except ValidationError as exc:
-            for message in exc.messages:
-                messages.error(request, message)
+            _flash_errors(request, [exc.messages])
         else:
             messages.success(request, _("Your decision was recorded."))
     return redirect(workspace_reverse(request, "workspace:approval_list"))
