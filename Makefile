@@ -17,8 +17,8 @@ setup: $(STAMP)
 # Debian's Chromium for the browser tests (Playwright cannot download browsers here).
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -q chromium fonts-noto-core >/dev/null || \
-	    (apt-get update -q >/dev/null && apt-get install -y -q chromium fonts-noto-core >/dev/null); \
+	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -q chromium fonts-noto-core libpangoft2-1.0-0 >/dev/null || \
+	    (apt-get update -q >/dev/null && apt-get install -y -q chromium fonts-noto-core libpangoft2-1.0-0 >/dev/null); \
 	  else echo "chromium missing: sudo apt-get install chromium (browser tests will be skipped)"; fi; }
 
 run: $(STAMP)

@@ -11,6 +11,8 @@ WORKSPACE_MENU = [
     ("workspace:approval_list", _("Approvals"), "requests.supervise|requests.view_all"),
     ("workspace:archive", _("Archive"), "requests.supervise|requests.view_all"),
     ("workspace:satisfaction", _("Satisfaction"), "requests.supervise|requests.view_all"),
+    ("workspace:statistics", _("Statistics"), "statistics.view"),
+    ("workspace:evaluation_settings", _("Employee evaluation"), "statistics.manage"),
     ("workspace:staff_list", _("Employees"), "staff.view"),
     ("workspace:department_list", _("Departments"), "staff.view"),
     ("workspace:role_list", _("Roles and permissions"), "staff.manage_roles"),

@@ -36,6 +36,7 @@ EVENTS: dict[str, Event] = {
     "request.info_requested": Event(_("Information needed for your request"), (INAPP, EMAIL, SMS)),
     "request.resolved": Event(_("Your request was completed"), (INAPP, EMAIL, SMS)),
     "request.rejected": Event(_("Your request was rejected"), (INAPP, EMAIL, SMS)),
+    "request.reopened": Event(_("Your request was reopened"), (INAPP, EMAIL, SMS)),
     "request.assigned": Event(_("A request was assigned to you"), (INAPP,)),
     "request.replied": Event(_("The beneficiary replied"), (INAPP,)),
     "request.postponed": Event(_("Your request was postponed"), (INAPP, EMAIL)),

@@ -66,6 +66,7 @@ SHARED_APPS = [
     "daphne",
     "tenants",
     "portal.accounts",
+    "insights",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
@@ -237,6 +238,12 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 LANGUAGE_COOKIE_NAME = "muamalat_language"
 LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 TIME_ZONE = "Asia/Riyadh"
+# Rankings of agencies ("most responsive") include only agencies with at least this many
+# requests received in the period.
+OVERSIGHT_RANKING_MIN_REQUESTS = int(os.environ.get("OVERSIGHT_RANKING_MIN_REQUESTS", "20"))
+# A gap longer than this between an employee's requests is time away, not time present.
+PRESENCE_IDLE_MINUTES = int(os.environ.get("PRESENCE_IDLE_MINUTES", "10"))
+PRESENCE_TRACKING = env_bool("PRESENCE_TRACKING", True)
 USE_I18N = True
 USE_TZ = True
 

@@ -6,6 +6,7 @@ before these patterns are resolved; workspace views receive ``agency_slug`` and 
 
 from django.urls import include, path
 
+from insights.views import my_statistics
 from portal import views
 from portal.accounts import views as account_views
 from requests_app.urls import api_patterns, guide_patterns
@@ -33,6 +34,8 @@ urlpatterns = [
     path("guide/", include((guide_patterns, "guide"))),
     path("survey/<str:token>/", survey_view, name="survey"),
     path("api/", include((api_patterns, "api"))),
+    path("oversight/", include("insights.urls")),
+    path("me/statistics/", my_statistics, name="my_statistics"),
     path("a/<slug:agency_slug>/", include("tenants.urls")),
 ]
 

@@ -176,6 +176,8 @@ class Request(models.Model):
     late_at = models.DateTimeField(null=True, blank=True)
     warned_at = models.DateTimeField(null=True, blank=True)
     escalated_at = models.DateTimeField(null=True, blank=True)
+    # How many times a closed or rejected request was opened again (statistics count it).
+    reopened_count = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -274,6 +276,7 @@ class TimelineEvent(models.Model):
     STARTED = "started"
     RESOLVED = "resolved"
     REJECTED = "rejected"
+    REOPENED = "reopened"
 
     request = models.ForeignKey(Request, on_delete=models.CASCADE, related_name="timeline")
     kind = models.CharField(max_length=30)

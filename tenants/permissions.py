@@ -24,6 +24,9 @@ PERMISSIONS: dict[str, str] = {
     "requests.reassign": _("Reassign requests directly"),
     "requests.postpone": _("Postpone requests directly"),
     "requests.manage_sla": _("Manage service levels, the working calendar and holidays"),
+    "requests.reopen": _("Reopen closed or rejected requests"),
+    "statistics.view": _("View the agency's statistics and employee evaluations"),
+    "statistics.manage": _("Configure the employee evaluation"),
 }
 
 DEFAULT_ROLES: list[dict] = [
@@ -44,6 +47,8 @@ DEFAULT_ROLES: list[dict] = [
             "requests.supervise",
             "requests.reassign",
             "requests.postpone",
+            "requests.reopen",
+            "statistics.view",
         ],
     },
     {

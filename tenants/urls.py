@@ -1,6 +1,7 @@
 from django.urls import path
 
 import portal.converters  # noqa: F401 - registers <id:…>
+from insights.urls import workspace_urlpatterns as statistics_patterns
 from notifications.urls import workspace_urlpatterns as notification_patterns
 from requests_app.urls import workspace_urlpatterns as request_patterns
 from tenants import views
@@ -19,4 +20,5 @@ urlpatterns = [
     path("audit/", views.audit_list, name="audit_list"),
     *notification_patterns,
     *request_patterns,
+    *statistics_patterns,
 ]

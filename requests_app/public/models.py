@@ -80,6 +80,14 @@ class RequestIndex(models.Model):
     first_response_at = models.DateTimeField(null=True)
     closed_at = models.DateTimeField(null=True)
     is_late = models.BooleanField(default=False)
+    # Figures the statistics read (insights.rollups derives the daily rollups from these).
+    reopened_count = models.PositiveSmallIntegerField(default=0)
+    paused_seconds = models.PositiveIntegerField(default=0)
+    first_response_seconds = models.PositiveIntegerField(null=True)
+    # Closing minus creation, less the time paused waiting on the beneficiary or postponed.
+    resolution_seconds = models.PositiveIntegerField(null=True)
+    # Mean of the satisfaction survey's eleven answers (1-5), once answered.
+    satisfaction = models.FloatField(null=True)
     search_text = models.TextField(blank=True)
 
     class Meta:
@@ -90,6 +98,24 @@ class RequestIndex(models.Model):
         indexes = [
             models.Index(fields=["beneficiary", "-created_at"], name="index_inbox_idx"),
             models.Index(fields=["agency", "status", "-created_at"], name="index_agency_status"),
+            # Percentiles over a period for the whole platform, and within one agency.
+            models.Index(
+                fields=["created_at"],
+                name="index_created_stats",
+                include=["agency", "first_response_seconds", "resolution_seconds"],
+            ),
+            models.Index(
+                fields=["agency", "created_at"],
+                name="index_agency_created_stats",
+                include=[
+                    "department_id",
+                    "assignee_user_id",
+                    "type_id",
+                    "beneficiary",
+                    "first_response_seconds",
+                    "resolution_seconds",
+                ],
+            ),
             GinIndex(name="index_search_trgm", fields=["search_text"], opclasses=["gin_trgm_ops"]),
         ]
 

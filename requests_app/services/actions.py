@@ -333,3 +333,53 @@ def request_reject(
         http_request=http_request,
         rejection_reason=reason,
     )
+
+
+def request_reopen(
+    *, agency: Agency, request_obj: Request, actor: User, reason: str, http_request=None
+) -> Request:
+    """Open a closed or rejected request again (a supervisor's decision, with a reason the
+    beneficiary sees). It goes back to its assignee in progress; statistics count the reopening
+    and measure resolution to the final closing."""
+    _ensure_schema(agency)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Give the reason for reopening the request.")})
+    if len(reason) > 2000:
+        raise ValidationError({"reason": _("The reason is too long.")})
+    with transaction.atomic():
+        item = _locked(request_obj)
+        if item.status not in (Status.CLOSED, Status.REJECTED):
+            raise ValidationError(_("Only a closed or rejected request can be reopened."))
+        before = {"status": item.status}
+        item.status = Status.IN_PROGRESS
+        item.closed_at = None
+        item.reopened_count += 1
+        item.save()
+        comment = Comment.objects.create(
+            request=item, author=actor, visibility=Visibility.EXTERNAL, body=reason
+        )
+        TimelineEvent.objects.create(
+            request=item,
+            kind=TimelineEvent.REOPENED,
+            visibility=Visibility.EXTERNAL,
+            actor=actor,
+            comment=comment,
+        )
+        index_sync(agency=agency, request=item)
+        audit.agency_record(
+            request=http_request,
+            actor=actor,
+            action="request.reopened",
+            obj=item,
+            before=before,
+            after={"status": item.status, "reopened_count": item.reopened_count},
+        )
+        _notify_beneficiary(
+            agency,
+            item,
+            "request.reopened",
+            f"{item.pk}:reopened:{item.reopened_count}",
+            comment=reason,
+        )
+    return item

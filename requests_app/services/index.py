@@ -1,9 +1,11 @@
 """The public request index row, rewritten in the same transaction as every change."""
 
 from django.db import connection
+from django.db.models import F, Sum
 from django.utils import translation
 
-from requests_app.models import Request
+from insights.rollups import rollup_apply, snapshot
+from requests_app.models import Request, StatusPause, SurveyResponse
 from requests_app.public.models import RequestIndex
 from requests_app.search import normalize
 from tenants.models import Agency
@@ -18,6 +20,28 @@ def index_sync(*, agency: Agency, request: Request) -> RequestIndex:
         name_ar = assignee_user.display_name if assignee_user else ""
     with translation.override("en"):
         name_en = assignee_user.display_name if assignee_user else ""
+    paused = StatusPause.objects.filter(request=request, ended_at__isnull=False).aggregate(
+        total=Sum(F("ended_at") - F("started_at"))
+    )["total"]
+    paused_seconds = int(paused.total_seconds()) if paused else 0
+    first_response_seconds = resolution_seconds = None
+    if request.first_response_at:
+        first_response_seconds = max(
+            0, int((request.first_response_at - request.created_at).total_seconds())
+        )
+    if request.closed_at:
+        elapsed = int((request.closed_at - request.created_at).total_seconds())
+        resolution_seconds = max(0, elapsed - paused_seconds)
+    answers = (
+        SurveyResponse.objects.filter(request=request).values_list("answers", flat=True).first()
+    )
+    satisfaction = sum(answers) / len(answers) if answers else None
+    old = (
+        RequestIndex.objects.select_for_update()
+        .filter(agency=agency, request_id=request.pk)
+        .first()
+    )
+    before = snapshot(old) if old is not None else None
     row, _created = RequestIndex.objects.update_or_create(
         agency=agency,
         request_id=request.pk,
@@ -41,6 +65,11 @@ def index_sync(*, agency: Agency, request: Request) -> RequestIndex:
             "first_response_at": request.first_response_at,
             "closed_at": request.closed_at,
             "is_late": request.is_late,
+            "reopened_count": request.reopened_count,
+            "paused_seconds": paused_seconds,
+            "first_response_seconds": first_response_seconds,
+            "resolution_seconds": resolution_seconds,
+            "satisfaction": satisfaction,
             "search_text": normalize(
                 " ".join(
                     [
@@ -55,4 +84,6 @@ def index_sync(*, agency: Agency, request: Request) -> RequestIndex:
             ),
         },
     )
+    # The statistics rollups move by the difference, in this same transaction.
+    rollup_apply(before=before, after=snapshot(row))
     return row

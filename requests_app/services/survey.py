@@ -77,6 +77,9 @@ def survey_submit(
                 answers=list(answers),
                 suggestion=(suggestion or "").strip()[:5000],
             )
+            from requests_app.services.index import index_sync
+
+            index_sync(agency=agency, request=item)
             audit.agency_record(
                 request=http_request,
                 actor=user if user and user.is_authenticated else None,

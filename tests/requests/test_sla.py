@@ -401,8 +401,9 @@ def test_a_postponed_request_is_not_late_and_resumes_when_its_date_comes(desk):
     assert late_sweep.status == Status.IN_PROGRESS and late_sweep.is_late
     with schema_context(agency.schema_name):
         assert StatusPause.objects.get(request=late_sweep).ended_at == until
-        assert working_elapsed(late_sweep, calendar(), much_later) == HOUR + (
-            calendar().working_seconds_between(until, much_later)
+        # Seconds are floats (microseconds of "now"): equal to the millisecond.
+        assert working_elapsed(late_sweep, calendar(), much_later) == pytest.approx(
+            HOUR + calendar().working_seconds_between(until, much_later), abs=1e-3
         )
 
 

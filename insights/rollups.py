@@ -1,0 +1,180 @@
+"""The daily rollups, kept equal to a GROUP BY over the request index.
+
+Each index row contributes to one rollup row (its cohort: the day it was received, with its
+department, assignee and type). When ``index_sync`` rewrites a row it hands the contribution
+before and after to :func:`rollup_apply`, which moves the rollups by the difference in the same
+transaction; :func:`rollup_rebuild` recomputes them from the index with one statement each.
+The rebuild's SQL and :func:`snapshot` are the same definition twice; a test holds them equal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from requests_app.constants import OPEN_STATUSES, Status
+
+METRICS = (
+    "received",
+    "open",
+    "completed",
+    "rejected",
+    "late",
+    "reopened",
+    "first_response_count",
+    "first_response_seconds",
+    "resolution_count",
+    "resolution_seconds",
+    "satisfaction_count",
+    "satisfaction_sum",
+)
+DETAIL = "insights_dailystat"
+AGENCY = "insights_agencydailystat"
+INDEX = "requests_public_requestindex"
+
+
+@dataclass(frozen=True)
+class Contribution:
+    agency_id: int
+    day: date
+    department_id: int
+    assignee_user_id: int
+    type_id: int
+    values: tuple
+
+    @property
+    def detail_key(self) -> tuple:
+        return (self.agency_id, self.day, self.department_id, self.assignee_user_id, self.type_id)
+
+    @property
+    def agency_key(self) -> tuple:
+        return (self.agency_id, self.day)
+
+
+def local_day(moment) -> date:
+    return moment.astimezone(ZoneInfo(settings.TIME_ZONE)).date()
+
+
+def snapshot(row) -> Contribution:
+    """What one request-index row adds to the rollups."""
+    status = row.status
+    resolved = row.resolution_seconds is not None
+    responded = row.first_response_seconds is not None
+    rated = row.satisfaction is not None
+    values = (
+        1,
+        int(status in OPEN_STATUSES),
+        int(status == Status.CLOSED),
+        int(status == Status.REJECTED),
+        int(bool(row.is_late)),
+        int(row.reopened_count > 0),
+        int(responded),
+        row.first_response_seconds if responded else 0,
+        int(resolved),
+        row.resolution_seconds if resolved else 0,
+        int(rated),
+        float(row.satisfaction) if rated else 0.0,
+    )
+    return Contribution(
+        agency_id=row.agency_id,
+        day=local_day(row.created_at),
+        department_id=row.department_id or 0,
+        assignee_user_id=row.assignee_user_id or 0,
+        type_id=row.type_id or 0,
+        values=values,
+    )
+
+
+def _upsert(table: str, key_columns: tuple[str, ...], key: tuple, delta: tuple) -> None:
+    columns = key_columns + METRICS
+    updates = ", ".join(f"{m} = t.{m} + EXCLUDED.{m}" for m in METRICS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO public.{table} AS t ({', '.join(columns)}) "
+            f"VALUES ({', '.join(['%s'] * len(columns))}) "
+            f"ON CONFLICT ({', '.join(key_columns)}) DO UPDATE SET {updates}",
+            [*key, *delta],
+        )
+        if delta[0] < 0:
+            # A row whose cohort is empty again disappears, as it would from a rebuild.
+            where = " AND ".join(f"{c} = %s" for c in key_columns)
+            cursor.execute(f"DELETE FROM public.{table} WHERE {where} AND received = 0", list(key))
+
+
+def _move(table, key_columns, old_key, old_values, new_key, new_values) -> None:
+    if old_key == new_key:
+        delta = tuple(n - o for n, o in zip(new_values, old_values, strict=True))
+        if any(delta):
+            _upsert(table, key_columns, new_key, delta)
+        return
+    # Always in key order, so two transactions never wait on each other's rows crosswise.
+    steps = [(old_key, tuple(-v for v in old_values)), (new_key, new_values)]
+    for key, delta in sorted(steps, key=lambda s: tuple(str(k) for k in s[0])):
+        _upsert(table, key_columns, key, delta)
+
+
+DETAIL_KEY = ("agency_id", "day", "department_id", "assignee_user_id", "type_id")
+AGENCY_KEY = ("agency_id", "day")
+
+
+def rollup_apply(*, before: Contribution | None, after: Contribution | None) -> None:
+    """Move the rollups from one contribution of a request to the next (either may be None)."""
+    if before == after:
+        return
+    zero = tuple(0 for _ in METRICS)
+    ref = after or before
+    old_values = before.values if before else zero
+    new_values = after.values if after else zero
+    old_detail = before.detail_key if before else ref.detail_key
+    new_detail = after.detail_key if after else ref.detail_key
+    old_agency = before.agency_key if before else ref.agency_key
+    new_agency = after.agency_key if after else ref.agency_key
+    _move(DETAIL, DETAIL_KEY, old_detail, old_values, new_detail, new_values)
+    _move(AGENCY, AGENCY_KEY, old_agency, old_values, new_agency, new_values)
+
+
+def _rebuild_sql() -> str:
+    tz = settings.TIME_ZONE.replace("'", "")
+    open_list = ", ".join(f"'{s}'" for s in OPEN_STATUSES)
+    return f"""
+        INSERT INTO public.{DETAIL} (agency_id, day, department_id, assignee_user_id, type_id,
+            {", ".join(METRICS)})
+        SELECT agency_id, (created_at AT TIME ZONE '{tz}')::date,
+            coalesce(department_id, 0), coalesce(assignee_user_id, 0), coalesce(type_id, 0),
+            count(*),
+            count(*) FILTER (WHERE status IN ({open_list})),
+            count(*) FILTER (WHERE status = '{Status.CLOSED}'),
+            count(*) FILTER (WHERE status = '{Status.REJECTED}'),
+            count(*) FILTER (WHERE is_late),
+            count(*) FILTER (WHERE reopened_count > 0),
+            count(first_response_seconds),
+            coalesce(sum(first_response_seconds), 0),
+            count(resolution_seconds),
+            coalesce(sum(resolution_seconds), 0),
+            count(satisfaction),
+            coalesce(sum(satisfaction), 0)
+        FROM public.{INDEX}
+        GROUP BY 1, 2, 3, 4, 5
+    """
+
+
+def rollup_rebuild() -> dict[str, int]:
+    """Recompute both rollups from the request index. Writers of the index wait on the table
+    lock and then apply their difference to the rebuilt figures, so none is lost."""
+    sums = ", ".join(f"sum({m})" for m in METRICS)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"LOCK TABLE public.{DETAIL}, public.{AGENCY} IN EXCLUSIVE MODE")
+        cursor.execute(f"DELETE FROM public.{DETAIL}")
+        cursor.execute(f"DELETE FROM public.{AGENCY}")
+        cursor.execute(_rebuild_sql())
+        detail_rows = cursor.rowcount
+        cursor.execute(
+            f"INSERT INTO public.{AGENCY} (agency_id, day, {', '.join(METRICS)}) "
+            f"SELECT agency_id, day, {sums} FROM public.{DETAIL} GROUP BY agency_id, day"
+        )
+        agency_rows = cursor.rowcount
+    return {"detail_rows": detail_rows, "agency_rows": agency_rows}

@@ -1,0 +1,438 @@
+"""Reads of the statistics: the rollups for counts and means, the request index for the
+percentiles. No function here visits more than one agency schema (names of one agency's
+departments are the only thing read from an agency schema)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Count, Min, Q, QuerySet, Sum
+from django.utils.translation import get_language
+
+from insights.models import AgencyDailyStat, DailyStat, EvaluationSettings, Presence
+from insights.rollups import INDEX, METRICS
+from requests_app.constants import OPEN_STATUSES
+from requests_app.public.models import CatalogueEntry, RequestIndex
+from tenants.models import Agency
+
+GRAINS = ("day", "week", "month")
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date
+    end: date  # inclusive
+    grain: str = "day"
+
+    @property
+    def bounds(self) -> tuple[datetime, datetime]:
+        """[start of the first day, start of the day after the last) in the platform zone."""
+        zone = ZoneInfo(settings.TIME_ZONE)
+        return (
+            datetime.combine(self.start, time.min, tzinfo=zone),
+            datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=zone),
+        )
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+
+def _hours(seconds: float | None) -> float | None:
+    return None if seconds is None else seconds / 3600
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return None if not whole else 100 * part / whole
+
+
+@dataclass
+class Figures:
+    received: int = 0
+    open: int = 0
+    completed: int = 0
+    rejected: int = 0
+    late: int = 0
+    reopened: int = 0
+    first_response_count: int = 0
+    first_response_seconds: int = 0
+    resolution_count: int = 0
+    resolution_seconds: int = 0
+    satisfaction_count: int = 0
+    satisfaction_sum: float = 0.0
+    p90_first_response_seconds: float | None = None
+    p90_resolution_seconds: float | None = None
+    key: object = None
+    label: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_sums(cls, sums: dict, **kwargs) -> Figures:
+        return cls(**{m: sums.get(m) or 0 for m in METRICS}, **kwargs)
+
+    @property
+    def completion_rate(self) -> float | None:
+        return _rate(self.completed, self.received)
+
+    @property
+    def delay_rate(self) -> float | None:
+        return _rate(self.late, self.received)
+
+    @property
+    def rejection_rate(self) -> float | None:
+        return _rate(self.rejected, self.received)
+
+    @property
+    def avg_first_response_hours(self) -> float | None:
+        if not self.first_response_count:
+            return None
+        return _hours(self.first_response_seconds / self.first_response_count)
+
+    @property
+    def avg_resolution_hours(self) -> float | None:
+        if not self.resolution_count:
+            return None
+        return _hours(self.resolution_seconds / self.resolution_count)
+
+    @property
+    def p90_first_response_hours(self) -> float | None:
+        return _hours(self.p90_first_response_seconds)
+
+    @property
+    def p90_resolution_hours(self) -> float | None:
+        return _hours(self.p90_resolution_seconds)
+
+    @property
+    def satisfaction(self) -> float | None:
+        if not self.satisfaction_count:
+            return None
+        return self.satisfaction_sum / self.satisfaction_count
+
+
+SUMS = {m: Sum(m) for m in METRICS}
+
+
+def _rollup(qs: QuerySet, period: Period) -> QuerySet:
+    return qs.filter(day__gte=period.start, day__lte=period.end)
+
+
+def _percentiles(
+    period: Period, *, agency_id: int | None = None, by: str | None = None, where: str = ""
+) -> dict:
+    """p90 of first response and resolution (seconds) of the requests received in the period,
+    per ``by`` column (or overall under the key None), exactly (percentile_cont)."""
+    start, end = period.bounds
+    column = f"coalesce({by}, 0)" if by else "NULL::bigint"
+    sql = (
+        f"SELECT {column}, "
+        "percentile_cont(0.9) WITHIN GROUP (ORDER BY first_response_seconds), "
+        "percentile_cont(0.9) WITHIN GROUP (ORDER BY resolution_seconds) "
+        f"FROM public.{INDEX} WHERE created_at >= %s AND created_at < %s"
+    )
+    params: list = [start, end]
+    if agency_id is not None:
+        sql += " AND agency_id = %s"
+        params.append(agency_id)
+    if where:
+        sql += f" AND {where[0]}"
+        params.extend(where[1])
+    sql += " GROUP BY 1"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {row[0]: (row[1], row[2]) for row in cursor.fetchall()}
+
+
+def _department_where(department_ids: list[int] | None):
+    if department_ids is None:
+        return ""
+    return ("department_id = ANY(%s)", [list(department_ids) or [-1]])
+
+
+def scope_summary(
+    period: Period, *, agency: Agency | None = None, department_ids: list[int] | None = None
+) -> Figures:
+    """The figures of the platform, one agency, or some departments of one agency."""
+    if agency is None:
+        sums = _rollup(AgencyDailyStat.objects.all(), period).aggregate(**SUMS)
+    else:
+        qs = _rollup(DailyStat.objects.filter(agency=agency), period)
+        if department_ids is not None:
+            qs = qs.filter(department_id__in=department_ids)
+        sums = qs.aggregate(**SUMS)
+    figures = Figures.from_sums(sums)
+    p90 = _percentiles(
+        period,
+        agency_id=agency.pk if agency else None,
+        where=_department_where(department_ids),
+    ).get(None)
+    if p90:
+        figures.p90_first_response_seconds, figures.p90_resolution_seconds = p90
+    return figures
+
+
+def agency_table(period: Period) -> list[Figures]:
+    """Every active agency's figures over the period (zeros for agencies without requests)."""
+    sums = {
+        row["agency_id"]: row
+        for row in _rollup(AgencyDailyStat.objects.all(), period)
+        .values("agency_id")
+        .annotate(**SUMS)
+        .order_by()
+    }
+    p90 = _percentiles(period, by="agency_id")
+    rows = []
+    name = "name_en" if get_language() == "en" else "name_ar"
+    agencies = (
+        Agency.objects.exclude(schema_name="public")
+        .filter(is_active=True)
+        .values("id", "slug", "name_ar", "name_en")
+        .order_by(name)
+    )
+    for agency in agencies:
+        figures = Figures.from_sums(
+            sums.get(agency["id"], {}), key=agency["slug"], label=agency[name]
+        )
+        figures.p90_first_response_seconds, figures.p90_resolution_seconds = p90.get(
+            agency["id"], (None, None)
+        )
+        figures.extra["agency_id"] = agency["id"]
+        rows.append(figures)
+    return rows
+
+
+def rankings(rows: list[Figures], *, min_requests: int, size: int = 5) -> dict[str, list]:
+    """Most responsive (shortest mean first response) and highest completion rate, among
+    agencies that received at least ``min_requests`` in the period."""
+    eligible = [r for r in rows if r.received >= min_requests]
+    responsive = sorted(
+        (r for r in eligible if r.avg_first_response_hours is not None),
+        key=lambda r: (r.avg_first_response_hours, r.label),
+    )
+    completing = sorted(eligible, key=lambda r: (-(r.completion_rate or 0), r.label))
+    return {"responsive": responsive[:size], "completing": completing[:size]}
+
+
+def _bucket(day: date, grain: str) -> date:
+    if grain == "month":
+        return day.replace(day=1)
+    if grain == "week":
+        # Weeks start on Sunday, as the working week does here.
+        return day - timedelta(days=(day.weekday() + 1) % 7)
+    return day
+
+
+def trend(
+    period: Period, *, agency: Agency | None = None, department_ids: list[int] | None = None
+) -> list[Figures]:
+    """Figures per day, week or month of the period (empty buckets included)."""
+    if agency is None:
+        qs = _rollup(AgencyDailyStat.objects.all(), period)
+    else:
+        qs = _rollup(DailyStat.objects.filter(agency=agency), period)
+        if department_ids is not None:
+            qs = qs.filter(department_id__in=department_ids)
+    per_day = {row["day"]: row for row in qs.values("day").annotate(**SUMS).order_by()}
+    buckets: dict[date, Figures] = {}
+    day = period.start
+    while day <= period.end:
+        key = _bucket(day, period.grain)
+        bucket = buckets.setdefault(key, Figures(key=key))
+        row = per_day.get(day)
+        if row:
+            for metric in METRICS:
+                setattr(bucket, metric, getattr(bucket, metric) + (row[metric] or 0))
+        day += timedelta(days=1)
+    return list(buckets.values())
+
+
+BREAKDOWNS = {
+    "department": "department_id",
+    "employee": "assignee_user_id",
+    "type": "type_id",
+}
+
+
+def breakdown(
+    period: Period, *, agency: Agency, by: str, department_ids: list[int] | None = None
+) -> list[Figures]:
+    """One agency's figures per department, employee (assignee) or transaction type, with
+    names; 0 stands for none (unassigned, no department)."""
+    column = BREAKDOWNS[by]
+    qs = _rollup(DailyStat.objects.filter(agency=agency), period)
+    if department_ids is not None:
+        qs = qs.filter(department_id__in=department_ids)
+    sums = list(qs.values(column).annotate(**SUMS).order_by())
+    p90 = _percentiles(
+        period, agency_id=agency.pk, by=column, where=_department_where(department_ids)
+    )
+    names = _names(agency, by, [row[column] for row in sums])
+    rows = []
+    for row in sums:
+        key = row[column]
+        figures = Figures.from_sums(row, key=key, label=names.get(key, ""))
+        figures.p90_first_response_seconds, figures.p90_resolution_seconds = p90.get(
+            key, (None, None)
+        )
+        rows.append(figures)
+    rows.sort(key=lambda r: (r.key == 0, -r.received, r.label))
+    return rows
+
+
+def _names(agency: Agency, by: str, ids: list[int]) -> dict[int, str]:
+    english = get_language() == "en"
+    ids = [i for i in ids if i]
+    if not ids:
+        return {}
+    if by == "employee":
+        from portal.accounts.models import User
+
+        return {user.pk: user.display_name for user in User.objects.filter(pk__in=ids)}
+    if by == "type":
+        return {
+            entry.type_id: (entry.name_en if english else entry.name_ar)
+            for entry in CatalogueEntry.objects.filter(agency=agency, type_id__in=ids)
+        }
+    from django_tenants.utils import schema_context
+
+    from tenants.staff.models import Department
+
+    with schema_context(agency.schema_name):
+        return {
+            dept.pk: (dept.name_en if english else dept.name_ar)
+            for dept in Department.objects.filter(pk__in=ids)
+        }
+
+
+def presence_seconds(period: Period, *, agency: Agency) -> dict[int, int]:
+    """Seconds each employee was present in the agency's workspace over the period."""
+    rows = (
+        Presence.objects.filter(agency=agency, day__gte=period.start, day__lte=period.end)
+        .values("user_id")
+        .annotate(total=Sum("seconds"))
+        .order_by()
+    )
+    return {row["user_id"]: row["total"] for row in rows}
+
+
+def evaluation_settings(agency: Agency) -> EvaluationSettings:
+    found = EvaluationSettings.objects.filter(agency=agency).first()
+    return found or EvaluationSettings(agency=agency)
+
+
+@dataclass
+class Evaluation:
+    score: float | None
+    components: dict[str, float | None]
+
+
+def _speed_score(hours: float | None, target: float) -> float | None:
+    if hours is None:
+        return None
+    return 100 * max(0.0, 1 - hours / (2 * target))
+
+
+def evaluate(figures: Figures, config: EvaluationSettings) -> Evaluation | None:
+    """An employee's evaluation (0-100): the weighted mean of the components they have data
+    for; None below the agency's minimum number of requests."""
+    if figures.received < config.min_requests:
+        return None
+    satisfaction = figures.satisfaction
+    components = {
+        "response": _speed_score(figures.avg_first_response_hours, config.response_target_hours),
+        "resolution": _speed_score(figures.avg_resolution_hours, config.resolution_target_hours),
+        "lateness": 100 * (1 - figures.late / figures.received),
+        "satisfaction": None if satisfaction is None else 100 * (satisfaction - 1) / 4,
+    }
+    weights = {
+        "response": config.weight_response,
+        "resolution": config.weight_resolution,
+        "lateness": config.weight_lateness,
+        "satisfaction": config.weight_satisfaction,
+    }
+    used = {k: w for k, w in weights.items() if w and components[k] is not None}
+    if not used:
+        return Evaluation(score=None, components=components)
+    score = sum(components[k] * w for k, w in used.items()) / sum(used.values())
+    return Evaluation(score=score, components=components)
+
+
+def employee_table(
+    period: Period, *, agency: Agency, department_ids: list[int] | None = None
+) -> list[Figures]:
+    """Per employee: the figures, presence time and evaluation (in ``extra``)."""
+    rows = breakdown(period, agency=agency, by="employee", department_ids=department_ids)
+    presence = presence_seconds(period, agency=agency)
+    config = evaluation_settings(agency)
+    for row in rows:
+        row.extra["presence_hours"] = presence.get(row.key, 0) / 3600 if row.key else None
+        row.extra["evaluation"] = evaluate(row, config) if row.key else None
+    return rows
+
+
+def late_open_requests(agency: Agency, *, limit: int = 50) -> QuerySet[RequestIndex]:
+    """Metadata of the agency's late open requests (never comments or attachments)."""
+    return (
+        RequestIndex.objects.filter(agency=agency, is_late=True, status__in=OPEN_STATUSES)
+        .only(
+            "reference",
+            "type_name_ar",
+            "type_name_en",
+            "status",
+            "priority",
+            "assignee_name_ar",
+            "assignee_name_en",
+            "created_at",
+            "due_at",
+        )
+        .order_by("due_at")[:limit]
+    )
+
+
+def agency_beneficiaries(period: Period, *, agency: Agency) -> dict[str, int]:
+    """How many people brought requests in the period, how many of them for the first time,
+    and how many the agency has served in all."""
+    start, end = period.bounds
+    in_period = RequestIndex.objects.filter(
+        agency=agency, created_at__gte=start, created_at__lt=end
+    )
+    active = in_period.values("beneficiary_id").distinct().count()
+    first_seen = (
+        RequestIndex.objects.filter(agency=agency)
+        .values("beneficiary_id")
+        .annotate(first=Min("created_at"))
+        .filter(first__gte=start, first__lt=end)
+        .count()
+    )
+    total = RequestIndex.objects.filter(agency=agency).values("beneficiary_id").distinct().count()
+    return {"active": active, "new": first_seen, "returning": active - first_seen, "total": total}
+
+
+def beneficiary_history(user) -> list[dict]:
+    """A person's requests across all agencies, counted per agency (for themselves)."""
+    english = get_language() == "en"
+    rows = (
+        RequestIndex.objects.filter(beneficiary=user)
+        .values("agency_id", "agency__name_ar", "agency__name_en")
+        .annotate(
+            received=Count("id"),
+            open=Count("id", filter=Q(status__in=OPEN_STATUSES)),
+            completed=Count("id", filter=Q(status="closed")),
+            rejected=Count("id", filter=Q(status="rejected")),
+            late=Count("id", filter=Q(is_late=True)),
+            resolution_total=Sum("resolution_seconds"),
+            resolution_n=Count("resolution_seconds"),
+        )
+        .order_by("-received")
+    )
+    result = []
+    for row in rows:
+        row["agency"] = row["agency__name_en"] if english else row["agency__name_ar"]
+        row["avg_resolution_hours"] = (
+            row["resolution_total"] / row["resolution_n"] / 3600 if row["resolution_n"] else None
+        )
+        result.append(row)
+    return result

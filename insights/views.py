@@ -1,0 +1,357 @@
+"""Statistics pages. Oversight (public side, oversight users): the platform dashboard, one
+agency's drill-down, exports and the monthly PDF report. Workspace (statistics.view): the
+agency's own figures. Beneficiaries: their own history across agencies."""
+
+from datetime import timedelta
+from functools import wraps
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from insights import charts, selectors
+from insights.exports import table_response
+from insights.forms import EvaluationSettingsForm, MonthForm, PeriodForm
+from insights.services import evaluation_settings_save
+from tenants.decorators import workspace_view
+from tenants.models import Agency
+
+FIGURE_HEADERS = [
+    gettext_lazy("Received"),
+    gettext_lazy("Open"),
+    gettext_lazy("Completed"),
+    gettext_lazy("Rejected"),
+    gettext_lazy("Late"),
+    gettext_lazy("Reopened"),
+    gettext_lazy("Completion rate %"),
+    gettext_lazy("Delay rate %"),
+    gettext_lazy("Mean first response (h)"),
+    gettext_lazy("p90 first response (h)"),
+    gettext_lazy("Mean resolution (h)"),
+    gettext_lazy("p90 resolution (h)"),
+    gettext_lazy("Satisfaction (1-5)"),
+]
+
+
+def _round(value, digits=1):
+    return None if value is None else round(value, digits)
+
+
+def figure_cells(f: selectors.Figures) -> list:
+    return [
+        f.received,
+        f.open,
+        f.completed,
+        f.rejected,
+        f.late,
+        f.reopened,
+        _round(f.completion_rate),
+        _round(f.delay_rate),
+        _round(f.avg_first_response_hours),
+        _round(f.p90_first_response_hours),
+        _round(f.avg_resolution_hours),
+        _round(f.p90_resolution_hours),
+        _round(f.satisfaction, 2),
+    ]
+
+
+def _table(name_header, rows, *, link=None, extra_headers=(), extra=None) -> dict:
+    return {
+        "header": [name_header, *FIGURE_HEADERS, *extra_headers],
+        "rows": [
+            {
+                "label": row.label or _("(none)"),
+                "url": link(row) if link else None,
+                "cells": figure_cells(row) + (extra(row) if extra else []),
+            }
+            for row in rows
+        ],
+    }
+
+
+def _export(request, table: dict, filename: str):
+    fmt = request.GET.get("export")
+    if fmt not in ("csv", "xlsx"):
+        return None
+    return table_response(
+        fmt=fmt,
+        filename=filename,
+        header=[str(h) for h in table["header"]],
+        rows=[[row["label"], *row["cells"]] for row in table["rows"]],
+    )
+
+
+def _trend_context(period, rows) -> dict:
+    labels = [date_format(row.key, "Y-m" if period.grain == "month" else "m-d") for row in rows]
+    chart = charts.bar_chart(
+        labels,
+        [
+            charts.Series(
+                str(_("Received")), [r.received for r in rows], "bar bar--received", "#2f6f9f"
+            ),
+            charts.Series(
+                str(_("Completed")), [r.completed for r in rows], "bar bar--completed", "#067647"
+            ),
+            charts.Series(str(_("Late")), [r.late for r in rows], "bar bar--late", "#b42318"),
+        ],
+        title=str(_("Requests received, completed and late by date received")),
+    )
+    return {"trend_chart": chart, "trend_rows": list(zip(labels, rows, strict=True))}
+
+
+def _previous_month_value() -> str:
+    first = timezone.localdate().replace(day=1)
+    return (first - timedelta(days=1)).strftime("%Y-%m")
+
+
+def _pdf(html: str, filename: str) -> HttpResponse:
+    from weasyprint import HTML
+
+    response = HttpResponse(HTML(string=html).write_pdf(), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{filename}.pdf"'
+    return response
+
+
+def oversight_required(view):
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not request.user.is_oversight:
+            raise PermissionDenied(_("This page is for oversight bodies."))
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def _min_ranking() -> int:
+    return settings.OVERSIGHT_RANKING_MIN_REQUESTS
+
+
+@oversight_required
+def dashboard(request):
+    form, period = PeriodForm.from_query(request.GET)
+    rows = selectors.agency_table(period)
+    table = _table(
+        _("Agency"),
+        rows,
+        link=lambda r: (
+            reverse("insights:agency", kwargs={"agency_slug": r.key})
+            + f"?start={period.start}&end={period.end}&grain={period.grain}"
+        ),
+    )
+    exported = _export(request, table, f"agencies-{period.start}-{period.end}")
+    if exported:
+        return exported
+    return render(
+        request,
+        "insights/dashboard.html",
+        {
+            "form": form,
+            "period": period,
+            "summary": selectors.scope_summary(period),
+            "table": table,
+            "rankings": selectors.rankings(rows, min_requests=_min_ranking()),
+            "min_ranking": _min_ranking(),
+            "month_form": MonthForm(initial={"month": _previous_month_value()}),
+            **_trend_context(period, selectors.trend(period)),
+        },
+        status=400 if form.is_bound and form.errors else 200,
+    )
+
+
+def _breakdown_tables(period, agency, department_ids, *, with_evaluation: bool) -> dict:
+    departments = selectors.breakdown(
+        period, agency=agency, by="department", department_ids=department_ids
+    )
+    employees = selectors.employee_table(period, agency=agency, department_ids=department_ids)
+    types = selectors.breakdown(period, agency=agency, by="type", department_ids=department_ids)
+    employee_headers = [_("Hours present")]
+    if with_evaluation:
+        employee_headers.append(_("Evaluation (0-100)"))
+
+    def employee_extra(row):
+        cells = [_round(row.extra.get("presence_hours"))]
+        if with_evaluation:
+            evaluation = row.extra.get("evaluation")
+            cells.append(_round(evaluation.score) if evaluation else None)
+        return cells
+
+    return {
+        "departments": _table(_("Department"), departments),
+        "employees": _table(
+            _("Employee"), employees, extra_headers=employee_headers, extra=employee_extra
+        ),
+        "types": _table(_("Service"), types),
+    }
+
+
+@oversight_required
+def agency(request, agency_slug):
+    target = get_object_or_404(
+        Agency.objects.exclude(schema_name="public"), slug=agency_slug, is_active=True
+    )
+    form, period = PeriodForm.from_query(request.GET)
+    tables = _breakdown_tables(period, target, None, with_evaluation=False)
+    which = request.GET.get("table", "departments")
+    if which in tables:
+        exported = _export(request, tables[which], f"{target.slug}-{which}-{period.start}")
+        if exported:
+            return exported
+    return render(
+        request,
+        "insights/agency.html",
+        {
+            "agency": target,
+            "form": form,
+            "period": period,
+            "summary": selectors.scope_summary(period, agency=target),
+            "tables": tables,
+            "late_requests": selectors.late_open_requests(target),
+            "beneficiaries": selectors.agency_beneficiaries(period, agency=target),
+            **_trend_context(period, selectors.trend(period, agency=target)),
+        },
+        status=400 if form.is_bound and form.errors else 200,
+    )
+
+
+@oversight_required
+def report(request):
+    form = MonthForm(request.GET)
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors.get("month", [_("Choose a month.")])))
+        return redirect("insights:dashboard")
+    period = form.cleaned_data["month"]
+    rows = selectors.agency_table(period)
+    html = render_to_string(
+        "insights/report_pdf.html",
+        {
+            "title": _("Monthly report of all agencies"),
+            "report_time": timezone.localtime().strftime("%Y-%m-%d %H:%M"),
+            "period": period,
+            "summary": selectors.scope_summary(period),
+            "table": _table(_("Agency"), rows),
+            "rankings": selectors.rankings(rows, min_requests=_min_ranking()),
+            "min_ranking": _min_ranking(),
+            **_trend_context(period, selectors.trend(period)),
+        },
+        request=request,
+    )
+    return _pdf(html, f"report-{period.start:%Y-%m}")
+
+
+def _department_scope(request) -> list[int] | None:
+    """Agency-wide viewers see every department; a supervisor of a department sees it and the
+    departments under it."""
+    from requests_app.selectors import department_subtree
+
+    if request.user.has_perm("agency.requests.view_all"):
+        return None
+    if request.membership.department_id is None:
+        return None
+    return department_subtree(request.membership.department_id)
+
+
+@workspace_view("statistics.view")
+def workspace_statistics(request):
+    form, period = PeriodForm.from_query(request.GET)
+    department_ids = _department_scope(request)
+    tables = _breakdown_tables(period, request.agency, department_ids, with_evaluation=True)
+    which = request.GET.get("table", "employees")
+    if which in tables:
+        exported = _export(request, tables[which], f"{request.agency.slug}-{which}")
+        if exported:
+            return exported
+    return render(
+        request,
+        "insights/workspace.html",
+        {
+            "form": form,
+            "period": period,
+            "scoped": department_ids is not None,
+            "summary": selectors.scope_summary(
+                period, agency=request.agency, department_ids=department_ids
+            ),
+            "platform": selectors.scope_summary(period),
+            "tables": tables,
+            "beneficiaries": selectors.agency_beneficiaries(period, agency=request.agency),
+            "month_form": MonthForm(initial={"month": _previous_month_value()}),
+            "evaluation": selectors.evaluation_settings(request.agency),
+            **_trend_context(
+                period,
+                selectors.trend(period, agency=request.agency, department_ids=department_ids),
+            ),
+        },
+        status=400 if form.is_bound and form.errors else 200,
+    )
+
+
+@workspace_view("statistics.view")
+def workspace_report(request):
+    form = MonthForm(request.GET)
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors.get("month", [_("Choose a month.")])))
+        return redirect("workspace:statistics", agency_slug=request.agency.slug)
+    period = form.cleaned_data["month"]
+    department_ids = _department_scope(request)
+    html = render_to_string(
+        "insights/report_pdf.html",
+        {
+            "title": _("Monthly report of %(agency)s") % {"agency": request.agency.name},
+            "report_time": timezone.localtime().strftime("%Y-%m-%d %H:%M"),
+            "period": period,
+            "summary": selectors.scope_summary(
+                period, agency=request.agency, department_ids=department_ids
+            ),
+            "tables": _breakdown_tables(
+                period, request.agency, department_ids, with_evaluation=True
+            ),
+            **_trend_context(
+                period,
+                selectors.trend(period, agency=request.agency, department_ids=department_ids),
+            ),
+        },
+        request=request,
+    )
+    return _pdf(html, f"{request.agency.slug}-report-{period.start:%Y-%m}")
+
+
+@workspace_view("statistics.manage")
+def evaluation_settings(request):
+    config = selectors.evaluation_settings(request.agency)
+    form = EvaluationSettingsForm(request.POST or None, instance=config)
+    if request.method == "POST" and form.is_valid():
+        evaluation_settings_save(
+            agency=request.agency,
+            actor=request.user,
+            data={name: form.cleaned_data[name] for name in form.Meta.fields},
+            http_request=request,
+        )
+        messages.success(request, _("The evaluation settings were saved."))
+        return redirect("workspace:evaluation_settings", agency_slug=request.agency.slug)
+    return render(
+        request,
+        "insights/evaluation_settings.html",
+        {"form": form},
+        status=400 if form.is_bound and form.errors else 200,
+    )
+
+
+@login_required
+def my_statistics(request):
+    rows = selectors.beneficiary_history(request.user)
+    totals = {
+        key: sum(row[key] for row in rows)
+        for key in ("received", "open", "completed", "rejected", "late")
+    }
+    return render(request, "insights/mine.html", {"rows": rows, "totals": totals})

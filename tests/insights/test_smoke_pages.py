@@ -1,0 +1,41 @@
+"""Each statistics page answers for the people it is for (full permission tables are in
+test_permissions.py)."""
+
+from portal.accounts.models import User
+from tests.factories import make_beneficiary, make_employee
+from tests.insights.dataset import build
+
+
+def _oversight():
+    user = make_beneficiary()
+    User.objects.filter(pk=user.pk).update(is_oversight=True)
+    return User.objects.get(pk=user.pk)
+
+
+def test_pages_render(client, db, agency_a):
+    data = build(agency_a)
+    viewer = _oversight()
+    client.force_login(viewer)
+    q = "?start=2026-10-01&end=2026-10-31&grain=week"
+    page = client.get("/oversight/" + q)
+    assert page.status_code == 200, page.content[:2000]
+    assert agency_a.name_ar in page.content.decode()
+    page = client.get(f"/oversight/agencies/{agency_a.slug}/" + q)
+    assert page.status_code == 200, page.content[:2000]
+    assert "التراخيص" in page.content.decode()
+    assert client.get("/oversight/" + q + "&export=csv").status_code == 200
+    assert client.get("/oversight/" + q + "&export=xlsx").status_code == 200
+    pdf = client.get("/oversight/report/?month=2026-10")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    admin = make_employee(agency_a, roles=("admin",))
+    client.force_login(admin)
+    page = client.get(f"/a/{agency_a.slug}/statistics/" + q)
+    assert page.status_code == 200, page.content[:2000]
+    pdf = client.get(f"/a/{agency_a.slug}/statistics/report/?month=2026-10")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    page = client.get(f"/a/{agency_a.slug}/statistics/evaluation/")
+    assert page.status_code == 200
+    client.force_login(data.beneficiaries[0])
+    page = client.get("/me/statistics/")
+    assert page.status_code == 200
+    assert agency_a.name_ar in page.content.decode()
