@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test bench lint format setup browser
+.PHONY: run test bench lint format setup browser pdflibs
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,14 +17,21 @@ setup: $(STAMP)
 # Debian's Chromium for the browser tests (Playwright cannot download browsers here).
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -q chromium fonts-noto-core libpangoft2-1.0-0 >/dev/null || \
-	    (apt-get update -q >/dev/null && apt-get install -y -q chromium fonts-noto-core libpangoft2-1.0-0 >/dev/null); \
+	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -q chromium fonts-noto-core >/dev/null || \
+	    (apt-get update -q >/dev/null && apt-get install -y -q chromium fonts-noto-core >/dev/null); \
 	  else echo "chromium missing: sudo apt-get install chromium (browser tests will be skipped)"; fi; }
 
-run: $(STAMP)
+# Pango (HarfBuzz shaping) and Arabic fonts for the PDF reports (weasyprint).
+pdflibs:
+	@{ ldconfig -p | grep -q libpangoft2-1.0 && fc-list :lang=ar | grep -qi noto; } || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -q libpangoft2-1.0-0 fonts-noto-core >/dev/null || \
+	    (apt-get update -q >/dev/null && apt-get install -y -q libpangoft2-1.0-0 fonts-noto-core >/dev/null); \
+	  else echo "PDF reports need: sudo apt-get install libpangoft2-1.0-0 fonts-noto-core"; fi; }
+
+run: $(STAMP) pdflibs
 	$(PY) infra/run.py serve
 
-test: $(STAMP) browser
+test: $(STAMP) browser pdflibs
 	$(PY) infra/run.py test -- $(ARGS)
 
 bench: $(STAMP)

@@ -1,6 +1,7 @@
 """Small server-drawn SVG charts: no script, readable by screen readers through a caption and
 the table beside each chart, and the same in the PDF report."""
 
+import math
 from dataclasses import dataclass
 
 from django.utils.html import escape
@@ -32,9 +33,12 @@ def bar_chart(
         f'viewBox="0 0 {width} {height}" aria-label="{escape(title)}">',
         f"<title>{escape(title)}</title>",
     ]
-    for step in range(5):
-        value = peak * step / 4
-        y = pad_top + plot_h - plot_h * step / 4
+    # Whole numbers on the axis: the top is rounded up to a multiple of the steps.
+    steps = 4 if peak >= 4 else max(1, math.ceil(peak))
+    peak = math.ceil(peak / steps) * steps
+    for step in range(steps + 1):
+        value = peak * step / steps
+        y = pad_top + plot_h - plot_h * step / steps
         parts.append(
             f'<line class="chart__grid" stroke="#d8dee5" x1="{pad_left}" x2="{width - 8}" '
             f'y1="{y:.1f}" y2="{y:.1f}"/><text class="chart__tick" {TEXT} '

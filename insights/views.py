@@ -2,6 +2,7 @@
 agency's drill-down, exports and the monthly PDF report. Workspace (statistics.view): the
 agency's own figures. Beneficiaries: their own history across agencies."""
 
+import logging
 from datetime import timedelta
 from functools import wraps
 
@@ -17,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
 
 from insights import charts, selectors
 from insights.exports import table_response
@@ -26,8 +27,10 @@ from insights.services import evaluation_settings_save
 from tenants.decorators import workspace_view
 from tenants.models import Agency
 
+logger = logging.getLogger(__name__)
+
 FIGURE_HEADERS = [
-    gettext_lazy("Received"),
+    pgettext_lazy("count", "Received"),
     gettext_lazy("Open"),
     gettext_lazy("Completed"),
     gettext_lazy("Rejected"),
@@ -97,7 +100,10 @@ def _trend_context(period, rows) -> dict:
         labels,
         [
             charts.Series(
-                str(_("Received")), [r.received for r in rows], "bar bar--received", "#2f6f9f"
+                pgettext("count", "Received"),
+                [r.received for r in rows],
+                "bar bar--received",
+                "#2f6f9f",
             ),
             charts.Series(
                 str(_("Completed")), [r.completed for r in rows], "bar bar--completed", "#067647"
@@ -114,12 +120,21 @@ def _previous_month_value() -> str:
     return (first - timedelta(days=1)).strftime("%Y-%m")
 
 
-def _pdf(html: str, filename: str) -> HttpResponse:
-    from weasyprint import HTML
-
+def _pdf(html: str, filename: str) -> HttpResponse | None:
+    """The PDF, or None when this server lacks the system libraries (Pango) weasyprint needs."""
+    try:
+        from weasyprint import HTML
+    except OSError:
+        logger.exception("PDF reports need Pango (apt-get install libpangoft2-1.0-0)")
+        return None
     response = HttpResponse(HTML(string=html).write_pdf(), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{filename}.pdf"'
     return response
+
+
+def _pdf_unavailable(request, to: str, **kwargs):
+    messages.error(request, _("PDF reports are not available on this server at the moment."))
+    return redirect(to, **kwargs)
 
 
 def oversight_required(view):
@@ -247,7 +262,9 @@ def report(request):
         },
         request=request,
     )
-    return _pdf(html, f"report-{period.start:%Y-%m}")
+    return _pdf(html, f"report-{period.start:%Y-%m}") or _pdf_unavailable(
+        request, "insights:dashboard"
+    )
 
 
 def _department_scope(request) -> list[int] | None:
@@ -323,7 +340,9 @@ def workspace_report(request):
         },
         request=request,
     )
-    return _pdf(html, f"{request.agency.slug}-report-{period.start:%Y-%m}")
+    return _pdf(html, f"{request.agency.slug}-report-{period.start:%Y-%m}") or _pdf_unavailable(
+        request, "workspace:statistics", agency_slug=request.agency.slug
+    )
 
 
 @workspace_view("statistics.manage")

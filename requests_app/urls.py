@@ -48,6 +48,7 @@ workspace_urlpatterns = [
         name="request_resolve",
     ),
     path("requests/<id:request_id>/reject/", views_workspace.request_reject, name="request_reject"),
+    path("requests/<id:request_id>/reopen/", views_workspace.request_reopen, name="request_reopen"),
     path(
         "requests/<id:request_id>/files/<id:file_id>/",
         views_workspace.request_file,

@@ -110,6 +110,7 @@ def request_detail(request, request_id: int):
             "reassign_form": ReassignForm(prefix=None, auto_id="id_reassign_%s"),
             "postpone_form": PostponeForm(auto_id="id_postpone_%s"),
             "can_reassign": request.user.has_perm("agency.requests.reassign"),
+            "can_reopen": request.user.has_perm("agency.requests.reopen"),
             "can_postpone": request.user.has_perm("agency.requests.postpone"),
             "approvals": list(item.approvals.select_related("requested_by")[:10]),
             "decisions": list(item.assignments.all()[:5])
@@ -221,6 +222,22 @@ def request_reject(request, request_id: int):
         request,
         request_id,
         lambda item: services.request_reject(
+            agency=request.agency,
+            request_obj=item,
+            actor=request.user,
+            reason=_text(request),
+            http_request=request,
+        ),
+    )
+
+
+@workspace_view("requests.reopen")
+@require_POST
+def request_reopen(request, request_id: int):
+    return _action(
+        request,
+        request_id,
+        lambda item: services.request_reopen(
             agency=request.agency,
             request_obj=item,
             actor=request.user,

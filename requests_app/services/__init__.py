@@ -5,6 +5,7 @@ from requests_app.services.actions import (
     comment_add,
     request_ask_information,
     request_reject,
+    request_reopen,
     request_resolve,
     request_start,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "leave_add",
     "request_ask_information",
     "request_reject",
+    "request_reopen",
     "request_resolve",
     "request_start",
     "request_submit",

@@ -33,9 +33,17 @@ def test_seed_demo_creates_the_demo_platform_once(db, agencies, settings):
     assert User.objects.get(email="oversight@demo.sa").is_oversight
     assert CatalogueEntry.objects.filter(agency=moh).count() == 3
     with schema_context(moh.schema_name):
-        item = Request.objects.get()
+        item = Request.objects.filter(description__startswith="أحتاج").get()
         assert item.assignee is not None
+        # past requests for the statistics pages, with outcomes
+        assert Request.objects.count() == 46
+        assert Request.objects.filter(status="closed").exists()
     assert RequestIndex.objects.filter(agency=moh, reference=item.reference).exists()
+    from insights.models import AgencyDailyStat
+
+    days = AgencyDailyStat.objects.filter(agency=moh)
+    assert sum(days.values_list("received", flat=True)) == 46
+    assert sum(days.values_list("completed", flat=True)) > 0
     out = StringIO()
     call_command("seed_demo", stdout=out)
     assert "reusing" in out.getvalue()

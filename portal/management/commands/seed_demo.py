@@ -99,6 +99,7 @@ class Command(BaseCommand):
                 subject="تقرير طبي لمراجعة العمل",
                 description="أحتاج تقريراً طبياً عن زيارتي الأخيرة للمستشفى.",
             )
+            self._history(beneficiary)
             User.objects.create_user(
                 "oversight@demo.sa",
                 first_name_ar="هيئة",
@@ -132,6 +133,74 @@ class Command(BaseCommand):
                 else f"  password (shown once): {password}\n"
             )
         )
+
+    def _history(self, beneficiary: User) -> None:
+        """Six weeks of past requests in both agencies, so the statistics pages have figures:
+        submitted through the service, then given past times and outcomes as the services
+        would have left them, and mirrored to the index (and so to the rollups)."""
+        import random
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        from requests_app.constants import Status
+        from requests_app.models import Request, StatusPause, SurveyResponse, TransactionType
+        from requests_app.services import request_submit
+        from requests_app.services.index import index_sync
+
+        rng = random.Random(2026)
+        now = timezone.now()
+        for agency in Agency.objects.filter(slug__in=["moh", "riyadh"]).order_by("slug"):
+            with schema_context(agency.schema_name):
+                types = list(TransactionType.objects.order_by("id"))
+            for _ in range(45 if agency.slug == "moh" else 25):
+                kind = rng.choice(types)
+                item = request_submit(
+                    agency=agency,
+                    beneficiary=beneficiary,
+                    transaction_type_id=kind.pk,
+                    subject=kind.name_ar,
+                    description="طلب سابق (بيانات تجريبية).",
+                )
+                created = now - timedelta(days=rng.uniform(1, 42))
+                first = created + timedelta(hours=rng.uniform(0.2, 20))
+                outcome = rng.choices(["closed", "rejected", "open"], [70, 10, 20])[0]
+                closed = first + timedelta(hours=rng.uniform(1, 120))
+                if closed >= now:
+                    outcome = "open"
+                late = closed - created > timedelta(hours=kind.expected_duration_hours)
+                with schema_context(agency.schema_name):
+                    fields = {"created_at": created, "first_response_at": first}
+                    if outcome == "open":
+                        fields.update(status=Status.IN_PROGRESS, is_late=rng.random() < 0.3)
+                    else:
+                        fields.update(
+                            status=Status.CLOSED if outcome == "closed" else Status.REJECTED,
+                            closed_at=closed,
+                            is_late=late,
+                        )
+                    Request.objects.filter(pk=item.pk).update(**fields)
+                    if outcome != "open" and rng.random() < 0.2:
+                        start = first + timedelta(hours=1)
+                        StatusPause.objects.create(
+                            request_id=item.pk,
+                            status=Status.AWAITING_BENEFICIARY,
+                            started_at=start,
+                            ended_at=min(start + timedelta(hours=rng.uniform(2, 30)), closed),
+                        )
+                    if outcome == "closed" and rng.random() < 0.6:
+                        SurveyResponse.objects.create(
+                            request_id=item.pk,
+                            transaction_type_id=kind.pk,
+                            assignee_id=item.assignee_id,
+                            answers=[rng.choice([3, 4, 4, 5, 5]) for _ in range(11)],
+                        )
+                    index_sync(
+                        agency=agency,
+                        request=Request.objects.select_related(
+                            "transaction_type", "assignee__user"
+                        ).get(pk=item.pk),
+                    )
 
     def _catalogue(self, moh: Agency, admin: User, department) -> None:
         from requests_app.services import transaction_type_save
