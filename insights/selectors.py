@@ -392,22 +392,24 @@ def late_open_requests(agency: Agency, *, limit: int = 50) -> QuerySet[RequestIn
     )
 
 
-def agency_beneficiaries(period: Period, *, agency: Agency) -> dict[str, int]:
+def agency_beneficiaries(
+    period: Period, *, agency: Agency, department_ids: list[int] | None = None
+) -> dict[str, int]:
     """How many people brought requests in the period, how many of them for the first time,
-    and how many the agency has served in all."""
+    and how many the agency (or the given departments) has served in all."""
     start, end = period.bounds
-    in_period = RequestIndex.objects.filter(
-        agency=agency, created_at__gte=start, created_at__lt=end
-    )
+    scope = RequestIndex.objects.filter(agency=agency)
+    if department_ids is not None:
+        scope = scope.filter(department_id__in=department_ids)
+    in_period = scope.filter(created_at__gte=start, created_at__lt=end)
     active = in_period.values("beneficiary_id").distinct().count()
     first_seen = (
-        RequestIndex.objects.filter(agency=agency)
-        .values("beneficiary_id")
+        scope.values("beneficiary_id")
         .annotate(first=Min("created_at"))
         .filter(first__gte=start, first__lt=end)
         .count()
     )
-    total = RequestIndex.objects.filter(agency=agency).values("beneficiary_id").distinct().count()
+    total = scope.values("beneficiary_id").distinct().count()
     return {"active": active, "new": first_seen, "returning": active - first_seen, "total": total}
 
 

@@ -301,7 +301,9 @@ def workspace_statistics(request):
             ),
             "platform": selectors.scope_summary(period),
             "tables": tables,
-            "beneficiaries": selectors.agency_beneficiaries(period, agency=request.agency),
+            "beneficiaries": selectors.agency_beneficiaries(
+                period, agency=request.agency, department_ids=department_ids
+            ),
             "month_form": MonthForm(initial={"month": _previous_month_value()}),
             "evaluation": selectors.evaluation_settings(request.agency),
             **_trend_context(
