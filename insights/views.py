@@ -82,9 +82,11 @@ def _table(name_header, rows, *, link=None, extra_headers=(), extra=None) -> dic
     }
 
 
-def _export(request, table: dict, filename: str):
+def _export(request, table: dict, filename: str, form=None):
+    """The table as a download when asked for, and only for a valid period (an invalid one
+    shows the page with its errors instead of a file of another period)."""
     fmt = request.GET.get("export")
-    if fmt not in ("csv", "xlsx"):
+    if fmt not in ("csv", "xlsx") or (form is not None and form.errors):
         return None
     return table_response(
         fmt=fmt,
@@ -165,7 +167,7 @@ def dashboard(request):
             + f"?start={period.start}&end={period.end}&grain={period.grain}"
         ),
     )
-    exported = _export(request, table, f"agencies-{period.start}-{period.end}")
+    exported = _export(request, table, f"agencies-{period.start}-{period.end}", form)
     if exported:
         return exported
     return render(
@@ -220,7 +222,7 @@ def agency(request, agency_slug):
     tables = _breakdown_tables(period, target, None, with_evaluation=False)
     which = request.GET.get("table", "departments")
     if which in tables:
-        exported = _export(request, tables[which], f"{target.slug}-{which}-{period.start}")
+        exported = _export(request, tables[which], f"{target.slug}-{which}-{period.start}", form)
         if exported:
             return exported
     return render(
@@ -286,7 +288,7 @@ def workspace_statistics(request):
     tables = _breakdown_tables(period, request.agency, department_ids, with_evaluation=True)
     which = request.GET.get("table", "employees")
     if which in tables:
-        exported = _export(request, tables[which], f"{request.agency.slug}-{which}")
+        exported = _export(request, tables[which], f"{request.agency.slug}-{which}", form)
         if exported:
             return exported
     return render(
