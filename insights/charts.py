@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from django.utils.html import escape
 
-TEXT = 'fill="#5b6673" font-size="10"'
+TEXT = 'fill="#5b6673" font-size="13"'
 
 
 @dataclass
@@ -22,7 +22,7 @@ def bar_chart(
 ) -> str:
     """Grouped bars, one group per label. Time runs left to right in both languages, as in
     printed Arabic statistics; the SVG is marked dir=ltr."""
-    pad_left, pad_bottom, pad_top = 36, 28, 10
+    pad_left, pad_bottom, pad_top = 40, 30, 10
     plot_w, plot_h = width - pad_left - 8, height - pad_bottom - pad_top
     peak = max([v for s in series for v in s.values] + [1])
     groups = max(len(labels), 1)
@@ -44,7 +44,7 @@ def bar_chart(
             f'y1="{y:.1f}" y2="{y:.1f}"/><text class="chart__tick" {TEXT} '
             f'x="{pad_left - 4}" y="{y + 3:.1f}" text-anchor="end">{value:.0f}</text>'
         )
-    every = max(1, groups // 12)
+    every = max(1, math.ceil(groups / 10))
     for index, label in enumerate(labels):
         x0 = pad_left + index * group_w
         for position, item in enumerate(series):

@@ -239,7 +239,8 @@ def trend(
     buckets: dict[date, Figures] = {}
     day = period.start
     while day <= period.end:
-        key = _bucket(day, period.grain)
+        # A week or month cut by the period is labelled by its first day in the period.
+        key = max(_bucket(day, period.grain), period.start)
         bucket = buckets.setdefault(key, Figures(key=key))
         row = per_day.get(day)
         if row:

@@ -70,12 +70,13 @@ def figure_cells(f: selectors.Figures) -> list:
 
 def _table(name_header, rows, *, link=None, extra_headers=(), extra=None) -> dict:
     return {
-        "header": [name_header, *FIGURE_HEADERS, *extra_headers],
+        # Columns of their own (evaluation, presence) come first, before the common figures.
+        "header": [name_header, *extra_headers, *FIGURE_HEADERS],
         "rows": [
             {
                 "label": row.label or _("(none)"),
                 "url": link(row) if link else None,
-                "cells": figure_cells(row) + (extra(row) if extra else []),
+                "cells": (extra(row) if extra else []) + figure_cells(row),
             }
             for row in rows
         ],
@@ -193,16 +194,15 @@ def _breakdown_tables(period, agency, department_ids, *, with_evaluation: bool) 
     )
     employees = selectors.employee_table(period, agency=agency, department_ids=department_ids)
     types = selectors.breakdown(period, agency=agency, by="type", department_ids=department_ids)
-    employee_headers = [_("Hours present")]
-    if with_evaluation:
-        employee_headers.append(_("Evaluation (0-100)"))
+    employee_headers = [_("Evaluation (0-100)")] if with_evaluation else []
+    employee_headers.append(_("Hours present"))
 
     def employee_extra(row):
-        cells = [_round(row.extra.get("presence_hours"))]
+        cells = []
         if with_evaluation:
             evaluation = row.extra.get("evaluation")
             cells.append(_round(evaluation.score) if evaluation else None)
-        return cells
+        return [*cells, _round(row.extra.get("presence_hours"))]
 
     return {
         "departments": _table(_("Department"), departments),

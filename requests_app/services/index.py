@@ -1,6 +1,6 @@
 """The public request index row, rewritten in the same transaction as every change."""
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import F, Sum
 from django.utils import translation
 
@@ -12,8 +12,15 @@ from tenants.models import Agency
 
 
 def index_sync(*, agency: Agency, request: Request) -> RequestIndex:
+    """Rewrite the request's index row and move the statistics rollups by the difference,
+    atomically (inside the caller's transaction when there is one)."""
     if connection.schema_name != agency.schema_name:
         raise RuntimeError("index_sync must run in the request's agency schema")
+    with transaction.atomic():
+        return _index_sync(agency, request)
+
+
+def _index_sync(agency: Agency, request: Request) -> RequestIndex:
     request_type = request.transaction_type
     assignee_user = request.assignee.user if request.assignee_id else None
     with translation.override("ar"):

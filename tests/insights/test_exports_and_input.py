@@ -506,17 +506,19 @@ def test_breakdown_exports(client, agency_a, viewers, data, language, table, whe
         first = "Employee"
         with translation.override(language):
             names = {data.employees[e].display_name for e in ("e1", "e2")}
-        extra = ["Hours present"] + (["Evaluation (0-100)"] if where == "workspace" else [])
+        extra = (["Evaluation (0-100)"] if where == "workspace" else []) + ["Hours present"]
     else:
         first, names_ar, names_en = DRILL_DOWN[table]
         names = names_ar if language == "ar" else names_en
         extra = []
-    header = [translated(m, language) for m in [first, *FIGURE_MSGIDS, *extra]]
+    # the employees' own columns (evaluation, presence) come right after the name
+    header = [translated(m, language) for m in [first, *extra, *FIGURE_MSGIDS]]
 
     rows = _csv_rows(client.get(base + query + "csv"))
     assert rows[0] == header
     assert {row[0] for row in rows[1:]} == names
-    assert sum(int(row[1]) for row in rows[1:]) == 6  # every request of the data set
+    received = 1 + len(extra)
+    assert sum(int(row[received]) for row in rows[1:]) == 6  # every request of the data set
 
     sheet = _xlsx(client.get(base + query + "xlsx"))
     assert bool(sheet.sheet_view.rightToLeft) is (language == "ar")
