@@ -6,6 +6,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from insights.rollups import FIRST_RESPONSE_BUCKETS, RESOLUTION_BUCKETS
+
 
 class Metrics(models.Model):
     """The additive figures of a cohort of requests received on ``day`` (the request's
@@ -25,6 +27,10 @@ class Metrics(models.Model):
     resolution_seconds = models.BigIntegerField(default=0)
     satisfaction_count = models.IntegerField(default=0)
     satisfaction_sum = models.FloatField(default=0)
+    # How many first responses and resolutions fell in each histogram bucket (rollups.RUNGS).
+    for _name in FIRST_RESPONSE_BUCKETS + RESOLUTION_BUCKETS:
+        locals()[_name] = models.IntegerField(default=0)
+    del _name
 
     class Meta:
         abstract = True

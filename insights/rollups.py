@@ -18,7 +18,26 @@ from django.db import connection, transaction
 
 from requests_app.constants import OPEN_STATUSES, Status
 
-METRICS = (
+# Histogram rungs (upper bounds, hours) of first-response and resolution times: p90s of large
+# scopes are estimated from these counts (see insights.selectors.Figures).
+RUNGS_HOURS = (
+    0.25, 0.5, 1, 2, 3, 4, 6, 8, 12, 16, 24, 36, 48, 72, 96, 120, 168, 240, 336, 504, 720,
+    1440, 2160,
+)  # fmt: skip
+RUNGS = tuple(int(h * 3600) for h in RUNGS_HOURS)
+BUCKETS = len(RUNGS) + 1  # the last one: beyond 90 days
+FIRST_RESPONSE_BUCKETS = tuple(f"fr_{i:02d}" for i in range(BUCKETS))
+RESOLUTION_BUCKETS = tuple(f"rs_{i:02d}" for i in range(BUCKETS))
+
+
+def bucket_of(seconds: int) -> int:
+    """The bucket of a duration: bucket i holds [RUNGS[i-1], RUNGS[i])."""
+    from bisect import bisect_right
+
+    return bisect_right(RUNGS, seconds)
+
+
+COUNTS = (
     "received",
     "open",
     "completed",
@@ -32,6 +51,7 @@ METRICS = (
     "satisfaction_count",
     "satisfaction_sum",
 )
+METRICS = COUNTS + FIRST_RESPONSE_BUCKETS + RESOLUTION_BUCKETS
 DETAIL = "insights_dailystat"
 AGENCY = "insights_agencydailystat"
 INDEX = "requests_public_requestindex"
@@ -65,6 +85,11 @@ def snapshot(row) -> Contribution:
     resolved = row.resolution_seconds is not None
     responded = row.first_response_seconds is not None
     rated = row.satisfaction is not None
+    histograms = [0] * (2 * BUCKETS)
+    if responded:
+        histograms[bucket_of(row.first_response_seconds)] = 1
+    if resolved:
+        histograms[BUCKETS + bucket_of(row.resolution_seconds)] = 1
     values = (
         1,
         int(status in OPEN_STATUSES),
@@ -78,6 +103,7 @@ def snapshot(row) -> Contribution:
         row.resolution_seconds if resolved else 0,
         int(rated),
         float(row.satisfaction) if rated else 0.0,
+        *histograms,
     )
     return Contribution(
         agency_id=row.agency_id,
@@ -137,6 +163,19 @@ def rollup_apply(*, before: Contribution | None, after: Contribution | None) -> 
     _move(AGENCY, AGENCY_KEY, old_agency, old_values, new_agency, new_values)
 
 
+def _bucket_counts(column: str) -> str:
+    bounds = [None, *RUNGS, None]
+    parts = []
+    for low, high in zip(bounds[:-1], bounds[1:], strict=True):
+        conditions = [f"{column} IS NOT NULL"]
+        if low is not None:
+            conditions.append(f"{column} >= {low}")
+        if high is not None:
+            conditions.append(f"{column} < {high}")
+        parts.append(f"count(*) FILTER (WHERE {' AND '.join(conditions)})")
+    return ",\n            ".join(parts)
+
+
 def _rebuild_sql() -> str:
     tz = settings.TIME_ZONE.replace("'", "")
     open_list = ", ".join(f"'{s}'" for s in OPEN_STATUSES)
@@ -156,7 +195,9 @@ def _rebuild_sql() -> str:
             count(resolution_seconds),
             coalesce(sum(resolution_seconds), 0),
             count(satisfaction),
-            coalesce(sum(satisfaction), 0)
+            coalesce(sum(satisfaction), 0),
+            {_bucket_counts("first_response_seconds")},
+            {_bucket_counts("resolution_seconds")}
         FROM public.{INDEX}
         GROUP BY 1, 2, 3, 4, 5
     """

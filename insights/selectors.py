@@ -14,7 +14,7 @@ from django.db.models import Count, Min, Q, QuerySet, Sum
 from django.utils.translation import get_language
 
 from insights.models import AgencyDailyStat, DailyStat, EvaluationSettings, Presence
-from insights.rollups import INDEX, METRICS
+from insights.rollups import BUCKETS, INDEX, METRICS, RUNGS
 from requests_app.constants import OPEN_STATUSES
 from requests_app.public.models import CatalogueEntry, RequestIndex
 from tenants.models import Agency
@@ -66,13 +66,39 @@ class Figures:
     satisfaction_sum: float = 0.0
     p90_first_response_seconds: float | None = None
     p90_resolution_seconds: float | None = None
+    # True when the p90s were estimated from the rollups' histograms (large scopes).
+    p90_estimated: bool = False
     key: object = None
     label: str = ""
     extra: dict = field(default_factory=dict)
 
     @classmethod
     def from_sums(cls, sums: dict, **kwargs) -> Figures:
-        return cls(**{m: sums.get(m) or 0 for m in METRICS}, **kwargs)
+        figures = cls(**kwargs)
+        for metric in METRICS:
+            setattr(figures, metric, sums.get(metric) or 0)
+        return figures
+
+    def _estimate(self, prefix: str) -> float | None:
+        """The p90 from the bucket counts: the bucket holding the 90th percentile's rank,
+        interpolated linearly inside it (off by at most the bucket's width)."""
+        counts = [getattr(self, f"{prefix}_{i:02d}", 0) for i in range(BUCKETS)]
+        total = sum(counts)
+        if not total:
+            return None
+        rank, seen = 0.9 * total, 0
+        for index, count in enumerate(counts):
+            if count and seen + count >= rank:
+                low = RUNGS[index - 1] if index else 0
+                high = RUNGS[index] if index < len(RUNGS) else 2 * RUNGS[-1]
+                return low + (rank - seen) / count * (high - low)
+            seen += count
+        return None  # not reached
+
+    def estimate_percentiles(self) -> None:
+        self.p90_first_response_seconds = self._estimate("fr")
+        self.p90_resolution_seconds = self._estimate("rs")
+        self.p90_estimated = True
 
     @property
     def completion_rate(self) -> float | None:
@@ -116,6 +142,27 @@ class Figures:
 SUMS = {m: Sum(m) for m in METRICS}
 
 
+def exact_limit() -> int:
+    """Scopes with at most this many requests get exact p90s (one sort of their index rows);
+    larger ones get estimates from the rollups' histograms, whose cost does not grow with
+    the number of requests."""
+    return settings.STATISTICS_EXACT_PERCENTILE_LIMIT
+
+
+def _fill_percentiles(rows: list[Figures], exact) -> None:
+    """Exact p90s when the scope is small enough (``exact`` returns {key: (fr, rs)}),
+    otherwise estimates."""
+    if sum(row.received for row in rows) <= exact_limit():
+        values = exact()
+        for row in rows:
+            row.p90_first_response_seconds, row.p90_resolution_seconds = values.get(
+                row.key, (None, None)
+            )
+    else:
+        for row in rows:
+            row.estimate_percentiles()
+
+
 def _rollup(qs: QuerySet, period: Period) -> QuerySet:
     return qs.filter(day__gte=period.start, day__lte=period.end)
 
@@ -153,7 +200,11 @@ def _department_where(department_ids: list[int] | None):
 
 
 def scope_summary(
-    period: Period, *, agency: Agency | None = None, department_ids: list[int] | None = None
+    period: Period,
+    *,
+    agency: Agency | None = None,
+    department_ids: list[int] | None = None,
+    percentiles: bool = True,
 ) -> Figures:
     """The figures of the platform, one agency, or some departments of one agency."""
     if agency is None:
@@ -164,13 +215,15 @@ def scope_summary(
             qs = qs.filter(department_id__in=department_ids)
         sums = qs.aggregate(**SUMS)
     figures = Figures.from_sums(sums)
-    p90 = _percentiles(
-        period,
-        agency_id=agency.pk if agency else None,
-        where=_department_where(department_ids),
-    ).get(None)
-    if p90:
-        figures.p90_first_response_seconds, figures.p90_resolution_seconds = p90
+    if percentiles:
+        _fill_percentiles(
+            [figures],
+            lambda: _percentiles(
+                period,
+                agency_id=agency.pk if agency else None,
+                where=_department_where(department_ids),
+            ),
+        )
     return figures
 
 
@@ -183,7 +236,6 @@ def agency_table(period: Period) -> list[Figures]:
         .annotate(**SUMS)
         .order_by()
     }
-    p90 = _percentiles(period, by="agency_id")
     rows = []
     name = "name_en" if get_language() == "en" else "name_ar"
     agencies = (
@@ -194,13 +246,11 @@ def agency_table(period: Period) -> list[Figures]:
     )
     for agency in agencies:
         figures = Figures.from_sums(
-            sums.get(agency["id"], {}), key=agency["slug"], label=agency[name]
+            sums.get(agency["id"], {}), key=agency["id"], label=agency[name]
         )
-        figures.p90_first_response_seconds, figures.p90_resolution_seconds = p90.get(
-            agency["id"], (None, None)
-        )
-        figures.extra["agency_id"] = agency["id"]
+        figures.extra["slug"] = agency["slug"]
         rows.append(figures)
+    _fill_percentiles(rows, lambda: _percentiles(period, by="agency_id"))
     return rows
 
 
@@ -241,7 +291,7 @@ def trend(
     while day <= period.end:
         # A week or month cut by the period is labelled by its first day in the period.
         key = max(_bucket(day, period.grain), period.start)
-        bucket = buckets.setdefault(key, Figures(key=key))
+        bucket = buckets.get(key) or buckets.setdefault(key, Figures.from_sums({}, key=key))
         row = per_day.get(day)
         if row:
             for metric in METRICS:
@@ -267,18 +317,16 @@ def breakdown(
     if department_ids is not None:
         qs = qs.filter(department_id__in=department_ids)
     sums = list(qs.values(column).annotate(**SUMS).order_by())
-    p90 = _percentiles(
-        period, agency_id=agency.pk, by=column, where=_department_where(department_ids)
-    )
     names = _names(agency, by, [row[column] for row in sums])
-    rows = []
-    for row in sums:
-        key = row[column]
-        figures = Figures.from_sums(row, key=key, label=names.get(key, ""))
-        figures.p90_first_response_seconds, figures.p90_resolution_seconds = p90.get(
-            key, (None, None)
-        )
-        rows.append(figures)
+    rows = [
+        Figures.from_sums(row, key=row[column], label=names.get(row[column], "")) for row in sums
+    ]
+    _fill_percentiles(
+        rows,
+        lambda: _percentiles(
+            period, agency_id=agency.pk, by=column, where=_department_where(department_ids)
+        ),
+    )
     rows.sort(key=lambda r: (r.key == 0, -r.received, r.label))
     return rows
 

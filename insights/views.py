@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -70,6 +71,7 @@ def figure_cells(f: selectors.Figures) -> list:
 
 def _table(name_header, rows, *, link=None, extra_headers=(), extra=None) -> dict:
     return {
+        "estimated": any(row.p90_estimated for row in rows),
         # Columns of their own (evaluation, presence) come first, before the common figures.
         "header": [name_header, *extra_headers, *FIGURE_HEADERS],
         "rows": [
@@ -156,29 +158,65 @@ def _min_ranking() -> int:
     return settings.OVERSIGHT_RANKING_MIN_REQUESTS
 
 
+AGENCY_SORTS = {
+    "received": lambda r: (-r.received, r.label),
+    "name": lambda r: (r.label,),
+    "completion": lambda r: (r.completion_rate is None, -(r.completion_rate or 0), r.label),
+    "delay": lambda r: (r.delay_rate is None, -(r.delay_rate or 0), r.label),
+    "response": lambda r: (
+        r.avg_first_response_hours is None,
+        r.avg_first_response_hours or 0,
+        r.label,
+    ),
+}
+AGENCY_SORT_LABELS = {
+    "received": gettext_lazy("Most requests"),
+    "name": gettext_lazy("Name"),
+    "completion": gettext_lazy("Highest completion rate"),
+    "delay": gettext_lazy("Highest delay rate"),
+    "response": gettext_lazy("Fastest first response"),
+}
+AGENCIES_PER_PAGE = 50
+
+
 @oversight_required
 def dashboard(request):
     form, period = PeriodForm.from_query(request.GET)
-    rows = selectors.agency_table(period)
-    table = _table(
-        _("Agency"),
-        rows,
-        link=lambda r: (
-            reverse("insights:agency", kwargs={"agency_slug": r.key})
-            + f"?start={period.start}&end={period.end}&grain={period.grain}"
-        ),
-    )
-    exported = _export(request, table, f"agencies-{period.start}-{period.end}", form)
-    if exported:
-        return exported
+    sort = request.GET.get("sort")
+    if sort not in AGENCY_SORTS:
+        sort = "received"
+    rows = sorted(selectors.agency_table(period), key=AGENCY_SORTS[sort])
+    period_query = f"start={period.start}&end={period.end}&grain={period.grain}"
+
+    def table_of(items):
+        return _table(
+            _("Agency"),
+            items,
+            link=lambda r: (
+                reverse("insights:agency", kwargs={"agency_slug": r.extra["slug"]})
+                + "?"
+                + period_query
+            ),
+        )
+
+    if request.GET.get("export"):
+        exported = _export(request, table_of(rows), f"agencies-{period.start}-{period.end}", form)
+        if exported:
+            return exported
+    # A page of agencies at a time: the figures of all of them are in the exports.
+    page = Paginator(rows, AGENCIES_PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request,
         "insights/dashboard.html",
         {
             "form": form,
             "period": period,
+            "period_query": period_query,
+            "sort": sort,
+            "sorts": AGENCY_SORT_LABELS,
+            "page": page,
             "summary": selectors.scope_summary(period),
-            "table": table,
+            "table": table_of(page.object_list),
             "rankings": selectors.rankings(rows, min_requests=_min_ranking()),
             "min_ranking": _min_ranking(),
             "month_form": MonthForm(initial={"month": _previous_month_value()}),
@@ -301,7 +339,7 @@ def workspace_statistics(request):
             "summary": selectors.scope_summary(
                 period, agency=request.agency, department_ids=department_ids
             ),
-            "platform": selectors.scope_summary(period),
+            "platform": selectors.scope_summary(period, percentiles=False),
             "tables": tables,
             "beneficiaries": selectors.agency_beneficiaries(
                 period, agency=request.agency, department_ids=department_ids

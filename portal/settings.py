@@ -244,6 +244,11 @@ OVERSIGHT_RANKING_MIN_REQUESTS = int(os.environ.get("OVERSIGHT_RANKING_MIN_REQUE
 # A gap longer than this between an employee's requests is time away, not time present.
 PRESENCE_IDLE_MINUTES = int(os.environ.get("PRESENCE_IDLE_MINUTES", "10"))
 PRESENCE_TRACKING = env_bool("PRESENCE_TRACKING", True)
+# Statistics scopes with at most this many requests get exact p90 times; larger ones an
+# estimate from the rollups' time brackets (a cost that does not grow with the requests).
+STATISTICS_EXACT_PERCENTILE_LIMIT = int(
+    os.environ.get("STATISTICS_EXACT_PERCENTILE_LIMIT", "20000")
+)
 USE_I18N = True
 USE_TZ = True
 

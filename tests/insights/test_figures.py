@@ -53,6 +53,26 @@ def test_agency_figures_match_hand_computed_values(data, agency_a):
     assert f.satisfaction == pytest.approx(3.0)
 
 
+def test_large_scopes_estimate_p90_from_the_time_brackets(data, agency_a, settings):
+    """Above STATISTICS_EXACT_PERCENTILE_LIMIT requests, p90s come from the rollups' bucket
+    counts, interpolated inside the bucket that holds the rank 0.9 n:
+    first responses 1, 2, 3, 4, 6 h fall in [1,2) [2,3) [3,4) [4,6) [6,8); rank 4.5 is
+    half-way into [6, 8) -> 7 h. Resolutions 4, 10, 24, 50 h fall in [4,6) [8,12) [24,36)
+    [48,72); rank 3.6 is 0.6 into [48, 72) -> 62.4 h."""
+    settings.STATISTICS_EXACT_PERCENTILE_LIMIT = 5
+    f = scope_summary(OCTOBER, agency=agency_a)
+    assert f.p90_estimated
+    assert f.p90_first_response_hours == pytest.approx(7.0)
+    assert f.p90_resolution_hours == pytest.approx(62.4)
+    assert f.avg_first_response_hours == pytest.approx(3.2)  # means stay exact
+    rows = {row.extra["slug"]: row for row in agency_table(OCTOBER)}
+    assert rows[agency_a.slug].p90_estimated
+    assert rows[agency_a.slug].p90_resolution_hours == pytest.approx(62.4)
+    settings.STATISTICS_EXACT_PERCENTILE_LIMIT = 6
+    exact = scope_summary(OCTOBER, agency=agency_a)
+    assert not exact.p90_estimated and exact.p90_resolution_hours == pytest.approx(42.2)
+
+
 def test_paused_time_is_left_out_of_resolution(data, agency_a):
     row = RequestIndex.objects.get(agency=agency_a, request_id=data.requests[2].pk)
     assert row.paused_seconds == 6 * 3600
@@ -63,7 +83,7 @@ def test_paused_time_is_left_out_of_resolution(data, agency_a):
 def test_platform_includes_the_agency_and_period_bounds_are_days(data, agency_a, agency_b):
     platform = scope_summary(OCTOBER)
     assert platform.received == 6 and platform.completed == 3
-    rows = {row.key: row for row in agency_table(OCTOBER)}
+    rows = {row.extra["slug"]: row for row in agency_table(OCTOBER)}
     assert rows[agency_a.slug].received == 6
     assert rows[agency_a.slug].p90_resolution_hours == pytest.approx(42.2)
     assert rows[agency_b.slug].received == 0  # listed with zeros
@@ -141,7 +161,9 @@ def test_supervisor_scope_counts_only_their_departments(data, agency_a):
 
 def test_rankings_need_the_minimum_number_of_requests(data, agency_a):
     rows = agency_table(OCTOBER)
-    assert [r.key for r in rankings(rows, min_requests=6)["responsive"]] == [agency_a.slug]
+    assert [r.extra["slug"] for r in rankings(rows, min_requests=6)["responsive"]] == [
+        agency_a.slug
+    ]
     assert rankings(rows, min_requests=7) == {"responsive": [], "completing": []}
 
 
