@@ -72,6 +72,20 @@ class AgencyDailyStat(Metrics):
         return f"{self.agency_id}:{self.day}"
 
 
+class PlatformDailyStat(Metrics):
+    """Every agency together per day, in 16 shards (agency id modulo 16) so that changes in
+    different agencies rarely wait on the same row: what the platform totals and trend read
+    (16 rows a day)."""
+
+    shard = models.PositiveSmallIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "shard"], name="platformstat_key")]
+
+    def __str__(self) -> str:
+        return f"{self.day}:{self.shard}"
+
+
 class Presence(models.Model):
     """Time an employee spent working in an agency's workspace on a day: the gaps between
     their requests while signed in, up to an idle limit, counted from login to logout."""

@@ -54,6 +54,8 @@ COUNTS = (
 METRICS = COUNTS + FIRST_RESPONSE_BUCKETS + RESOLUTION_BUCKETS
 DETAIL = "insights_dailystat"
 AGENCY = "insights_agencydailystat"
+PLATFORM = "insights_platformdailystat"
+SHARDS = 16
 INDEX = "requests_public_requestindex"
 
 
@@ -73,6 +75,10 @@ class Contribution:
     @property
     def agency_key(self) -> tuple:
         return (self.agency_id, self.day)
+
+    @property
+    def platform_key(self) -> tuple:
+        return (self.day, self.agency_id % SHARDS)
 
 
 def local_day(moment) -> date:
@@ -145,6 +151,7 @@ def _move(table, key_columns, old_key, old_values, new_key, new_values) -> None:
 
 DETAIL_KEY = ("agency_id", "day", "department_id", "assignee_user_id", "type_id")
 AGENCY_KEY = ("agency_id", "day")
+PLATFORM_KEY = ("day", "shard")
 
 
 def rollup_apply(*, before: Contribution | None, after: Contribution | None) -> None:
@@ -159,8 +166,11 @@ def rollup_apply(*, before: Contribution | None, after: Contribution | None) -> 
     new_detail = after.detail_key if after else ref.detail_key
     old_agency = before.agency_key if before else ref.agency_key
     new_agency = after.agency_key if after else ref.agency_key
+    old_platform = before.platform_key if before else ref.platform_key
+    new_platform = after.platform_key if after else ref.platform_key
     _move(DETAIL, DETAIL_KEY, old_detail, old_values, new_detail, new_values)
     _move(AGENCY, AGENCY_KEY, old_agency, old_values, new_agency, new_values)
+    _move(PLATFORM, PLATFORM_KEY, old_platform, old_values, new_platform, new_values)
 
 
 def _bucket_counts(column: str) -> str:
@@ -204,13 +214,15 @@ def _rebuild_sql() -> str:
 
 
 def rollup_rebuild() -> dict[str, int]:
-    """Recompute both rollups from the request index. Writers of the index wait on the table
+    """Recompute the rollups from the request index. Writers of the index wait on the table
     lock and then apply their difference to the rebuilt figures, so none is lost."""
     sums = ", ".join(f"sum({m})" for m in METRICS)
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f"LOCK TABLE public.{DETAIL}, public.{AGENCY} IN EXCLUSIVE MODE")
-        cursor.execute(f"DELETE FROM public.{DETAIL}")
-        cursor.execute(f"DELETE FROM public.{AGENCY}")
+        cursor.execute(
+            f"LOCK TABLE public.{DETAIL}, public.{AGENCY}, public.{PLATFORM} IN EXCLUSIVE MODE"
+        )
+        for table in (DETAIL, AGENCY, PLATFORM):
+            cursor.execute(f"DELETE FROM public.{table}")
         cursor.execute(_rebuild_sql())
         detail_rows = cursor.rowcount
         cursor.execute(
@@ -218,4 +230,13 @@ def rollup_rebuild() -> dict[str, int]:
             f"SELECT agency_id, day, {sums} FROM public.{DETAIL} GROUP BY agency_id, day"
         )
         agency_rows = cursor.rowcount
-    return {"detail_rows": detail_rows, "agency_rows": agency_rows}
+        cursor.execute(
+            f"INSERT INTO public.{PLATFORM} (day, shard, {', '.join(METRICS)}) "
+            f"SELECT day, agency_id % {SHARDS}, {sums} FROM public.{AGENCY} GROUP BY 1, 2"
+        )
+        platform_rows = cursor.rowcount
+    return {
+        "detail_rows": detail_rows,
+        "agency_rows": agency_rows,
+        "platform_rows": platform_rows,
+    }

@@ -13,8 +13,22 @@ from django.db import connection
 from django.db.models import Count, Min, Q, QuerySet, Sum
 from django.utils.translation import get_language
 
-from insights.models import AgencyDailyStat, DailyStat, EvaluationSettings, Presence
-from insights.rollups import BUCKETS, INDEX, METRICS, RUNGS
+from insights.models import (
+    AgencyDailyStat,
+    DailyStat,
+    EvaluationSettings,
+    PlatformDailyStat,
+    Presence,
+)
+from insights.rollups import (
+    BUCKETS,
+    COUNTS,
+    FIRST_RESPONSE_BUCKETS,
+    INDEX,
+    METRICS,
+    RESOLUTION_BUCKETS,
+    RUNGS,
+)
 from requests_app.constants import OPEN_STATUSES
 from requests_app.public.models import CatalogueEntry, RequestIndex
 from tenants.models import Agency
@@ -139,7 +153,10 @@ class Figures:
         return self.satisfaction_sum / self.satisfaction_count
 
 
-SUMS = {m: Sum(m) for m in METRICS}
+# Counts and sums are read for every row; the histogram columns only when p90s are estimated.
+SUMS = {m: Sum(m) for m in COUNTS}
+HISTOGRAM_SUMS = {m: Sum(m) for m in FIRST_RESPONSE_BUCKETS + RESOLUTION_BUCKETS}
+TREND_SUMS = {m: Sum(m) for m in ("received", "completed", "rejected", "late")}
 
 
 def exact_limit() -> int:
@@ -149,18 +166,30 @@ def exact_limit() -> int:
     return settings.STATISTICS_EXACT_PERCENTILE_LIMIT
 
 
-def _fill_percentiles(rows: list[Figures], exact) -> None:
-    """Exact p90s when the scope is small enough (``exact`` returns {key: (fr, rs)}),
-    otherwise estimates."""
+def _fill_percentiles(rows: list[Figures], *, exact, histograms) -> None:
+    """p90s of ``rows``: exact when they hold few enough requests (``exact()`` returns
+    {key: (first response, resolution)}), else estimated from the histogram sums that
+    ``histograms()`` returns as {key: {column: count}}."""
+    if not rows:
+        return
     if sum(row.received for row in rows) <= exact_limit():
         values = exact()
         for row in rows:
             row.p90_first_response_seconds, row.p90_resolution_seconds = values.get(
                 row.key, (None, None)
             )
-    else:
-        for row in rows:
-            row.estimate_percentiles()
+        return
+    sums = histograms()
+    for row in rows:
+        for column, value in sums.get(row.key, {}).items():
+            setattr(row, column, value or 0)
+        row.estimate_percentiles()
+
+
+def _histograms(qs: QuerySet, column: str | None) -> dict:
+    if column is None:
+        return {None: qs.aggregate(**HISTOGRAM_SUMS)}
+    return {row.pop(column): row for row in qs.values(column).annotate(**HISTOGRAM_SUMS).order_by()}
 
 
 def _rollup(qs: QuerySet, period: Period) -> QuerySet:
@@ -199,6 +228,17 @@ def _department_where(department_ids: list[int] | None):
     return ("department_id = ANY(%s)", [list(department_ids) or [-1]])
 
 
+def _scope_rollup(
+    period: Period, agency: Agency | None, department_ids: list[int] | None
+) -> QuerySet:
+    if agency is None:
+        return _rollup(PlatformDailyStat.objects.all(), period)
+    qs = _rollup(DailyStat.objects.filter(agency=agency), period)
+    if department_ids is not None:
+        qs = qs.filter(department_id__in=department_ids)
+    return qs
+
+
 def scope_summary(
     period: Period,
     *,
@@ -207,28 +247,24 @@ def scope_summary(
     percentiles: bool = True,
 ) -> Figures:
     """The figures of the platform, one agency, or some departments of one agency."""
-    if agency is None:
-        sums = _rollup(AgencyDailyStat.objects.all(), period).aggregate(**SUMS)
-    else:
-        qs = _rollup(DailyStat.objects.filter(agency=agency), period)
-        if department_ids is not None:
-            qs = qs.filter(department_id__in=department_ids)
-        sums = qs.aggregate(**SUMS)
-    figures = Figures.from_sums(sums)
+    qs = _scope_rollup(period, agency, department_ids)
+    figures = Figures.from_sums(qs.aggregate(**SUMS))
     if percentiles:
         _fill_percentiles(
             [figures],
-            lambda: _percentiles(
+            exact=lambda: _percentiles(
                 period,
                 agency_id=agency.pk if agency else None,
                 where=_department_where(department_ids),
             ),
+            histograms=lambda: _histograms(qs, None),
         )
     return figures
 
 
 def agency_table(period: Period) -> list[Figures]:
-    """Every active agency's figures over the period (zeros for agencies without requests)."""
+    """Every active agency's figures over the period (zeros for agencies without requests),
+    without p90s: add them with :func:`agency_percentiles` for the rows shown."""
     sums = {
         row["agency_id"]: row
         for row in _rollup(AgencyDailyStat.objects.all(), period)
@@ -250,7 +286,19 @@ def agency_table(period: Period) -> list[Figures]:
         )
         figures.extra["slug"] = agency["slug"]
         rows.append(figures)
-    _fill_percentiles(rows, lambda: _percentiles(period, by="agency_id"))
+    return rows
+
+
+def agency_percentiles(period: Period, rows: list[Figures]) -> list[Figures]:
+    """Fill the p90s of some rows of :func:`agency_table` (a page of them, or all)."""
+    ids = [row.key for row in rows]
+    _fill_percentiles(
+        rows,
+        exact=lambda: _percentiles(period, by="agency_id", where=("agency_id = ANY(%s)", [ids])),
+        histograms=lambda: _histograms(
+            _rollup(AgencyDailyStat.objects.filter(agency_id__in=ids), period), "agency_id"
+        ),
+    )
     return rows
 
 
@@ -279,13 +327,8 @@ def trend(
     period: Period, *, agency: Agency | None = None, department_ids: list[int] | None = None
 ) -> list[Figures]:
     """Figures per day, week or month of the period (empty buckets included)."""
-    if agency is None:
-        qs = _rollup(AgencyDailyStat.objects.all(), period)
-    else:
-        qs = _rollup(DailyStat.objects.filter(agency=agency), period)
-        if department_ids is not None:
-            qs = qs.filter(department_id__in=department_ids)
-    per_day = {row["day"]: row for row in qs.values("day").annotate(**SUMS).order_by()}
+    qs = _scope_rollup(period, agency, department_ids)
+    per_day = {row["day"]: row for row in qs.values("day").annotate(**TREND_SUMS).order_by()}
     buckets: dict[date, Figures] = {}
     day = period.start
     while day <= period.end:
@@ -294,7 +337,7 @@ def trend(
         bucket = buckets.get(key) or buckets.setdefault(key, Figures.from_sums({}, key=key))
         row = per_day.get(day)
         if row:
-            for metric in METRICS:
+            for metric in TREND_SUMS:
                 setattr(bucket, metric, getattr(bucket, metric) + (row[metric] or 0))
         day += timedelta(days=1)
     return list(buckets.values())
@@ -323,9 +366,10 @@ def breakdown(
     ]
     _fill_percentiles(
         rows,
-        lambda: _percentiles(
+        exact=lambda: _percentiles(
             period, agency_id=agency.pk, by=column, where=_department_where(department_ids)
         ),
+        histograms=lambda: _histograms(qs, column),
     )
     rows.sort(key=lambda r: (r.key == 0, -r.received, r.label))
     return rows

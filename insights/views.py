@@ -199,12 +199,14 @@ def dashboard(request):
             ),
         )
 
-    if request.GET.get("export"):
+    if request.GET.get("export") in ("csv", "xlsx") and not form.errors:
+        selectors.agency_percentiles(period, rows)
         exported = _export(request, table_of(rows), f"agencies-{period.start}-{period.end}", form)
         if exported:
             return exported
     # A page of agencies at a time: the figures of all of them are in the exports.
     page = Paginator(rows, AGENCIES_PER_PAGE).get_page(request.GET.get("page"))
+    selectors.agency_percentiles(period, list(page.object_list))
     return render(
         request,
         "insights/dashboard.html",
@@ -287,7 +289,7 @@ def report(request):
         messages.error(request, " ".join(form.errors.get("month", [_("Choose a month.")])))
         return redirect("insights:dashboard")
     period = form.cleaned_data["month"]
-    rows = selectors.agency_table(period)
+    rows = selectors.agency_percentiles(period, selectors.agency_table(period))
     html = render_to_string(
         "insights/report_pdf.html",
         {

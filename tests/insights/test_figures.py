@@ -17,11 +17,12 @@ from datetime import date
 import pytest
 from django_tenants.utils import schema_context
 
-from insights.models import AgencyDailyStat, DailyStat, EvaluationSettings
+from insights.models import AgencyDailyStat, DailyStat, EvaluationSettings, PlatformDailyStat
 from insights.rollups import METRICS, rollup_rebuild
 from insights.selectors import (
     Period,
     agency_beneficiaries,
+    agency_percentiles,
     agency_table,
     breakdown,
     employee_table,
@@ -65,7 +66,7 @@ def test_large_scopes_estimate_p90_from_the_time_brackets(data, agency_a, settin
     assert f.p90_first_response_hours == pytest.approx(7.0)
     assert f.p90_resolution_hours == pytest.approx(62.4)
     assert f.avg_first_response_hours == pytest.approx(3.2)  # means stay exact
-    rows = {row.extra["slug"]: row for row in agency_table(OCTOBER)}
+    rows = {row.extra["slug"]: row for row in agency_percentiles(OCTOBER, agency_table(OCTOBER))}
     assert rows[agency_a.slug].p90_estimated
     assert rows[agency_a.slug].p90_resolution_hours == pytest.approx(62.4)
     settings.STATISTICS_EXACT_PERCENTILE_LIMIT = 6
@@ -83,7 +84,7 @@ def test_paused_time_is_left_out_of_resolution(data, agency_a):
 def test_platform_includes_the_agency_and_period_bounds_are_days(data, agency_a, agency_b):
     platform = scope_summary(OCTOBER)
     assert platform.received == 6 and platform.completed == 3
-    rows = {row.extra["slug"]: row for row in agency_table(OCTOBER)}
+    rows = {row.extra["slug"]: row for row in agency_percentiles(OCTOBER, agency_table(OCTOBER))}
     assert rows[agency_a.slug].received == 6
     assert rows[agency_a.slug].p90_resolution_hours == pytest.approx(42.2)
     assert rows[agency_b.slug].received == 0  # listed with zeros
@@ -182,6 +183,7 @@ def _rollups():
     return (
         rows(DailyStat, ("agency_id", "day", "department_id", "assignee_user_id", "type_id")),
         rows(AgencyDailyStat, ("agency_id", "day")),
+        rows(PlatformDailyStat, ("day", "shard")),
     )
 
 
@@ -197,7 +199,7 @@ def test_rebuild_equals_incremental(data, agency_a):
         r6 = Request.objects.get(pk=data.requests[6].pk)
         request_reject(agency=agency_a, request_obj=r6, actor=admin, reason="ناقص")
     incremental = _rollups()
-    assert incremental[0] and incremental[1]
+    assert incremental[0] and incremental[1] and incremental[2]
     assert all(values[0] > 0 for values in incremental[0].values())  # no empty rows left
     rollup_rebuild()
     assert _rollups() == incremental
@@ -209,6 +211,7 @@ def test_rebuild_restores_lost_rollups(data, agency_a):
     expected = _rollups()
     DailyStat.objects.all().delete()
     AgencyDailyStat.objects.all().delete()
+    PlatformDailyStat.objects.all().delete()
     assert scope_summary(OCTOBER, agency=agency_a).received == 0
     from django.core.management import call_command
 

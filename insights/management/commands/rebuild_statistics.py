@@ -15,5 +15,6 @@ class Command(BaseCommand):
         counts = rollup_rebuild()
         self.stdout.write(
             f"rollups rebuilt: {counts['detail_rows']} detail rows, "
-            f"{counts['agency_rows']} agency-day rows in {time.perf_counter() - started:.2f} s"
+            f"{counts['agency_rows']} agency-day rows, {counts['platform_rows']} platform-day rows "
+            f"in {time.perf_counter() - started:.2f} s"
         )
