@@ -86,6 +86,29 @@ class PlatformDailyStat(Metrics):
         return f"{self.day}:{self.shard}"
 
 
+class AgencyBeneficiary(models.Model):
+    """Who has brought requests to an agency, and since when: written when an index row is
+    first created, so counting an agency's beneficiaries (new in a period, in all) does not
+    scan its whole history."""
+
+    agency = models.ForeignKey("tenants.Agency", on_delete=models.CASCADE, related_name="+")
+    beneficiary = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    first_request_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "beneficiary"], name="agencybeneficiary_key")
+        ]
+        indexes = [
+            models.Index(fields=["agency", "first_request_at"], name="agencybeneficiary_first")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.beneficiary_id}@{self.agency_id}"
+
+
 class Presence(models.Model):
     """Time an employee spent working in an agency's workspace on a day: the gaps between
     their requests while signed in, up to an idle limit, counted from login to logout."""

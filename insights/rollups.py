@@ -55,6 +55,7 @@ METRICS = COUNTS + FIRST_RESPONSE_BUCKETS + RESOLUTION_BUCKETS
 DETAIL = "insights_dailystat"
 AGENCY = "insights_agencydailystat"
 PLATFORM = "insights_platformdailystat"
+BENEFICIARIES = "insights_agencybeneficiary"
 SHARDS = 16
 INDEX = "requests_public_requestindex"
 
@@ -154,6 +155,18 @@ AGENCY_KEY = ("agency_id", "day")
 PLATFORM_KEY = ("day", "shard")
 
 
+def beneficiary_seen(*, agency_id: int, beneficiary_id: int, at) -> None:
+    """Record that a beneficiary brought a request to an agency (the earliest time wins)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO public.{BENEFICIARIES} AS b (agency_id, beneficiary_id, "
+            "first_request_at) VALUES (%s, %s, %s) ON CONFLICT (agency_id, beneficiary_id) "
+            "DO UPDATE SET first_request_at = least(b.first_request_at, EXCLUDED.first_request_at) "
+            "WHERE EXCLUDED.first_request_at < b.first_request_at",
+            [agency_id, beneficiary_id, at],
+        )
+
+
 def rollup_apply(*, before: Contribution | None, after: Contribution | None) -> None:
     """Move the rollups from one contribution of a request to the next (either may be None)."""
     if before == after:
@@ -219,9 +232,10 @@ def rollup_rebuild() -> dict[str, int]:
     sums = ", ".join(f"sum({m})" for m in METRICS)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
-            f"LOCK TABLE public.{DETAIL}, public.{AGENCY}, public.{PLATFORM} IN EXCLUSIVE MODE"
+            f"LOCK TABLE public.{DETAIL}, public.{AGENCY}, public.{PLATFORM}, "
+            f"public.{BENEFICIARIES} IN EXCLUSIVE MODE"
         )
-        for table in (DETAIL, AGENCY, PLATFORM):
+        for table in (DETAIL, AGENCY, PLATFORM, BENEFICIARIES):
             cursor.execute(f"DELETE FROM public.{table}")
         cursor.execute(_rebuild_sql())
         detail_rows = cursor.rowcount
@@ -235,6 +249,10 @@ def rollup_rebuild() -> dict[str, int]:
             f"SELECT day, agency_id % {SHARDS}, {sums} FROM public.{AGENCY} GROUP BY 1, 2"
         )
         platform_rows = cursor.rowcount
+        cursor.execute(
+            f"INSERT INTO public.{BENEFICIARIES} (agency_id, beneficiary_id, first_request_at) "
+            f"SELECT agency_id, beneficiary_id, min(created_at) FROM public.{INDEX} GROUP BY 1, 2"
+        )
     return {
         "detail_rows": detail_rows,
         "agency_rows": agency_rows,

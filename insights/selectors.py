@@ -14,6 +14,7 @@ from django.db.models import Count, Min, Q, QuerySet, Sum
 from django.utils.translation import get_language
 
 from insights.models import (
+    AgencyBeneficiary,
     AgencyDailyStat,
     DailyStat,
     EvaluationSettings,
@@ -494,15 +495,25 @@ def agency_beneficiaries(
     scope = RequestIndex.objects.filter(agency=agency)
     if department_ids is not None:
         scope = scope.filter(department_id__in=department_ids)
-    in_period = scope.filter(created_at__gte=start, created_at__lt=end)
-    active = in_period.values("beneficiary_id").distinct().count()
-    first_seen = (
-        scope.values("beneficiary_id")
-        .annotate(first=Min("created_at"))
-        .filter(first__gte=start, first__lt=end)
+    active = (
+        scope.filter(created_at__gte=start, created_at__lt=end)
+        .values("beneficiary_id")
+        .distinct()
         .count()
     )
-    total = scope.values("beneficiary_id").distinct().count()
+    if department_ids is None:
+        known = AgencyBeneficiary.objects.filter(agency=agency)
+        first_seen = known.filter(first_request_at__gte=start, first_request_at__lt=end).count()
+        total = known.count()
+    else:
+        # Some departments only: first requests to these departments, from their index rows.
+        first_seen = (
+            scope.values("beneficiary_id")
+            .annotate(first=Min("created_at"))
+            .filter(first__gte=start, first__lt=end)
+            .count()
+        )
+        total = scope.values("beneficiary_id").distinct().count()
     return {"active": active, "new": first_seen, "returning": active - first_seen, "total": total}
 
 

@@ -4,7 +4,7 @@ from django.db import connection, transaction
 from django.db.models import F, Sum
 from django.utils import translation
 
-from insights.rollups import rollup_apply, snapshot
+from insights.rollups import beneficiary_seen, rollup_apply, snapshot
 from requests_app.models import Request, StatusPause, SurveyResponse
 from requests_app.public.models import RequestIndex
 from requests_app.search import normalize
@@ -43,11 +43,12 @@ def _index_sync(agency: Agency, request: Request) -> RequestIndex:
         SurveyResponse.objects.filter(request=request).values_list("answers", flat=True).first()
     )
     satisfaction = sum(answers) / len(answers) if answers else None
-    old = (
-        RequestIndex.objects.select_for_update()
-        .filter(agency=agency, request_id=request.pk)
-        .first()
+    # Unordered: .first() would add ORDER BY id, which the planner may answer by walking the
+    # primary key when one agency holds much of the table.
+    found = list(
+        RequestIndex.objects.select_for_update().filter(agency=agency, request_id=request.pk)[:1]
     )
+    old = found[0] if found else None
     before = snapshot(old) if old is not None else None
     row, _created = RequestIndex.objects.update_or_create(
         agency=agency,
@@ -93,4 +94,8 @@ def _index_sync(agency: Agency, request: Request) -> RequestIndex:
     )
     # The statistics rollups move by the difference, in this same transaction.
     rollup_apply(before=before, after=snapshot(row))
+    if old is None or old.created_at != row.created_at:
+        beneficiary_seen(
+            agency_id=agency.pk, beneficiary_id=request.beneficiary_id, at=request.created_at
+        )
     return row
