@@ -55,6 +55,8 @@ METRICS = COUNTS + FIRST_RESPONSE_BUCKETS + RESOLUTION_BUCKETS
 DETAIL = "insights_dailystat"
 AGENCY = "insights_agencydailystat"
 PLATFORM = "insights_platformdailystat"
+DETAIL_MONTHLY = "insights_monthlystat"
+AGENCY_MONTHLY = "insights_agencymonthlystat"
 BENEFICIARIES = "insights_agencybeneficiary"
 SHARDS = 16
 INDEX = "requests_public_requestindex"
@@ -76,6 +78,18 @@ class Contribution:
     @property
     def agency_key(self) -> tuple:
         return (self.agency_id, self.day)
+
+    @property
+    def month(self) -> date:
+        return self.day.replace(day=1)
+
+    @property
+    def detail_month_key(self) -> tuple:
+        return (self.agency_id, self.month, self.department_id, self.assignee_user_id, self.type_id)
+
+    @property
+    def agency_month_key(self) -> tuple:
+        return (self.agency_id, self.month)
 
     @property
     def platform_key(self) -> tuple:
@@ -175,15 +189,21 @@ def rollup_apply(*, before: Contribution | None, after: Contribution | None) -> 
     ref = after or before
     old_values = before.values if before else zero
     new_values = after.values if after else zero
-    old_detail = before.detail_key if before else ref.detail_key
-    new_detail = after.detail_key if after else ref.detail_key
-    old_agency = before.agency_key if before else ref.agency_key
-    new_agency = after.agency_key if after else ref.agency_key
-    old_platform = before.platform_key if before else ref.platform_key
-    new_platform = after.platform_key if after else ref.platform_key
-    _move(DETAIL, DETAIL_KEY, old_detail, old_values, new_detail, new_values)
-    _move(AGENCY, AGENCY_KEY, old_agency, old_values, new_agency, new_values)
-    _move(PLATFORM, PLATFORM_KEY, old_platform, old_values, new_platform, new_values)
+    for table, columns, key in (
+        (DETAIL, DETAIL_KEY, "detail_key"),
+        (DETAIL_MONTHLY, DETAIL_KEY, "detail_month_key"),
+        (AGENCY, AGENCY_KEY, "agency_key"),
+        (AGENCY_MONTHLY, AGENCY_KEY, "agency_month_key"),
+        (PLATFORM, PLATFORM_KEY, "platform_key"),
+    ):
+        _move(
+            table,
+            columns,
+            getattr(before or ref, key),
+            old_values,
+            getattr(after or ref, key),
+            new_values,
+        )
 
 
 def _bucket_counts(column: str) -> str:
@@ -231,11 +251,9 @@ def rollup_rebuild() -> dict[str, int]:
     lock and then apply their difference to the rebuilt figures, so none is lost."""
     sums = ", ".join(f"sum({m})" for m in METRICS)
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            f"LOCK TABLE public.{DETAIL}, public.{AGENCY}, public.{PLATFORM}, "
-            f"public.{BENEFICIARIES} IN EXCLUSIVE MODE"
-        )
-        for table in (DETAIL, AGENCY, PLATFORM, BENEFICIARIES):
+        tables = (DETAIL, DETAIL_MONTHLY, AGENCY, AGENCY_MONTHLY, PLATFORM, BENEFICIARIES)
+        cursor.execute(f"LOCK TABLE {', '.join('public.' + t for t in tables)} IN EXCLUSIVE MODE")
+        for table in tables:
             cursor.execute(f"DELETE FROM public.{table}")
         cursor.execute(_rebuild_sql())
         detail_rows = cursor.rowcount
@@ -249,6 +267,17 @@ def rollup_rebuild() -> dict[str, int]:
             f"SELECT day, agency_id % {SHARDS}, {sums} FROM public.{AGENCY} GROUP BY 1, 2"
         )
         platform_rows = cursor.rowcount
+        detail = ", ".join(DETAIL_KEY[2:])
+        cursor.execute(
+            f"INSERT INTO public.{DETAIL_MONTHLY} (agency_id, day, {detail}, "
+            f"{', '.join(METRICS)}) SELECT agency_id, date_trunc('month', day)::date, {detail}, "
+            f"{sums} FROM public.{DETAIL} GROUP BY 1, 2, 3, 4, 5"
+        )
+        cursor.execute(
+            f"INSERT INTO public.{AGENCY_MONTHLY} (agency_id, day, {', '.join(METRICS)}) "
+            f"SELECT agency_id, date_trunc('month', day)::date, {sums} "
+            f"FROM public.{AGENCY} GROUP BY 1, 2"
+        )
         cursor.execute(
             f"INSERT INTO public.{BENEFICIARIES} (agency_id, beneficiary_id, first_request_at) "
             f"SELECT agency_id, beneficiary_id, min(created_at) FROM public.{INDEX} GROUP BY 1, 2"

@@ -16,8 +16,10 @@ from django.utils.translation import get_language
 from insights.models import (
     AgencyBeneficiary,
     AgencyDailyStat,
+    AgencyMonthlyStat,
     DailyStat,
     EvaluationSettings,
+    MonthlyStat,
     PlatformDailyStat,
     Presence,
 )
@@ -187,14 +189,68 @@ def _fill_percentiles(rows: list[Figures], *, exact, histograms) -> None:
         row.estimate_percentiles()
 
 
-def _histograms(qs: QuerySet, column: str | None) -> dict:
+def _month_end(first: date) -> date:
+    return (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+
+
+def _split(period: Period) -> tuple[list[tuple[date, date]], tuple[date, date] | None]:
+    """The period as day ranges read from daily rows and whole months read from monthly rows
+    (first days of the first and last whole month), so a year costs ~12 rows per key."""
+    first = period.start if period.start.day == 1 else _month_end(period.start) + timedelta(1)
+    last = period.end.replace(day=1)
+    if _month_end(last) != period.end:
+        last = (last - timedelta(days=1)).replace(day=1)
+    if first > last:
+        return [(period.start, period.end)], None
+    days = []
+    if period.start < first:
+        days.append((period.start, first - timedelta(days=1)))
+    if _month_end(last) < period.end:
+        days.append((_month_end(last) + timedelta(days=1), period.end))
+    return days, (first, last)
+
+
+class Source:
+    """A rollup over a period: daily rows for the partial months, monthly rows for the whole
+    ones (at most two queries), merged."""
+
+    def __init__(self, daily, monthly, period: Period, **filters):
+        days, months = (
+            _split(period) if monthly is not None else ([(period.start, period.end)], None)
+        )
+        self.querysets = []
+        if days:
+            ranges = Q()
+            for start, end in days:
+                ranges |= Q(day__gte=start, day__lte=end)
+            self.querysets.append(daily.objects.filter(ranges, **filters))
+        if months:
+            self.querysets.append(
+                monthly.objects.filter(day__gte=months[0], day__lte=months[1], **filters)
+            )
+
+    def aggregate(self, sums: dict) -> dict:
+        total: dict = {}
+        for qs in self.querysets:
+            for name, value in qs.aggregate(**sums).items():
+                total[name] = (total.get(name) or 0) + (value or 0)
+        return total
+
+    def grouped(self, column: str, sums: dict) -> dict:
+        merged: dict = {}
+        for qs in self.querysets:
+            for row in qs.values(column).annotate(**sums).order_by():
+                key = row.pop(column)
+                into = merged.setdefault(key, {})
+                for name, value in row.items():
+                    into[name] = (into.get(name) or 0) + (value or 0)
+        return merged
+
+
+def _histograms(source: Source, column: str | None) -> dict:
     if column is None:
-        return {None: qs.aggregate(**HISTOGRAM_SUMS)}
-    return {row.pop(column): row for row in qs.values(column).annotate(**HISTOGRAM_SUMS).order_by()}
-
-
-def _rollup(qs: QuerySet, period: Period) -> QuerySet:
-    return qs.filter(day__gte=period.start, day__lte=period.end)
+        return {None: source.aggregate(HISTOGRAM_SUMS)}
+    return source.grouped(column, HISTOGRAM_SUMS)
 
 
 def _percentiles(
@@ -229,15 +285,15 @@ def _department_where(department_ids: list[int] | None):
     return ("department_id = ANY(%s)", [list(department_ids) or [-1]])
 
 
-def _scope_rollup(
+def _scope_source(
     period: Period, agency: Agency | None, department_ids: list[int] | None
-) -> QuerySet:
+) -> Source:
     if agency is None:
-        return _rollup(PlatformDailyStat.objects.all(), period)
-    qs = _rollup(DailyStat.objects.filter(agency=agency), period)
+        return Source(PlatformDailyStat, None, period)
+    filters = {"agency": agency}
     if department_ids is not None:
-        qs = qs.filter(department_id__in=department_ids)
-    return qs
+        filters["department_id__in"] = department_ids
+    return Source(DailyStat, MonthlyStat, period, **filters)
 
 
 def scope_summary(
@@ -248,8 +304,8 @@ def scope_summary(
     percentiles: bool = True,
 ) -> Figures:
     """The figures of the platform, one agency, or some departments of one agency."""
-    qs = _scope_rollup(period, agency, department_ids)
-    figures = Figures.from_sums(qs.aggregate(**SUMS))
+    source = _scope_source(period, agency, department_ids)
+    figures = Figures.from_sums(source.aggregate(SUMS))
     if percentiles:
         _fill_percentiles(
             [figures],
@@ -258,7 +314,7 @@ def scope_summary(
                 agency_id=agency.pk if agency else None,
                 where=_department_where(department_ids),
             ),
-            histograms=lambda: _histograms(qs, None),
+            histograms=lambda: _histograms(source, None),
         )
     return figures
 
@@ -266,13 +322,7 @@ def scope_summary(
 def agency_table(period: Period) -> list[Figures]:
     """Every active agency's figures over the period (zeros for agencies without requests),
     without p90s: add them with :func:`agency_percentiles` for the rows shown."""
-    sums = {
-        row["agency_id"]: row
-        for row in _rollup(AgencyDailyStat.objects.all(), period)
-        .values("agency_id")
-        .annotate(**SUMS)
-        .order_by()
-    }
+    sums = Source(AgencyDailyStat, AgencyMonthlyStat, period).grouped("agency_id", SUMS)
     rows = []
     name = "name_en" if get_language() == "en" else "name_ar"
     agencies = (
@@ -297,7 +347,7 @@ def agency_percentiles(period: Period, rows: list[Figures]) -> list[Figures]:
         rows,
         exact=lambda: _percentiles(period, by="agency_id", where=("agency_id = ANY(%s)", [ids])),
         histograms=lambda: _histograms(
-            _rollup(AgencyDailyStat.objects.filter(agency_id__in=ids), period), "agency_id"
+            Source(AgencyDailyStat, AgencyMonthlyStat, period, agency_id__in=ids), "agency_id"
         ),
     )
     return rows
@@ -328,8 +378,15 @@ def trend(
     period: Period, *, agency: Agency | None = None, department_ids: list[int] | None = None
 ) -> list[Figures]:
     """Figures per day, week or month of the period (empty buckets included)."""
-    qs = _scope_rollup(period, agency, department_ids)
-    per_day = {row["day"]: row for row in qs.values("day").annotate(**TREND_SUMS).order_by()}
+    # Daily rows only: every day of the period is a point of the trend.
+    daily = Source(
+        PlatformDailyStat if agency is None else DailyStat,
+        None,
+        period,
+        **({} if agency is None else {"agency": agency}),
+        **({} if department_ids is None else {"department_id__in": department_ids}),
+    )
+    per_day = daily.grouped("day", TREND_SUMS)
     buckets: dict[date, Figures] = {}
     day = period.start
     while day <= period.end:
@@ -357,20 +414,16 @@ def breakdown(
     """One agency's figures per department, employee (assignee) or transaction type, with
     names; 0 stands for none (unassigned, no department)."""
     column = BREAKDOWNS[by]
-    qs = _rollup(DailyStat.objects.filter(agency=agency), period)
-    if department_ids is not None:
-        qs = qs.filter(department_id__in=department_ids)
-    sums = list(qs.values(column).annotate(**SUMS).order_by())
-    names = _names(agency, by, [row[column] for row in sums])
-    rows = [
-        Figures.from_sums(row, key=row[column], label=names.get(row[column], "")) for row in sums
-    ]
+    source = _scope_source(period, agency, department_ids)
+    sums = source.grouped(column, SUMS)
+    names = _names(agency, by, list(sums))
+    rows = [Figures.from_sums(row, key=key, label=names.get(key, "")) for key, row in sums.items()]
     _fill_percentiles(
         rows,
         exact=lambda: _percentiles(
             period, agency_id=agency.pk, by=column, where=_department_where(department_ids)
         ),
-        histograms=lambda: _histograms(qs, column),
+        histograms=lambda: _histograms(source, column),
     )
     rows.sort(key=lambda r: (r.key == 0, -r.received, r.label))
     return rows

@@ -246,9 +246,7 @@ PRESENCE_IDLE_MINUTES = int(os.environ.get("PRESENCE_IDLE_MINUTES", "10"))
 PRESENCE_TRACKING = env_bool("PRESENCE_TRACKING", True)
 # Statistics scopes with at most this many requests get exact p90 times; larger ones an
 # estimate from the rollups' time brackets (a cost that does not grow with the requests).
-STATISTICS_EXACT_PERCENTILE_LIMIT = int(
-    os.environ.get("STATISTICS_EXACT_PERCENTILE_LIMIT", "5000")
-)
+STATISTICS_EXACT_PERCENTILE_LIMIT = int(os.environ.get("STATISTICS_EXACT_PERCENTILE_LIMIT", "5000"))
 USE_I18N = True
 USE_TZ = True
 

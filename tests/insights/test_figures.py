@@ -20,8 +20,10 @@ from django_tenants.utils import schema_context
 from insights.models import (
     AgencyBeneficiary,
     AgencyDailyStat,
+    AgencyMonthlyStat,
     DailyStat,
     EvaluationSettings,
+    MonthlyStat,
     PlatformDailyStat,
 )
 from insights.rollups import METRICS, rollup_rebuild
@@ -190,6 +192,8 @@ def _rollups():
         rows(DailyStat, ("agency_id", "day", "department_id", "assignee_user_id", "type_id")),
         rows(AgencyDailyStat, ("agency_id", "day")),
         rows(PlatformDailyStat, ("day", "shard")),
+        rows(MonthlyStat, ("agency_id", "day", "department_id", "assignee_user_id", "type_id")),
+        rows(AgencyMonthlyStat, ("agency_id", "day")),
         set(
             AgencyBeneficiary.objects.values_list("agency_id", "beneficiary_id", "first_request_at")
         ),
@@ -221,6 +225,8 @@ def test_rebuild_restores_lost_rollups(data, agency_a):
     DailyStat.objects.all().delete()
     AgencyDailyStat.objects.all().delete()
     PlatformDailyStat.objects.all().delete()
+    MonthlyStat.objects.all().delete()
+    AgencyMonthlyStat.objects.all().delete()
     AgencyBeneficiary.objects.all().delete()
     assert scope_summary(OCTOBER, agency=agency_a).received == 0
     from django.core.management import call_command
@@ -228,3 +234,30 @@ def test_rebuild_restores_lost_rollups(data, agency_a):
     call_command("rebuild_statistics")
     assert _rollups() == expected
     assert scope_summary(OCTOBER, agency=agency_a).received == 6
+
+
+def test_long_periods_read_whole_months_from_the_monthly_rollups(data, agency_a):
+    from insights.selectors import _split
+
+    assert _split(Period(date(2026, 10, 5), date(2026, 10, 20))) == (
+        [(date(2026, 10, 5), date(2026, 10, 20))],
+        None,
+    )
+    assert _split(Period(date(2026, 9, 15), date(2026, 12, 10))) == (
+        [(date(2026, 9, 15), date(2026, 9, 30)), (date(2026, 12, 1), date(2026, 12, 10))],
+        (date(2026, 10, 1), date(2026, 11, 1)),
+    )
+    assert _split(Period(date(2026, 10, 1), date(2026, 10, 31))) == (
+        [],
+        (date(2026, 10, 1), date(2026, 10, 1)),
+    )
+    # The same figures whichever rows they come from: October whole, or cut at its edges.
+    whole = scope_summary(OCTOBER, agency=agency_a)
+    wider = scope_summary(Period(date(2026, 9, 20), date(2026, 11, 3)), agency=agency_a)
+    cut = scope_summary(Period(date(2026, 10, 5), date(2026, 10, 7)), agency=agency_a)
+    for f in (whole, wider, cut):
+        assert (f.received, f.completed, f.late, f.resolution_seconds) == (6, 3, 2, 88 * 3600)
+    assert MonthlyStat.objects.filter(agency=agency_a, day=date(2026, 10, 1)).exists()
+    around = Period(date(2026, 9, 20), date(2026, 11, 3))
+    rows = {r.label: r.received for r in breakdown(around, agency=agency_a, by="department")}
+    assert rows == {"التراخيص": 3, "الخدمات": 3}
