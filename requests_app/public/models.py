@@ -7,7 +7,7 @@ from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.utils.translation import get_language
 
-from requests_app.constants import Category, Priority, Status
+from requests_app.constants import OPEN_STATUSES, Category, Priority, Status
 
 
 class CatalogueEntry(models.Model):
@@ -98,6 +98,12 @@ class RequestIndex(models.Model):
         indexes = [
             models.Index(fields=["beneficiary", "-created_at"], name="index_inbox_idx"),
             models.Index(fields=["agency", "status", "-created_at"], name="index_agency_status"),
+            # The oversight drill-down's list of an agency's late open requests.
+            models.Index(
+                fields=["agency", "due_at"],
+                name="index_late_open",
+                condition=models.Q(is_late=True, status__in=OPEN_STATUSES),
+            ),
             # Percentiles over a period for the whole platform, and within one agency.
             models.Index(
                 fields=["created_at"],
