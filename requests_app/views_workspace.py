@@ -231,12 +231,16 @@ def request_reject(request, request_id: int):
     )
 
 
-@workspace_view("requests.reopen")
+@workspace_view()
 @require_POST
 def request_reopen(request, request_id: int):
+    # Like every request action: a request one cannot see is 404, then the permission.
+    item = _request_or_404(request, request_id)
+    if not request.user.has_perm("agency.requests.reopen"):
+        raise PermissionDenied(_("You do not have permission to do this."))
     return _action(
         request,
-        request_id,
+        item.pk,
         lambda item: services.request_reopen(
             agency=request.agency,
             request_obj=item,

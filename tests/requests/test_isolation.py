@@ -147,6 +147,7 @@ REQUEST_ACTIONS = [
     "request_ask",
     "request_resolve",
     "request_reject",
+    "request_reopen",
     "request_reassign",
     "request_postpone",
 ]
@@ -271,6 +272,7 @@ ACTION_DATA = {
     "request_ask": {"text": "سؤال"},
     "request_resolve": {"text": "تم"},
     "request_reject": {"text": "سبب"},
+    "request_reopen": {"text": "سبب"},
 }
 
 

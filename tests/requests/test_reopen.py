@@ -74,7 +74,16 @@ def test_reopen_view_is_permission_checked(client, closed, agency_a, agency_b):
     url = f"/a/{agency_a.slug}/requests/{item.pk}/reopen/"
     assert client.post(url, {"text": "x"}).status_code == 302  # to login
     assert "/accounts/login/" in client.post(url, {"text": "x"})["Location"]
-    client.force_login(make_employee(agency_a))  # plain employee: no requests.reopen
+    client.force_login(make_employee(agency_a))  # a colleague who cannot see the request
+    assert client.post(url, {"text": "x"}).status_code == 404
+    viewer = make_employee(agency_a, roles=("employee",))
+    from tenants.staff.models import Membership
+
+    with schema_context(agency_a.schema_name):  # sees every request, may not reopen
+        member = Membership.objects.get(user_id=viewer.pk)
+        member.granted_permissions = ["requests.view_all"]
+        member.save()
+    client.force_login(viewer)
     assert client.post(url, {"text": "x"}).status_code == 403
     client.force_login(make_employee(agency_b, roles=("admin",)))
     assert client.post(url, {"text": "x"}).status_code == 403
