@@ -50,51 +50,56 @@ def _index_sync(agency: Agency, request: Request) -> RequestIndex:
     )
     old = found[0] if found else None
     before = snapshot(old) if old is not None else None
-    row, _created = RequestIndex.objects.update_or_create(
-        agency=agency,
-        request_id=request.pk,
-        defaults={
-            "reference": request.reference,
-            "beneficiary_id": request.beneficiary_id,
-            "type_id": request_type.pk,
-            "type_name_ar": request_type.name_ar,
-            "type_name_en": request_type.name_en,
-            "category": request_type.category,
-            "subject": request.subject,
-            "status": request.status,
-            "priority": request.priority,
-            "assignee_name_ar": name_ar,
-            "assignee_name_en": name_en,
-            "assignee_user_id": assignee_user.pk if assignee_user else None,
-            "department_id": request.department_id,
-            "created_at": request.created_at,
-            "updated_at": request.updated_at,
-            "due_at": request.due_at,
-            "first_response_at": request.first_response_at,
-            "closed_at": request.closed_at,
-            "is_late": request.is_late,
-            "reopened_count": request.reopened_count,
-            "paused_seconds": paused_seconds,
-            "first_response_seconds": first_response_seconds,
-            "resolution_seconds": resolution_seconds,
-            "satisfaction": satisfaction,
-            "search_text": normalize(
-                " ".join(
-                    [
-                        request.reference,
-                        request.subject,
-                        request_type.name_ar,
-                        request_type.name_en,
-                        agency.name_ar,
-                        agency.name_en,
-                    ]
-                )
-            ),
-        },
-    )
+    old_created_at = old.created_at if old is not None else None
+    fields = {
+        "reference": request.reference,
+        "beneficiary_id": request.beneficiary_id,
+        "type_id": request_type.pk,
+        "type_name_ar": request_type.name_ar,
+        "type_name_en": request_type.name_en,
+        "category": request_type.category,
+        "subject": request.subject,
+        "status": request.status,
+        "priority": request.priority,
+        "assignee_name_ar": name_ar,
+        "assignee_name_en": name_en,
+        "assignee_user_id": assignee_user.pk if assignee_user else None,
+        "department_id": request.department_id,
+        "created_at": request.created_at,
+        "updated_at": request.updated_at,
+        "due_at": request.due_at,
+        "first_response_at": request.first_response_at,
+        "closed_at": request.closed_at,
+        "is_late": request.is_late,
+        "reopened_count": request.reopened_count,
+        "paused_seconds": paused_seconds,
+        "first_response_seconds": first_response_seconds,
+        "resolution_seconds": resolution_seconds,
+        "satisfaction": satisfaction,
+        "search_text": normalize(
+            " ".join(
+                [
+                    request.reference,
+                    request.subject,
+                    request_type.name_ar,
+                    request_type.name_en,
+                    agency.name_ar,
+                    agency.name_en,
+                ]
+            )
+        ),
+    }
+    # The row is already locked (above): update it in place, or create it.
+    if old is None:
+        row = RequestIndex.objects.create(agency=agency, request_id=request.pk, **fields)
+    else:
+        for name, value in fields.items():
+            setattr(old, name, value)
+        old.save()
+        row = old
     # The statistics rollups move by the difference, in this same transaction.
     rollup_apply(before=before, after=snapshot(row))
-    if old is None or old.created_at != row.created_at:
+    if old_created_at != row.created_at:
         beneficiary_seen(
             agency_id=agency.pk, beneficiary_id=request.beneficiary_id, at=request.created_at
         )

@@ -428,8 +428,17 @@ def _cleanup(alpha: Agency) -> float:
     connection.set_schema_to_public()
     ids = list(Agency.objects.filter(slug__startswith="bench-stat-").values_list("pk", flat=True))
     ids.append(alpha.pk)
-    for table in (rollups.INDEX, rollups.DETAIL, rollups.AGENCY):
+    for table in (
+        rollups.INDEX,
+        rollups.DETAIL,
+        rollups.DETAIL_MONTHLY,
+        rollups.AGENCY,
+        rollups.AGENCY_MONTHLY,
+        rollups.BENEFICIARIES,
+    ):
         sql(f"DELETE FROM public.{table} WHERE agency_id = ANY(%s)", [ids])
+    # The platform rollup has no agency column: what is left is rebuilt from the index.
+    rollups.rollup_rebuild()
     with schema_context(alpha.schema_name):  # alpha's real requests no longer have index rows
         Request.objects.all().delete()
     connection.set_schema_to_public()
@@ -796,12 +805,12 @@ def test_bench_statistics_index_sync(dataset):
     mean_without = statistics.mean(paired["without"])
     moved = with_rollups["statements"][2]  # reopened to another assignee: the cohort moves
     same = with_rollups["statements"][0]  # responded: same cohort, new figures
-    # The lookup of the old row (select_for_update().filter(agency, request_id).first()).
+    # The lookup of the old row (select_for_update().filter(agency, request_id)[:1]).
     lookup = next(
         q
         for q in moved
         if q["sql"].startswith('SELECT "requests_public_requestindex"."id"')
-        and "ORDER BY" in q["sql"]
+        and "FOR UPDATE" in q["sql"]
     )
     bench(
         f"index_sync x{SYNCS} on {SYNC_REQUESTS} real alpha requests, each in a transaction of "
