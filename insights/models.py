@@ -36,9 +36,8 @@ class Metrics(models.Model):
         abstract = True
 
 
-class DailyStat(Metrics):
-    """Per agency, day, department, assignee and transaction type (0 = none): what the
-    agency's own statistics and the oversight drill-down read."""
+class DetailMetrics(Metrics):
+    """Metrics per agency, department, assignee and transaction type (0 = none)."""
 
     agency = models.ForeignKey("tenants.Agency", on_delete=models.CASCADE, related_name="+")
     department_id = models.BigIntegerField(default=0)
@@ -46,65 +45,62 @@ class DailyStat(Metrics):
     type_id = models.BigIntegerField(default=0)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["agency", "day", "department_id", "assignee_user_id", "type_id"],
-                name="dailystat_key",
-            )
-        ]
+        abstract = True
 
     def __str__(self) -> str:
         return f"{self.agency_id}:{self.day}"
 
 
-class AgencyDailyStat(Metrics):
-    """Per agency and day: what the platform-wide dashboard reads (1,000 agencies x a year
-    is 365,000 rows at most)."""
+def _detail_key(name: str) -> models.UniqueConstraint:
+    return models.UniqueConstraint(
+        fields=["agency", "day", "department_id", "assignee_user_id", "type_id"], name=name
+    )
+
+
+class AgencyMetrics(Metrics):
+    """Metrics per agency."""
 
     agency = models.ForeignKey("tenants.Agency", on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.agency_id}:{self.day}"
+
+
+class DailyStat(DetailMetrics):
+    """Per agency, day, department, assignee and transaction type: what the agency's own
+    statistics and the oversight drill-down read."""
+
+    class Meta:
+        constraints = [_detail_key("dailystat_key")]
+
+
+class MonthlyStat(DetailMetrics):
+    """DailyStat summed per month (``day`` is the month's first day): periods of many months
+    read a dozen rows per combination instead of hundreds."""
+
+    class Meta:
+        constraints = [_detail_key("monthlystat_key")]
+
+
+class AgencyDailyStat(AgencyMetrics):
+    """Per agency and day: what the platform-wide table of agencies reads."""
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["day", "agency"], name="agencydailystat_key")
         ]
 
-    def __str__(self) -> str:
-        return f"{self.agency_id}:{self.day}"
 
-
-class MonthlyStat(Metrics):
-    """DailyStat summed per month (``day`` is the month's first day): periods of many months
-    read a dozen rows per combination instead of hundreds."""
-
-    agency = models.ForeignKey("tenants.Agency", on_delete=models.CASCADE, related_name="+")
-    department_id = models.BigIntegerField(default=0)
-    assignee_user_id = models.BigIntegerField(default=0)
-    type_id = models.BigIntegerField(default=0)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["agency", "day", "department_id", "assignee_user_id", "type_id"],
-                name="monthlystat_key",
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.agency_id}:{self.day:%Y-%m}"
-
-
-class AgencyMonthlyStat(Metrics):
+class AgencyMonthlyStat(AgencyMetrics):
     """AgencyDailyStat summed per month (``day`` is the month's first day)."""
-
-    agency = models.ForeignKey("tenants.Agency", on_delete=models.CASCADE, related_name="+")
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["day", "agency"], name="agencymonthlystat_key")
         ]
-
-    def __str__(self) -> str:
-        return f"{self.agency_id}:{self.day:%Y-%m}"
 
 
 class PlatformDailyStat(Metrics):

@@ -304,14 +304,20 @@ def _department_where(department_ids: list[int] | None):
 
 
 def _scope_source(
-    period: Period, agency: Agency | None, department_ids: list[int] | None
+    period: Period,
+    agency: Agency | None,
+    department_ids: list[int] | None,
+    *,
+    months: bool = True,
 ) -> Source:
+    """The platform's or one agency's (or some departments') rollup over the period; with
+    ``months=False`` daily rows only."""
     if agency is None:
         return Source(PlatformDailyStat, None, period)
     filters = {"agency": agency}
     if department_ids is not None:
         filters["department_id__in"] = department_ids
-    return Source(DailyStat, MonthlyStat, period, **filters)
+    return Source(DailyStat, MonthlyStat if months else None, period, **filters)
 
 
 def scope_summary(
@@ -397,13 +403,7 @@ def trend(
 ) -> list[Figures]:
     """Figures per day, week or month of the period (empty buckets included)."""
     # Daily rows only: every day of the period is a point of the trend.
-    daily = Source(
-        PlatformDailyStat if agency is None else DailyStat,
-        None,
-        period,
-        **({} if agency is None else {"agency": agency}),
-        **({} if department_ids is None else {"department_id__in": department_ids}),
-    )
+    daily = _scope_source(period, agency, department_ids, months=False)
     per_day = daily.grouped("day", TREND_SUMS)
     buckets: dict[date, Figures] = {}
     day = period.start

@@ -137,9 +137,9 @@ def _pdf(html: str, filename: str) -> HttpResponse | None:
     return response
 
 
-def _pdf_unavailable(request, to: str, **kwargs):
-    messages.error(request, _("PDF reports are not available on this server at the moment."))
-    return redirect(to, **kwargs)
+def _status(form) -> int:
+    """400 for a page shown with the errors of a submitted form."""
+    return 400 if form.is_bound and form.errors else 200
 
 
 def oversight_required(view):
@@ -224,7 +224,7 @@ def dashboard(request):
             "month_form": MonthForm(initial={"month": _previous_month_value()}),
             **_trend_context(period, selectors.trend(period)),
         },
-        status=400 if form.is_bound and form.errors else 200,
+        status=_status(form),
     )
 
 
@@ -278,34 +278,49 @@ def agency(request, agency_slug):
             "beneficiaries": selectors.agency_beneficiaries(period, agency=target),
             **_trend_context(period, selectors.trend(period, agency=target)),
         },
-        status=400 if form.is_bound and form.errors else 200,
+        status=_status(form),
     )
+
+
+def _monthly_report(request, *, back: str, back_kwargs: dict, filename: str, context):
+    """The PDF of the month asked for (``context(period)`` gives the figures); a bad month,
+    or a server without Pango, goes back to ``back`` with a message."""
+    form = MonthForm(request.GET)
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors.get("month", [_("Choose a month.")])))
+        return redirect(back, **back_kwargs)
+    period = form.cleaned_data["month"]
+    html = render_to_string(
+        "insights/report_pdf.html",
+        {
+            "period": period,
+            "report_time": timezone.localtime().strftime("%Y-%m-%d %H:%M"),
+            **context(period),
+        },
+        request=request,
+    )
+    response = _pdf(html, f"{filename}-{period.start:%Y-%m}")
+    if response is None:
+        messages.error(request, _("PDF reports are not available on this server at the moment."))
+        return redirect(back, **back_kwargs)
+    return response
 
 
 @oversight_required
 def report(request):
-    form = MonthForm(request.GET)
-    if not form.is_valid():
-        messages.error(request, " ".join(form.errors.get("month", [_("Choose a month.")])))
-        return redirect("insights:dashboard")
-    period = form.cleaned_data["month"]
-    rows = selectors.agency_percentiles(period, selectors.agency_table(period))
-    html = render_to_string(
-        "insights/report_pdf.html",
-        {
+    def context(period):
+        rows = selectors.agency_percentiles(period, selectors.agency_table(period))
+        return {
             "title": _("Monthly report of all agencies"),
-            "report_time": timezone.localtime().strftime("%Y-%m-%d %H:%M"),
-            "period": period,
             "summary": selectors.scope_summary(period),
             "table": _table(_("Agency"), rows),
             "rankings": selectors.rankings(rows, min_requests=_min_ranking()),
             "min_ranking": _min_ranking(),
             **_trend_context(period, selectors.trend(period)),
-        },
-        request=request,
-    )
-    return _pdf(html, f"report-{period.start:%Y-%m}") or _pdf_unavailable(
-        request, "insights:dashboard"
+        }
+
+    return _monthly_report(
+        request, back="insights:dashboard", back_kwargs={}, filename="report", context=context
     )
 
 
@@ -353,39 +368,33 @@ def workspace_statistics(request):
                 selectors.trend(period, agency=request.agency, department_ids=department_ids),
             ),
         },
-        status=400 if form.is_bound and form.errors else 200,
+        status=_status(form),
     )
 
 
 @workspace_view("statistics.view")
 def workspace_report(request):
-    form = MonthForm(request.GET)
-    if not form.is_valid():
-        messages.error(request, " ".join(form.errors.get("month", [_("Choose a month.")])))
-        return redirect("workspace:statistics", agency_slug=request.agency.slug)
-    period = form.cleaned_data["month"]
     department_ids = _department_scope(request)
-    html = render_to_string(
-        "insights/report_pdf.html",
-        {
-            "title": _("Monthly report of %(agency)s") % {"agency": request.agency.name},
-            "report_time": timezone.localtime().strftime("%Y-%m-%d %H:%M"),
-            "period": period,
+    agency = request.agency
+
+    def context(period):
+        return {
+            "title": _("Monthly report of %(agency)s") % {"agency": agency.name},
             "summary": selectors.scope_summary(
-                period, agency=request.agency, department_ids=department_ids
+                period, agency=agency, department_ids=department_ids
             ),
-            "tables": _breakdown_tables(
-                period, request.agency, department_ids, with_evaluation=True
-            ),
+            "tables": _breakdown_tables(period, agency, department_ids, with_evaluation=True),
             **_trend_context(
-                period,
-                selectors.trend(period, agency=request.agency, department_ids=department_ids),
+                period, selectors.trend(period, agency=agency, department_ids=department_ids)
             ),
-        },
-        request=request,
-    )
-    return _pdf(html, f"{request.agency.slug}-report-{period.start:%Y-%m}") or _pdf_unavailable(
-        request, "workspace:statistics", agency_slug=request.agency.slug
+        }
+
+    return _monthly_report(
+        request,
+        back="workspace:statistics",
+        back_kwargs={"agency_slug": agency.slug},
+        filename=f"{agency.slug}-report",
+        context=context,
     )
 
 
@@ -406,7 +415,7 @@ def evaluation_settings(request):
         request,
         "insights/evaluation_settings.html",
         {"form": form},
-        status=400 if form.is_bound and form.errors else 200,
+        status=_status(form),
     )
 
 

@@ -17,7 +17,6 @@ Settings: BENCH_REQUEST_CLIENTS (16), BENCH_REQUEST_SECONDS (15), BENCH_PAGE_GET
 REDIS_URL (redis://127.0.0.1:6379/0, used by the server when reachable).
 """
 
-import math
 import os
 import random
 import re
@@ -51,6 +50,7 @@ from requests_app.search import normalize
 from tenants.models import Agency
 from tenants.services import agency_onboard, department_save
 from tenants.staff.models import Membership
+from tests.bench.helpers import bench, load, pct
 from tests.e2e.conftest import _database_url
 from tests.factories import PNG_BYTES, make_beneficiary, make_employee, make_type, national_id
 
@@ -73,18 +73,6 @@ _ids = iter(range(10_000_000 + random.randrange(10_000_000), 30_000_000))
 
 
 # --- helpers -----------------------------------------------------------------------------------
-
-
-def pct(values: list[float], fraction: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
-
-
-def bench(title: str, *lines: str) -> None:
-    print(f"\nBENCH {title}", flush=True)
-    for line in lines:
-        print(f"BENCH   {line}", flush=True)
 
 
 def ms(seconds: float) -> str:
@@ -231,11 +219,6 @@ def _die_with_parent() -> None:
     import signal
 
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-
-
-def load() -> str:
-    one, five, _fifteen = os.getloadavg()
-    return f"load average {one:.1f}/{five:.1f} on {os.cpu_count()} CPUs"
 
 
 @contextmanager

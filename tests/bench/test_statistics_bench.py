@@ -34,7 +34,6 @@ trial runs), BENCH_PROFILE=1 (cProfile of one GET of each page, by own time).
 """
 
 import logging
-import math
 import os
 import random
 import statistics
@@ -59,6 +58,7 @@ from requests_app.services.index import index_sync
 from tenants.models import Agency
 from tenants.services import department_save
 from tenants.staff.models import Membership
+from tests.bench.helpers import bench, load, pct
 from tests.factories import make_beneficiary, make_employee, make_request, make_type, national_id
 
 GETS = int(os.environ.get("BENCH_STATS_GETS", "40"))
@@ -83,23 +83,6 @@ _ids = iter(range(91_000_000 + random.randrange(4_000_000), 99_999_999))
 
 
 # --- helpers -----------------------------------------------------------------------------------
-
-
-def pct(values: list[float], fraction: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
-
-
-def bench(title: str, *lines: str) -> None:
-    print(f"\nBENCH {title}", flush=True)
-    for line in lines:
-        print(f"BENCH   {line}", flush=True)
-
-
-def load() -> str:
-    one, five, _fifteen = os.getloadavg()
-    return f"load average {one:.1f}/{five:.1f} on {os.cpu_count()} CPUs"
 
 
 def person(tag: str) -> User:
