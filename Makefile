@@ -21,12 +21,13 @@ browser:
 	    (apt-get update -q >/dev/null && apt-get install -y -q chromium fonts-noto-core >/dev/null); \
 	  else echo "chromium missing: sudo apt-get install chromium (browser tests will be skipped)"; fi; }
 
-# Pango (HarfBuzz shaping) and Arabic fonts for the PDF reports (weasyprint).
+# Pango (HarfBuzz shaping) and Arabic fonts for the PDF reports (weasyprint); pdftotext
+# (poppler-utils) lets the tests read the text of the PDFs they generate.
 pdflibs:
-	@{ ldconfig -p | grep -q libpangoft2-1.0 && fc-list :lang=ar | grep -qi noto; } || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -q libpangoft2-1.0-0 fonts-noto-core >/dev/null || \
-	    (apt-get update -q >/dev/null && apt-get install -y -q libpangoft2-1.0-0 fonts-noto-core >/dev/null); \
-	  else echo "PDF reports need: sudo apt-get install libpangoft2-1.0-0 fonts-noto-core"; fi; }
+	@{ ldconfig -p | grep -q libpangoft2-1.0 && fc-list :lang=ar | grep -qi noto && command -v pdftotext >/dev/null; } || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -q libpangoft2-1.0-0 fonts-noto-core poppler-utils >/dev/null || \
+	    (apt-get update -q >/dev/null && apt-get install -y -q libpangoft2-1.0-0 fonts-noto-core poppler-utils >/dev/null); \
+	  else echo "PDF reports need: sudo apt-get install libpangoft2-1.0-0 fonts-noto-core poppler-utils"; fi; }
 
 run: $(STAMP) pdflibs
 	$(PY) infra/run.py serve

@@ -40,6 +40,13 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "e2e: real-browser end-to-end test (daphne + Chromium)")
 
 
+def pytest_collection_modifyitems(session, config, items):
+    """Browser tests run last: their session-wide server keeps a job worker alive until the
+    session ends, and tests/notifications/test_worker.py must own the jobs it kills."""
+    e2e_dir = Path(__file__).resolve().parent
+    items.sort(key=lambda item: Path(str(item.path)).resolve().is_relative_to(e2e_dir))
+
+
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item, call):
     report = yield
