@@ -30,6 +30,11 @@ EVENTS: dict[str, Event] = {
         _("Mobile verification code"), (SMS,), mandatory=True, sensitive=True
     ),
     "account.welcome": Event(_("Welcome to Muamalat"), (INAPP, EMAIL, SMS)),
+    # Someone tried to register (or add to their account) this account's identity number,
+    # email or mobile; says nothing about who.
+    "account.registered_details_used": Event(
+        _("Someone tried to use your account details"), (EMAIL, SMS), mandatory=True
+    ),
     "staff.invited": Event(_("Invitation to an agency"), (INAPP, EMAIL), mandatory=True),
     "request.submitted": Event(_("Your request was received"), (INAPP, EMAIL)),
     "request.commented": Event(_("A reply on your request"), (INAPP, EMAIL, SMS)),

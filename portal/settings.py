@@ -205,11 +205,29 @@ ACCOUNT_FORMS = {
     "signup": "portal.accounts.forms.SignupForm",
 }
 ACCOUNT_RATE_LIMITS = {
+    # Keyed on the account, whatever spelling of its identifier was typed (see the adapter).
     "login_failed": os.environ.get("LOGIN_FAILED_RATE_LIMIT", "10/m/ip,5/5m/key"),
     "signup": "20/m/ip",
     "reset_password": "20/m/ip,5/m/key",
+    # Adding or changing the account's email address (each one mails a confirmation).
+    "manage_email": os.environ.get("MANAGE_EMAIL_RATE_LIMIT", "5/h/user"),
+    # Mobile codes asked for from one network (per account: MOBILE_CODE_* below).
+    "mobile_code": os.environ.get("MOBILE_CODE_IP_RATE_LIMIT", "20/h/ip"),
+    # Notices to an owner whose identity number, email or mobile someone tried to register.
+    "registered_details_notice": "3/d/key",
 }
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Muamalat] "
+# A sign-up with registered details answers as a new one would (portal.accounts.forms).
+ACCOUNT_PREVENT_ENUMERATION = True
+# One email address per account, replaced only once the new one is confirmed; changing it
+# asks for the password again (allauth's reauthentication, REAUTHENTICATION_TIMEOUT 300 s).
+ACCOUNT_CHANGE_EMAIL = True
+ACCOUNT_REAUTHENTICATION_REQUIRED = True
+ACCOUNT_FORMS["add_email"] = "portal.accounts.forms.AddEmailForm"
+# Mobile codes: one per MOBILE_CODE_RESEND_SECONDS, at most MOBILE_CODE_MAX_PER_HOUR an hour
+# per account, the sign-up's first code included.
+MOBILE_CODE_RESEND_SECONDS = int(os.environ.get("MOBILE_CODE_RESEND_SECONDS", "60"))
+MOBILE_CODE_MAX_PER_HOUR = int(os.environ.get("MOBILE_CODE_MAX_PER_HOUR", "5"))
 
 SMS_BACKEND = os.environ.get("SMS_BACKEND", "notifications.backends.sms.ConsoleSmsBackend")
 TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")

@@ -7,6 +7,20 @@ from portal.accounts import identity
 from portal.accounts.models import User
 
 
+def identifier_normalise(identifier: str) -> str:
+    """One spelling per identifier: ASCII digits, E.164 mobiles, upper-case identity numbers,
+    lower-case emails (what the login-failure limit keys on when no account matches)."""
+    value = identity.normalize_digits(identifier or "").strip()
+    if "@" in value:
+        return "email:" + value.lower()
+    if value.startswith("+") or value.startswith("05") or value.startswith("00"):
+        try:
+            return "mobile:" + identity.normalize_mobile(value)
+        except ValidationError:
+            return "other:" + value.replace(" ", "")
+    return "identity:" + value.replace(" ", "").upper()
+
+
 def user_find_by_identifier(identifier: str) -> User | None:
     """Resolve what the person typed: an email, a mobile number or an identity number."""
     value = identity.normalize_digits(identifier or "").strip()

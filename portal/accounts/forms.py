@@ -1,11 +1,15 @@
 """Sign-up and login forms (allauth subclasses) and the mobile code form."""
 
 from allauth.account import forms as allauth_forms
+from allauth.account.adapter import get_adapter
+from allauth.core import ratelimit
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db import models
+from django.shortcuts import redirect
 from django.utils.translation import gettext_lazy as _
 
-from portal.accounts import identity, services
+from portal.accounts import identity, pending, services
 from portal.accounts.models import User
 
 NAME_FIELDS = [
@@ -38,6 +42,45 @@ class LoginForm(allauth_forms.LoginForm):
         if self.cleaned_data.get("password"):
             credentials["password"] = self.cleaned_data["password"]
         return credentials
+
+
+def users_holding_email(email: str, *, exclude: User | None = None):
+    """Accounts whose address ``email`` is: their own, or a confirmed one (an address merely
+    asked for and not confirmed belongs to nobody yet, so nobody can squat it)."""
+    from allauth.account.models import EmailAddress
+
+    confirmed = EmailAddress.objects.filter(email__iexact=email, verified=True)
+    users = User.objects.filter(
+        models.Q(email__iexact=email) | models.Q(pk__in=confirmed.values("user_id"))
+    )
+    if exclude is not None:
+        users = users.exclude(pk=exclude.pk)
+    return users
+
+
+class AddEmailForm(allauth_forms.AddEmailForm):
+    """The email page (ACCOUNT_CHANGE_EMAIL: the one address is replaced once the new one is
+    confirmed). An address of another account is not attached and no confirmation goes to
+    it: its owner is told that someone tried (never who), and the page answers as for any
+    address, so it does not tell whether the address is registered."""
+
+    def clean_email(self) -> str:
+        value = super().clean_email()
+        self.registered_owner = users_holding_email(value, exclude=self.user).first()
+        return value
+
+    def save(self, request):
+        from allauth.account.internal.flows import email_verification
+        from allauth.account.models import EmailAddress
+
+        email = self.cleaned_data["email"]
+        owner = self.registered_owner
+        if owner is None:
+            return super().save(request)
+        if ratelimit.consume(request, action="registered_details_notice", key=f"user:{owner.pk}"):
+            services.email_change_to_registered_address(owner=owner, request=request)
+        email_verification.add_email_verification_sent_message(request, email, signup=False)
+        return EmailAddress(user=self.user, email=email)  # not saved: nothing is attached
 
 
 class SignupForm(allauth_forms.SignupForm):
@@ -94,6 +137,8 @@ class SignupForm(allauth_forms.SignupForm):
     ]
 
     def __init__(self, *args, **kwargs):
+        # Accounts that already hold the identity number, email or mobile typed (see try_save).
+        self.registered_owners: dict[int, User] = {}
         super().__init__(*args, **kwargs)
         for name, label, lang in NAME_FIELDS:
             self.fields[name] = forms.CharField(
@@ -114,15 +159,58 @@ class SignupForm(allauth_forms.SignupForm):
     def clean_identity_number(self) -> str:
         identity_type = self.cleaned_data.get("identity_type")
         number = identity.normalize_identity(identity_type, self.cleaned_data["identity_number"])
-        if User.objects.filter(identity_hash=identity.identity_lookup_hash(number)).exists():
-            raise ValidationError(_("An account with this identity number already exists."))
+        self._note_owner(User.objects.filter(identity_hash=identity.identity_lookup_hash(number)))
         return number
 
     def clean_mobile(self) -> str:
         mobile = identity.normalize_mobile(self.cleaned_data["mobile"])
-        if User.objects.filter(mobile=mobile).exists():
-            raise ValidationError(_("An account with this mobile number already exists."))
+        self._note_owner(User.objects.filter(mobile=mobile))
         return mobile
+
+    def validate_unique_email(self, value: str) -> str:
+        # Not allauth's check, which says "already registered" when verification is optional.
+        self._note_owner(User.objects.filter(email__iexact=value))
+        self._note_owner(users_holding_email(value))
+        return get_adapter().validate_unique_email(value)
+
+    def _note_owner(self, users) -> None:
+        # Registered details are not form errors: the answer must not tell who is registered.
+        for user in users:
+            self.registered_owners[user.pk] = user
+
+    def try_save(self, request):
+        """Register, or (details already registered) tell the owners and create nothing.
+
+        Both lead to the same mobile-code step with the same messages; nobody is signed in
+        before the code is confirmed (see portal.accounts.pending), so the next page does not
+        reveal which details exist. Returns allauth's ``(user, response)``.
+        """
+        from allauth.account.internal.flows import email_verification
+        from allauth.account.models import EmailAddress
+        from allauth.account.signals import user_signed_up
+
+        email = self.cleaned_data["email"]
+        mobile = self.cleaned_data["mobile"]
+        if self.registered_owners:
+            owners = [
+                owner
+                for owner in self.registered_owners.values()
+                # At most a few notices per owner, however often someone tries.
+                if ratelimit.consume(
+                    request, action="registered_details_notice", key=f"user:{owner.pk}"
+                )
+            ]
+            services.signup_with_registered_details(owners=owners, request=request)
+            email_verification.add_email_verification_sent_message(request, email, signup=True)
+            pending.start(request, user=None, mobile=mobile)
+            return None, redirect("accounts:verify_mobile")
+        user = self.save(request)
+        user_signed_up.send(sender=user.__class__, request=request, user=user)
+        address = EmailAddress.objects.filter(user=user, email__iexact=email).first()
+        if address is not None:
+            email_verification.send_verification_email_to_address(request, address, signup=True)
+        pending.start(request, user=user, mobile=mobile)
+        return user, redirect("accounts:verify_mobile")
 
     def clean(self):
         cleaned = super().clean()
@@ -159,11 +247,15 @@ class MobileCodeForm(forms.Form):
         ),
     )
 
-    def __init__(self, *args, user: User, **kwargs):
+    def __init__(self, *args, user: User | None, unregistered: dict | None = None, **kwargs):
         self.user = user
+        self.unregistered = unregistered
         super().__init__(*args, **kwargs)
 
     def clean_code(self) -> str:
         code = identity.normalize_digits(self.cleaned_data["code"]).strip()
-        services.mobile_verification_confirm(user=self.user, code=code)
+        if self.user is None:
+            services.mobile_verification_confirm_unregistered(state=self.unregistered, code=code)
+        else:
+            services.mobile_verification_confirm(user=self.user, code=code)
         return code

@@ -134,17 +134,16 @@ def test_iqama_and_arabic_digits_are_accepted(client, db):
     assert user.mobile == "+966557654321"
 
 
-def test_duplicate_identity_or_mobile_is_refused(client, db):
+def test_duplicate_identity_or_mobile_creates_no_account(client, db):
+    # Registered details are no longer form errors (enumeration, issue 10 point 13): the
+    # sign-up leads to the same mobile-code step and no account is created; the owner is told.
+    # tests/accounts/test_signup_enumeration.py covers the outcome in full.
     existing = make_beneficiary()
-    response = client.post(
-        reverse("account_signup"), signup_data(identity_number=existing.identity_number)
-    )
-    assert "identity_number" in response.context["form"].errors
-    response = client.post(reverse("account_signup"), signup_data(mobile=existing.mobile))
-    assert "mobile" in response.context["form"].errors
-    assert (
-        User.objects.count() >= 1 and not User.objects.filter(email="abdullah@example.sa").exists()
-    )
+    for overrides in ({"identity_number": existing.identity_number}, {"mobile": existing.mobile}):
+        response = client.post(reverse("account_signup"), signup_data(**overrides))
+        assert response.status_code == 302
+        assert response["Location"] == reverse("accounts:verify_mobile")
+    assert not User.objects.filter(email="abdullah@example.sa").exists()
 
 
 @pytest.mark.parametrize("which", ["identity", "email", "email_upper", "mobile", "mobile_local"])
