@@ -219,3 +219,14 @@ def test_account_email_retried_then_removed_after_the_last_attempt(client, db, s
     queued.refresh_from_db()
     assert queued.status == Delivery.FAILED and "down" in queued.failure_reason
     assert re.fullmatch(r"\[.+\]", queued.body) and queued.html == ""
+
+
+def test_deploy_check_flags_the_console_backends(settings):
+    from notifications.checks import console_backends
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+    settings.SMS_BACKEND = "notifications.backends.sms.ConsoleSmsBackend"
+    assert {m.id for m in console_backends()} == {"notifications.W001", "notifications.W002"}
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.SMS_BACKEND = "notifications.backends.sms.TwilioSmsBackend"
+    assert console_backends() == []
