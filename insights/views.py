@@ -327,13 +327,9 @@ def report(request):
 def _department_scope(request) -> list[int] | None:
     """Agency-wide viewers see every department; a supervisor of a department sees it and the
     departments under it."""
-    from requests_app.selectors import department_subtree
+    from requests_app.selectors import department_scope
 
-    if request.user.has_perm("agency.requests.view_all"):
-        return None
-    if request.membership.department_id is None:
-        return None
-    return department_subtree(request.membership.department_id)
+    return department_scope(membership=request.membership, user=request.user)
 
 
 @workspace_view("statistics.view")

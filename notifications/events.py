@@ -21,7 +21,11 @@ class Event:
     channels: tuple[str, ...]
     # Mandatory events (codes, invitations) ignore preferences: they are how people get in.
     mandatory: bool = False
-    # Sensitive texts (one-time codes) are blanked in the outbox once sent.
+    # Sensitive events carry a secret in their context (a one-time code, a set-password or
+    # invitation link with a token). Their email/SMS texts are stored encrypted while queued and
+    # replaced by a placeholder once sent or finally failed; their subject and in-app text, kept
+    # in clear, are rendered WITHOUT the caller's context (only recipient, agency, link and
+    # site_url), so no template can put the secret there. ``link`` itself must stay secret-free.
     sensitive: bool = False
 
 
@@ -35,7 +39,9 @@ EVENTS: dict[str, Event] = {
     "account.registered_details_used": Event(
         _("Someone tried to use your account details"), (EMAIL, SMS), mandatory=True
     ),
-    "staff.invited": Event(_("Invitation to an agency"), (INAPP, EMAIL), mandatory=True),
+    "staff.invited": Event(
+        _("Invitation to an agency"), (INAPP, EMAIL), mandatory=True, sensitive=True
+    ),
     "request.submitted": Event(_("Your request was received"), (INAPP, EMAIL)),
     "request.commented": Event(_("A reply on your request"), (INAPP, EMAIL, SMS)),
     "request.info_requested": Event(_("Information needed for your request"), (INAPP, EMAIL, SMS)),

@@ -66,6 +66,9 @@ class Delivery(models.Model):
     subject = models.CharField(max_length=255, blank=True)
     body = models.TextField(blank=True)
     html = models.TextField(blank=True)
+    # A sensitive event's body and html (a set-password link, a code) are stored encrypted while
+    # queued (notifications.services.seal) and replaced by a placeholder once sent or failed.
+    sealed = models.BooleanField(default=False)
     status = models.CharField(_("status"), max_length=10, choices=STATUSES, default=QUEUED)
     failure_reason = models.CharField(_("reason"), max_length=500, blank=True)
     provider_message_id = models.CharField(max_length=100, blank=True, db_index=True)
@@ -107,3 +110,31 @@ class ChannelPreference(models.Model):
 
     def allows(self, channel: str) -> bool:
         return bool(getattr(self, channel))
+
+
+class AccountEmail(models.Model):
+    """An account message rendered by allauth (password reset, email confirmation, sign-in code,
+    "account already exists"). Its texts carry secret links or codes, so they are stored
+    encrypted while queued and removed once sent or finally failed; the job that sends it carries
+    only this row's id. The address may belong to nobody (allauth's enumeration prevention
+    writes to unknown addresses too), hence no link to a user."""
+
+    to = models.JSONField(default=list)
+    from_email = models.CharField(max_length=254)
+    subject = models.CharField(max_length=255, blank=True)
+    body = models.TextField(blank=True)
+    html = models.TextField(blank=True)
+    headers = models.JSONField(default=dict)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Delivery.STATUSES, default=Delivery.QUEUED
+    )
+    failure_reason = models.CharField(_("reason"), max_length=500, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"account-email:{self.pk}:{self.status}"

@@ -8,7 +8,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.db import transaction
 from django.template import Context
 from django.template.loader import get_template, render_to_string
@@ -18,7 +18,8 @@ from django.utils.translation import gettext as _
 from notifications.backends.errors import PermanentDeliveryError, TransientDeliveryError
 from notifications.backends.sms import get_sms_backend
 from notifications.events import EMAIL, EVENTS, INAPP, SMS, Event
-from notifications.models import ChannelPreference, Delivery, Notification
+from notifications.models import AccountEmail, ChannelPreference, Delivery, Notification
+from portal.accounts.identity import decrypt_identity, encrypt_identity
 from portal.accounts.models import User
 from tenants.models import Agency
 
@@ -77,20 +78,22 @@ def notification_send(
         language = recipient.preferred_language or settings.LANGUAGE_CODE
         channels = channels_for(recipient=recipient, event=spec, code=event)
         with translation.override(language):
-            ctx = {
+            base = {
                 "recipient": recipient,
                 "agency": agency,
                 "link": link,
                 "site_url": settings.SITE_URL,
-                **(context or {}),
             }
+            ctx = {**base, **(context or {})}
+            # What stays in clear (title, in-app text) never sees a sensitive event's context.
+            clear = base if spec.sensitive else ctx
             notification = Notification.objects.create(
                 recipient=recipient,
                 agency=agency,
                 event=event,
                 language=language,
-                title=_render(event, "subject.txt", ctx),
-                body=_render(event, "inapp.txt", ctx) if INAPP in channels else "",
+                title=_render(event, "subject.txt", clear),
+                body=_render(event, "inapp.txt", clear) if INAPP in channels else "",
                 link=link,
                 idempotency_key=key,
             )
@@ -109,6 +112,9 @@ def notification_send(
                     delivery.address = f"user:{recipient.pk}"
                     delivery.body = notification.body
                     delivery.status = Delivery.SENT
+                if spec.sensitive and channel in (EMAIL, SMS):
+                    delivery.body, delivery.html = seal(delivery.body), seal(delivery.html)
+                    delivery.sealed = True
                 deliveries.append(delivery)
             Delivery.objects.bulk_create(deliveries)
         for delivery in deliveries:
@@ -177,20 +183,9 @@ def _ses_error(exc: Exception) -> Exception:
     return TransientDeliveryError(reason)
 
 
-def _send_email(delivery: Delivery) -> str:
-    notification = delivery.notification
-    message = EmailMultiAlternatives(
-        delivery.subject,
-        delivery.body,
-        settings.DEFAULT_FROM_EMAIL,
-        [delivery.address],
-        headers={
-            "Message-ID": f"<{notification.idempotency_key.replace(':', '.')}"
-            f".{delivery.pk}@muamalat>"
-        },
-    )
-    if delivery.html:
-        message.attach_alternative(delivery.html, "text/html")
+def _email_send(message: EmailMultiAlternatives) -> str:
+    """Send one email; returns the provider's id. Refusals are classified as in
+    ``delivery_attempt``: a refused address is permanent, server/connection errors transient."""
     try:
         message.send()
     except _ses_errors() as exc:
@@ -202,69 +197,163 @@ def _send_email(delivery: Delivery) -> str:
     return message.extra_headers.get("X-SES-Message-Id") or message.extra_headers["Message-ID"]
 
 
-def delivery_attempt(*, delivery_id: int, final_attempt: bool = False) -> Delivery | None:
-    """Send one delivery once. Safe to repeat: a delivery already sent, delivered or failed is
-    left alone (the idempotency guard for retried or re-run jobs).
+def _send_email(delivery: Delivery, body: str, html: str) -> str:
+    notification = delivery.notification
+    message = EmailMultiAlternatives(
+        delivery.subject,
+        body,
+        settings.DEFAULT_FROM_EMAIL,
+        [delivery.address],
+        headers={
+            "Message-ID": f"<{notification.idempotency_key.replace(':', '.')}"
+            f".{delivery.pk}@muamalat>"
+        },
+    )
+    if html:
+        message.attach_alternative(html, "text/html")
+    return _email_send(message)
+
+
+def seal(text: str) -> str:
+    """Encrypt an outbox text holding a secret (Fernet under FIELD_ENCRYPTION_KEY, the key of
+    the identity numbers): readable only by the application, not by whoever reads the table."""
+    return encrypt_identity(text) if text else ""
+
+
+def unseal(text: str) -> str:
+    return decrypt_identity(text) if text else ""
+
+
+def _removed(*, sent: bool) -> str:
+    """What a secret text becomes once sent (or given up on): a placeholder saying so."""
+    if sent:
+        return "[" + _("removed after sending") + "]"
+    return "[" + _("removed: not sent") + "]"
+
+
+def _outbox_attempt(
+    *, model, pk: int, final_attempt: bool, send, scrub, related: tuple[str, ...] = ()
+):
+    """Send one outbox row (a Delivery or an AccountEmail) once; shared by both jobs.
 
     The row is locked and marked ``sending`` with the attempt counted, and that is committed
-    before the provider is called, so a crash is visible and the next run knows.
+    before the provider is called, so a crash is visible and the next run knows. A row already
+    sent, delivered or failed is left alone (the guard for retried or re-run jobs).
+    ``send(row)`` returns the fields to record on success; ``scrub(row, sent=…)`` the fields that
+    replace its secret texts once it is sent or finally failed (empty: nothing to remove).
     """
     with transaction.atomic():
-        delivery = (
-            Delivery.objects.select_for_update()
-            .select_related("notification")
-            .filter(pk=delivery_id)
-            .first()
-        )
-        if delivery is None or delivery.status in Delivery.FINAL:
-            return delivery
-        delivery.status = Delivery.SENDING
-        delivery.attempts += 1
-        delivery.save(update_fields=["status", "attempts", "updated_at"])
+        row = model.objects.select_for_update().select_related(*related).filter(pk=pk).first()
+        if row is None or row.status in Delivery.FINAL:
+            return row
+        row.status = Delivery.SENDING
+        row.attempts += 1
+        row.save(update_fields=["status", "attempts", "updated_at"])
     try:
-        if delivery.channel == SMS:
-            result = get_sms_backend().send(to=delivery.address, body=delivery.body)
-            provider_id, segments = result.message_id, result.segments
-        elif delivery.channel == EMAIL:
-            provider_id, segments = _send_email(delivery), None
-        else:
-            raise PermanentDeliveryError(f"channel {delivery.channel} is not sent by jobs")
+        result = send(row)
     except TransientDeliveryError as exc:
-        _delivery_mark(
-            delivery,
-            status=Delivery.FAILED if final_attempt else Delivery.QUEUED,
-            reason=str(exc)[:500],
-        )
         if final_attempt:
-            return delivery
+            _delivery_mark(row, status=Delivery.FAILED, reason=str(exc)[:500], **scrub(row, False))
+            return row
+        _delivery_mark(row, status=Delivery.QUEUED, reason=str(exc)[:500])
         raise
     except PermanentDeliveryError as exc:
-        _delivery_mark(delivery, status=Delivery.FAILED, reason=str(exc)[:500])
-        return delivery
+        _delivery_mark(row, status=Delivery.FAILED, reason=str(exc)[:500], **scrub(row, False))
+        return row
     except Exception as exc:  # noqa: BLE001 - an unknown failure must not leave it "sending"
         reason = f"{exc.__class__.__name__}: {exc}"[:500]
-        logger.exception("delivery %s failed unexpectedly", delivery.pk)
-        _delivery_mark(
-            delivery, status=Delivery.FAILED if final_attempt else Delivery.QUEUED, reason=reason
-        )
+        logger.exception("%s %s failed unexpectedly", model._meta.model_name, row.pk)
         if final_attempt:
-            return delivery
+            _delivery_mark(row, status=Delivery.FAILED, reason=reason, **scrub(row, False))
+            return row
+        _delivery_mark(row, status=Delivery.QUEUED, reason=reason)
         raise TransientDeliveryError(reason) from exc
-    extra = {}
-    if EVENTS.get(delivery.notification.event, Event("", ())).sensitive:
-        extra["body"] = "[" + _("removed after sending") + "]"
-    _delivery_mark(
-        delivery,
-        status=Delivery.SENT,
-        provider_message_id=provider_id,
-        segments=segments,
-        reason="",
-        **extra,
+    _delivery_mark(row, status=Delivery.SENT, reason="", **result, **scrub(row, True))
+    return row
+
+
+def _delivery_send(delivery: Delivery) -> dict[str, Any]:
+    body, html = delivery.body, delivery.html
+    if delivery.sealed:
+        body, html = unseal(body), unseal(html)
+    if delivery.channel == SMS:
+        result = get_sms_backend().send(to=delivery.address, body=body)
+        return {"provider_message_id": result.message_id, "segments": result.segments}
+    if delivery.channel == EMAIL:
+        return {"provider_message_id": _send_email(delivery, body, html), "segments": None}
+    raise PermanentDeliveryError(f"channel {delivery.channel} is not sent by jobs")
+
+
+def _delivery_scrub(delivery: Delivery, sent: bool) -> dict[str, Any]:
+    if not (delivery.sealed or EVENTS.get(delivery.notification.event, Event("", ())).sensitive):
+        return {}
+    return {"body": _removed(sent=sent), "html": "", "sealed": False}
+
+
+def delivery_attempt(*, delivery_id: int, final_attempt: bool = False) -> Delivery | None:
+    """Send one delivery once (see ``_outbox_attempt``). A sensitive event's texts are
+    decrypted only to hand them to the provider, and removed once sent or finally failed."""
+    return _outbox_attempt(
+        model=Delivery,
+        pk=delivery_id,
+        final_attempt=final_attempt,
+        send=_delivery_send,
+        scrub=_delivery_scrub,
+        related=("notification",),
     )
-    return delivery
 
 
-def _delivery_mark(delivery: Delivery, *, status: str, reason: str = "", **fields) -> None:
+def account_email_queue(message: EmailMessage) -> AccountEmail:
+    """Queue an account email rendered by allauth (password reset, email confirmation, sign-in
+    code…): its texts are stored encrypted and the job carries only the row's id, so neither
+    the job table nor the worker's log lines ever hold the link or code."""
+    from notifications import tasks
+
+    html = ""
+    for content, mimetype in getattr(message, "alternatives", []):
+        if mimetype == "text/html":
+            html = content
+    if message.content_subtype == "html":
+        html, body = message.body, ""
+    else:
+        body = message.body
+    with transaction.atomic():
+        email = AccountEmail.objects.create(
+            to=list(message.to),
+            from_email=message.from_email or settings.DEFAULT_FROM_EMAIL,
+            subject=str(message.subject)[:255],
+            body=seal(body),
+            html=seal(html),
+            headers={str(k): str(v) for k, v in message.extra_headers.items()},
+        )
+        tasks.send_account_email.defer(email_id=email.pk)
+    return email
+
+
+def _account_email_send(email: AccountEmail) -> dict[str, Any]:
+    headers = {"Message-ID": f"<account.{email.pk}@muamalat>", **email.headers}
+    message = EmailMultiAlternatives(
+        email.subject, unseal(email.body), email.from_email, email.to, headers=headers
+    )
+    html = unseal(email.html)
+    if html:
+        message.attach_alternative(html, "text/html")
+    _email_send(message)
+    return {}
+
+
+def account_email_attempt(*, email_id: int, final_attempt: bool = False) -> AccountEmail | None:
+    """Send one queued account email once; its texts are removed once sent or finally failed."""
+    return _outbox_attempt(
+        model=AccountEmail,
+        pk=email_id,
+        final_attempt=final_attempt,
+        send=_account_email_send,
+        scrub=lambda email, sent: {"body": _removed(sent=sent), "html": ""},
+    )
+
+
+def _delivery_mark(delivery, *, status: str, reason: str = "", **fields) -> None:
     delivery.status = status
     delivery.failure_reason = reason
     for name, value in fields.items():

@@ -37,12 +37,31 @@ async def retry_stalled_jobs(context: JobContext, timestamp: int) -> None:
         await context.app.job_manager.retry_job(job)
 
 
+@app.task(
+    name="notifications.send_account_email",
+    queue="notifications",
+    retry=DELIVERY_RETRY,
+    pass_context=True,
+)
+def send_account_email(context: JobContext, *, email_id: int) -> None:
+    """Account emails rendered by allauth (confirmation, password reset, sign-in code), sent off
+    the request so a slow or failing mail server neither blocks nor loses them. The job carries
+    only the id of the encrypted AccountEmail row: its arguments (kept in procrastinate_jobs and
+    written to the worker's log) hold no link."""
+    from notifications.services import account_email_attempt
+
+    attempts_before = context.job.attempts or 0
+    account_email_attempt(email_id=email_id, final_attempt=attempts_before + 1 >= MAX_ATTEMPTS)
+
+
 @app.task(name="notifications.send_email", queue="notifications", retry=DELIVERY_RETRY)
 def send_email(
     *, subject: str, body: str, html: str, to: list[str], from_email: str, headers: dict[str, str]
 ) -> None:
-    """Account emails rendered by allauth (confirmation, password reset), sent off the request
-    so a slow or failing mail server neither blocks nor loses them."""
+    """Legacy: account emails queued before they went through ``send_account_email`` carried
+    their whole text in the job's arguments. Nothing defers this task any more; it stays so that
+    such jobs still queued at an upgrade are sent (migration notifications 0002 blanks the
+    arguments of the finished ones)."""
     import smtplib
 
     from django.core.mail import EmailMultiAlternatives

@@ -119,6 +119,17 @@ def department_subtree(department_id: int) -> list[int]:
     return found
 
 
+def department_scope(*, membership: Membership, user: User) -> list[int] | None:
+    """The departments whose work an employee oversees: None (every department) for an
+    agency-wide viewer (requests.view_all, which the admin role holds) or someone in no
+    department; else their department and the departments under it. The one definition of
+    "a supervisor of a department sees its subtree", used by the request lists, the statistics,
+    the satisfaction page and the audit trail."""
+    if user.has_perm("agency.requests.view_all") or membership.department_id is None:
+        return None
+    return department_subtree(membership.department_id)
+
+
 def workspace_requests(*, membership: Membership, user: User) -> QuerySet[Request]:
     """Requests an employee may open (R-14): an agency-wide viewer every request; a supervisor
     those of their department and the departments under it (all, when they have none); anyone
@@ -127,12 +138,10 @@ def workspace_requests(*, membership: Membership, user: User) -> QuerySet[Reques
     if user.has_perm("agency.requests.view_all"):
         return qs
     if user.has_perm("agency.requests.supervise"):
-        if membership.department_id is None:
+        department_ids = department_scope(membership=membership, user=user)
+        if department_ids is None:
             return qs
-        return qs.filter(
-            Q(department_id__in=department_subtree(membership.department_id))
-            | Q(assignee=membership)
-        )
+        return qs.filter(Q(department_id__in=department_ids) | Q(assignee=membership))
     return qs.filter(assignee=membership)
 
 

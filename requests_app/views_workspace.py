@@ -567,8 +567,11 @@ def satisfaction(request):
     from requests_app.services.survey import survey_results
 
     _supervising(request)
+    department_ids = selectors.department_scope(membership=request.membership, user=request.user)
     return render(
-        request, "requests_app/workspace/satisfaction.html", {"results": survey_results()}
+        request,
+        "requests_app/workspace/satisfaction.html",
+        {"results": survey_results(department_ids=department_ids)},
     )
 
 

@@ -78,8 +78,18 @@ def role_list() -> QuerySet[Role]:
     return Role.objects.order_by("id")
 
 
-def audit_search(*, query: str = "", action: str = "") -> QuerySet[AuditEvent]:
+def audit_search(
+    *, query: str = "", action: str = "", department_ids: list[int] | None = None
+) -> QuerySet[AuditEvent]:
+    """The audit trail, newest first. ``department_ids`` (a supervisor's subtree, see
+    requests_app.selectors.department_scope; None: everything) keeps the events whose actor is
+    an employee of those departments, or whose object belongs to them: one of those
+    departments, a membership in them, a request of them, or an appointment of such a
+    membership. Agency-wide objects (roles, catalogue, service levels, settings) acted on by
+    someone else are left out."""
     qs = AuditEvent.objects.all()
+    if department_ids is not None:
+        qs = qs.filter(_audit_scope(department_ids))
     if query:
         qs = qs.filter(
             Q(actor_display__icontains=query)
@@ -90,6 +100,29 @@ def audit_search(*, query: str = "", action: str = "") -> QuerySet[AuditEvent]:
     if action:
         qs = qs.filter(action=action)
     return qs.order_by("-created_at", "-id")
+
+
+def _audit_scope(department_ids: list[int]) -> Q:
+    from django.db.models import CharField
+    from django.db.models.functions import Cast
+
+    from requests_app.models import Appointment, Request
+
+    members = Membership.objects.filter(department_id__in=department_ids)
+
+    def ids(queryset) -> QuerySet:
+        return queryset.annotate(key=Cast("pk", CharField())).values("key")
+
+    def of(model, queryset) -> Q:
+        return Q(object_type=model._meta.label_lower, object_id__in=ids(queryset))
+
+    return (
+        Q(actor_id__in=members.values("user_id"))
+        | of(Department, Department.objects.filter(pk__in=department_ids))
+        | of(Membership, members)
+        | of(Request, Request.objects.filter(department_id__in=department_ids))
+        | of(Appointment, Appointment.objects.filter(membership__in=members))
+    )
 
 
 def workspaces_for(*, user: User) -> QuerySet[Agency]:

@@ -48,26 +48,11 @@ class AccountAdapter(DefaultAccountAdapter):
         return user
 
     def send_mail(self, template_prefix, email, context):
-        """Render allauth's message in the active language and send it through a job."""
-        from notifications.tasks import send_email
+        """Render allauth's message in the active language and queue it in the encrypted
+        outbox; a job taking only the row's id sends it (no link in job arguments or logs)."""
+        from notifications.services import account_email_queue
 
-        message = self.render_mail(template_prefix, email, context)
-        html = ""
-        for content, mimetype in getattr(message, "alternatives", []):
-            if mimetype == "text/html":
-                html = content
-        if message.content_subtype == "html":
-            html, body = message.body, ""
-        else:
-            body = message.body
-        send_email.defer(
-            subject=message.subject,
-            body=body,
-            html=html,
-            to=message.to,
-            from_email=message.from_email,
-            headers=dict(message.extra_headers),
-        )
+        account_email_queue(self.render_mail(template_prefix, email, context))
 
     def get_signup_redirect_url(self, request):
         return reverse("accounts:verify_mobile")

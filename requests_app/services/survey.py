@@ -92,14 +92,18 @@ def survey_submit(
     return response
 
 
-def survey_results() -> dict:
+def survey_results(*, department_ids: list[int] | None = None) -> dict:
     """Averages of the current agency: overall, per statement, per type and per employee
-    (a response's score is the mean of its eleven answers; a constant number of queries)."""
-    scored = SurveyResponse.objects.annotate(
+    (a response's score is the mean of its eleven answers; a constant number of queries).
+    ``department_ids`` (a supervisor's subtree) keeps the requests of those departments."""
+    responses = SurveyResponse.objects.all()
+    if department_ids is not None:
+        responses = responses.filter(request__department_id__in=department_ids)
+    scored = responses.annotate(
         score=RawSQL("(SELECT avg(x) FROM unnest(requests_app_surveyresponse.answers) AS x)", [])
     )
     totals = scored.aggregate(n=Count("id"), overall=Avg("score"))
-    statement_averages = SurveyResponse.objects.aggregate(
+    statement_averages = responses.aggregate(
         **{
             f"s{i}": Avg(RawSQL(f"requests_app_surveyresponse.answers[{i + 1}]", []))
             for i in range(len(STATEMENTS))

@@ -10,7 +10,7 @@ from django.utils.translation import gettext
 
 from notifications.events import EMAIL, INAPP, SMS
 from notifications.models import Delivery, Notification
-from notifications.services import notification_send
+from notifications.services import notification_send, unseal
 from portal.accounts.models import SmsMessage
 from tests.factories import make_beneficiary
 from tests.jobs import pending_jobs, run_pending_jobs
@@ -139,7 +139,8 @@ def test_arabic_recipient_gets_arabic(db, agency_a):
     assert agency_a.name_ar in notification.body
     email = Delivery.objects.get(notification=notification, channel=EMAIL)
     assert email.subject == title
-    assert 'dir="rtl"' in email.html
+    assert email.sealed  # a sensitive event: its texts are encrypted while queued
+    assert 'dir="rtl"' in unseal(email.html)
 
 
 def test_arabic_welcome_is_rendered_in_arabic(db):
@@ -177,7 +178,7 @@ def test_english_recipient_gets_english(db, agency_a):
     )
     assert invited.title == f"You are invited to {agency_a.name_en} on Muamalat"
     assert not ARABIC.search(invited.title + invited.body)
-    assert 'dir="ltr"' in Delivery.objects.get(notification=invited, channel=EMAIL).html
+    assert 'dir="ltr"' in unseal(Delivery.objects.get(notification=invited, channel=EMAIL).html)
 
 
 def test_plain_text_parts_are_not_html_escaped(db, mailoutbox):
@@ -197,7 +198,8 @@ def test_verification_code_is_removed_after_sending(db):
     assert _channels(notification) == {SMS}
     assert "135790" not in notification.title + notification.body
     delivery = Delivery.objects.get(notification=notification)
-    assert "135790" in delivery.body  # kept only until it is sent
+    assert "135790" not in delivery.body  # encrypted while queued,
+    assert "135790" in unseal(delivery.body)  # kept only until it is sent
     run_pending_jobs()
 
     delivery.refresh_from_db()

@@ -527,3 +527,55 @@ def test_two_workers_send_each_of_50_messages_exactly_once(
     if not other_workers:  # otherwise a worker of another process may have run some
         assert started[0] | started[1] == job_ids
         assert started[0] and started[1], [len(s) for s in started]
+
+
+def test_worker_logs_hold_no_reset_link(committed, queue, start_worker, make_users, tmp_path):
+    """A password reset sent by the real worker logging at DEBUG: procrastinate writes each
+    job's arguments to its log, so they must hold only the outbox row's id; the link is only in
+    the email delivered."""
+    import re
+
+    from allauth.account.models import EmailAddress
+    from django.test import Client
+    from django.urls import reverse
+
+    from notifications.models import AccountEmail
+
+    (user,) = make_users(1)
+    delivered = tmp_path / "emails.txt"
+    original = tasks.send_account_email.defer
+    tasks.send_account_email.defer = tasks.send_account_email.configure(queue=queue).defer
+    try:
+        with committed():
+            EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=True)
+            response = Client().post(reverse("account_reset_password"), {"email": user.email})
+            assert response.status_code == 302
+            email_id = AccountEmail.objects.get(to=[user.email]).pk
+        worker = start_worker(
+            queue,
+            "reset-mail",
+            LOG_LEVEL="DEBUG",
+            EMAIL_BACKEND="tests.notifications.file_email_backend.FileEmailBackend",
+            TEST_EMAIL_FILE=str(delivered),
+        ).wait_started()
+
+        def sent() -> bool:
+            with committed():
+                return AccountEmail.objects.get(pk=email_id).status == "sent"
+
+        wait_for(sent, what="the reset email", workers=[worker])
+        link = re.search(r"/accounts/password/reset/key/([^/\s]+)/", delivered.read_text())
+        assert link, delivered.read_text()
+        worker.stop()
+        log = worker.log
+        assert f"email_id={email_id}" in log  # the job's arguments are logged ...
+        assert link.group(1) not in log  # ... and hold no key
+        with committed():
+            args = _sql("SELECT args::text FROM procrastinate_jobs WHERE queue_name = %s", [queue])
+            assert args and all(link.group(1) not in row[0] for row in args)
+            assert link.group(1) not in AccountEmail.objects.get(pk=email_id).body
+    finally:
+        tasks.send_account_email.defer = original
+        with committed():
+            AccountEmail.objects.filter(to=[user.email]).delete()
+            EmailAddress.objects.filter(user=user).delete()
