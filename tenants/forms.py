@@ -112,16 +112,15 @@ class EmployeeEditForm(forms.Form):
     )
     is_active = forms.BooleanField(label=_("Active"), required=False)
 
-    def __init__(self, *args, actor_perms: set[str], membership, own: bool = False, **kwargs):
+    def __init__(self, *args, actor_perms: set[str], membership, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["department"].queryset = Department.objects.filter(is_active=True)
         current = [role.pk for role in membership.roles.all()]
+        # Roles the actor may give, plus the ones already held (shown; the services refuse what
+        # the actor may not change).
         self.fields["roles"].queryset = (
             grantable_roles(actor_perms) | Role.objects.filter(pk__in=current)
         ).order_by("id")
-        if own:  # one's own roles, department and active state are for someone else to change
-            for name in ("department", "roles", "is_active"):
-                self.fields[name].disabled = True
 
 
 class PermissionGrantForm(forms.Form):
@@ -138,7 +137,7 @@ class PermissionGrantForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
     )
 
-    def __init__(self, *args, actor_perms: set[str], membership, own: bool = False, **kwargs):
+    def __init__(self, *args, actor_perms: set[str], membership, **kwargs):
         super().__init__(*args, **kwargs)
         # What the actor holds, plus what is already set (shown; changing it is refused).
         codes = (
@@ -148,7 +147,6 @@ class PermissionGrantForm(forms.Form):
         )
         for name in ("granted", "revoked"):
             self.fields[name].choices = _code_choices(codes)
-            self.fields[name].disabled = own
 
 
 class RoleForm(forms.Form):

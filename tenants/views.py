@@ -98,7 +98,7 @@ def staff_edit(request, membership_id: int):
         "roles": list(membership.roles.all()),
         "is_active": membership.is_active,
     }
-    context = {"actor_perms": actor_perms, "membership": membership, "own": own}
+    context = {"actor_perms": actor_perms, "membership": membership}
     form = EmployeeEditForm(request.POST or None, initial=initial, prefix="e", **context)
     grant_form = PermissionGrantForm(
         request.POST or None,
