@@ -21,7 +21,11 @@ public_patterns = [
 account_patterns = [
     path("mobile/verify/", account_views.verify_mobile, name="verify_mobile"),
     path("mobile/resend/", account_views.resend_mobile_code, name="resend_mobile_code"),
-    path("invitation/<uidb64>/<token>/", account_views.invitation_accept, name="invitation"),
+    path(
+        "invitation/<str:agency_slug>/<str:token>/",
+        account_views.invitation_accept,
+        name="invitation",
+    ),
 ]
 
 urlpatterns = [

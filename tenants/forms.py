@@ -1,8 +1,9 @@
 from django import forms
+from django.contrib.auth import password_validation
 from django.utils.translation import gettext_lazy as _
 
 from tenants.models import Agency, slug_validator
-from tenants.permissions import permission_choices
+from tenants.permissions import PERMISSIONS, permission_choices
 from tenants.staff.models import Department, Role
 
 
@@ -34,6 +35,16 @@ class AgencyOnboardForm(forms.Form):
         if Agency.objects.filter(slug=slug).exists():
             raise forms.ValidationError(_("This slug is already taken."))
         return slug
+
+
+def grantable_roles(actor_perms: set[str]):
+    """Roles whose every permission the actor holds: the ones they may give (the services
+    enforce the same rule; forms only avoid offering what would be refused)."""
+    return Role.objects.filter(permissions__contained_by=sorted(actor_perms)).order_by("id")
+
+
+def _code_choices(codes: set[str]) -> list[tuple[str, str]]:
+    return [(code, label) for code, label in PERMISSIONS.items() if code in codes]
 
 
 class DepartmentForm(forms.Form):
@@ -82,10 +93,10 @@ class EmployeeInviteForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, actor_perms: set[str], **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["department"].queryset = Department.objects.filter(is_active=True)
-        self.fields["roles"].queryset = Role.objects.order_by("id")
+        self.fields["roles"].queryset = grantable_roles(actor_perms)
 
 
 class EmployeeEditForm(forms.Form):
@@ -101,10 +112,15 @@ class EmployeeEditForm(forms.Form):
     )
     is_active = forms.BooleanField(label=_("Active"), required=False)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, actor_perms: set[str], membership, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["department"].queryset = Department.objects.filter(is_active=True)
-        self.fields["roles"].queryset = Role.objects.order_by("id")
+        current = [role.pk for role in membership.roles.all()]
+        # Roles the actor may give, plus the ones already held (shown; the services refuse what
+        # the actor may not change).
+        self.fields["roles"].queryset = (
+            grantable_roles(actor_perms) | Role.objects.filter(pk__in=current)
+        ).order_by("id")
 
 
 class PermissionGrantForm(forms.Form):
@@ -120,6 +136,17 @@ class PermissionGrantForm(forms.Form):
         choices=permission_choices,
         widget=forms.CheckboxSelectMultiple,
     )
+
+    def __init__(self, *args, actor_perms: set[str], membership, **kwargs):
+        super().__init__(*args, **kwargs)
+        # What the actor holds, plus what is already set (shown; changing it is refused).
+        codes = (
+            set(actor_perms)
+            | set(membership.granted_permissions)
+            | set(membership.revoked_permissions)
+        )
+        for name in ("granted", "revoked"):
+            self.fields[name].choices = _code_choices(codes)
 
 
 class RoleForm(forms.Form):
@@ -139,14 +166,61 @@ class RoleForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
     )
 
-    def __init__(self, *args, role=None, **kwargs):
+    def __init__(self, *args, actor_perms: set[str], role=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.role = role
+        codes = set(actor_perms)
         if role is not None:
             self.fields["codename"].disabled = True
+            codes |= set(role.permissions)
+        self.fields["permissions"].choices = _code_choices(codes)
 
     def clean_codename(self):
         codename = self.cleaned_data["codename"]
         if self.role is None and Role.objects.filter(codename=codename).exists():
             raise forms.ValidationError(_("A role with this code already exists."))
         return codename
+
+
+class InvitationAccountForm(forms.Form):
+    """The invited person creates their account from the invitation link."""
+
+    first_name_ar = forms.CharField(label=_("First name (Arabic)"), max_length=60, required=False)
+    family_name_ar = forms.CharField(label=_("Family name (Arabic)"), max_length=60, required=False)
+    first_name_en = forms.CharField(
+        label=_("First name (English)"),
+        max_length=60,
+        required=False,
+        widget=forms.TextInput(attrs={"dir": "ltr"}),
+    )
+    family_name_en = forms.CharField(
+        label=_("Family name (English)"),
+        max_length=60,
+        required=False,
+        widget=forms.TextInput(attrs={"dir": "ltr"}),
+    )
+    new_password1 = forms.CharField(
+        label=_("New password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password", "dir": "ltr"}),
+        help_text=password_validation.password_validators_help_text_html(),
+    )
+    new_password2 = forms.CharField(
+        label=_("New password confirmation"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password", "dir": "ltr"}),
+    )
+
+    def clean(self):
+        data = super().clean()
+        first, second = data.get("new_password1"), data.get("new_password2")
+        if first and second and first != second:
+            self.add_error("new_password2", _("The two password fields didn’t match."))
+        return data
+
+    def names(self) -> dict[str, str]:
+        return {
+            k: self.cleaned_data[k]
+            for k in ("first_name_ar", "family_name_ar", "first_name_en", "family_name_en")
+            if self.cleaned_data.get(k)
+        }

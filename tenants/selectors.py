@@ -1,10 +1,13 @@
 """Reads about agencies and their staff used by views."""
 
+from collections.abc import Iterable
+
 from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
 
 from portal.accounts.models import User
 from tenants.models import Agency, AgencyMember
-from tenants.staff.models import AuditEvent, Department, Membership, Role
+from tenants.staff.models import AuditEvent, Department, Invitation, Membership, Role
 
 
 def membership_for(*, user: User) -> Membership | None:
@@ -18,17 +21,30 @@ def membership_for(*, user: User) -> Membership | None:
     )
 
 
-def effective_permissions(membership: Membership) -> set[str]:
-    """Permission codenames of a membership: union of its roles, plus grants, minus
-    revocations (roles prefetched by the caller when used in a loop)."""
-    if not membership.is_active:
-        return set()
+def permission_set(
+    *, roles: Iterable[Role], granted: Iterable[str], revoked: Iterable[str]
+) -> set[str]:
+    """The one definition of what a membership may do: union of its roles' permissions, plus
+    single grants, minus revocations."""
     codes: set[str] = set()
-    for role in membership.roles.all():
+    for role in roles:
         codes.update(role.permissions)
-    codes.update(membership.granted_permissions)
-    codes.difference_update(membership.revoked_permissions)
+    codes.update(granted)
+    codes.difference_update(revoked)
     return codes
+
+
+def effective_permissions(membership: Membership, *, even_if_inactive: bool = False) -> set[str]:
+    """Permission codenames of a membership (see permission_set); an inactive membership has
+    none unless ``even_if_inactive`` (what it would hold once reactivated). Roles prefetched by
+    the caller when used in a loop."""
+    if not membership.is_active and not even_if_inactive:
+        return set()
+    return permission_set(
+        roles=membership.roles.all(),
+        granted=membership.granted_permissions,
+        revoked=membership.revoked_permissions,
+    )
 
 
 def membership_permissions(*, user: User) -> set[str]:
@@ -51,6 +67,23 @@ def staff_list(*, search: str = "", department_id: int | None = None) -> QuerySe
     if department_id:
         qs = qs.filter(department_id=department_id)
     return qs.order_by("user__first_name_ar", "id")
+
+
+def invitation_pending_list(*, search: str = "") -> list[Invitation]:
+    """Invitations not yet accepted (expired ones included, marked by ``is_expired``)."""
+    qs = (
+        Invitation.objects.filter(accepted_at__isnull=True)
+        .select_related("department")
+        .prefetch_related("roles")
+        .order_by("-created_at", "-id")
+    )
+    if search:
+        qs = qs.filter(Q(email__icontains=search) | Q(title__icontains=search))
+    now = timezone.now()
+    invitations = list(qs)
+    for invitation in invitations:
+        invitation.is_expired = invitation.expires_at <= now
+    return invitations
 
 
 def department_list() -> QuerySet[Department]:

@@ -1,18 +1,18 @@
 """Agency and staff use cases: onboarding, departments, employees, roles, grants."""
 
+import hashlib
 import logging
+import secrets
 import time
 from collections.abc import Iterable
+from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import call_command
 from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.encoding import force_bytes
-from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 from django_tenants.clone import CloneSchema
 from django_tenants.utils import schema_context, schema_exists
@@ -22,7 +22,8 @@ from tenants import audit
 from tenants.backends import clear_permission_cache
 from tenants.models import Agency, AgencyMember
 from tenants.permissions import DEFAULT_ROLES, PERMISSIONS
-from tenants.staff.models import Department, Membership, Role
+from tenants.selectors import effective_permissions, membership_for, permission_set
+from tenants.staff.models import Department, Invitation, Membership, Role
 
 logger = logging.getLogger("muamalat.tenants")
 
@@ -95,7 +96,9 @@ def agency_onboard(
     actor: User | None = None,
     request=None,
 ) -> Agency:
-    """Create an agency: its row, its schema, default roles and its first admin (invited).
+    """Create an agency: its row, its schema, default roles and its first admin's invitation
+    (the admin role; bound only when the emailed link is followed — ``agency.admin_invitation``
+    holds it, with its one-time ``token``, for callers such as the demo seed).
 
     The schema is cloned from the migrated template, so this stays fast however many migrations
     accumulate. Everything is one transaction (PostgreSQL DDL is transactional): a failure leaves
@@ -127,8 +130,9 @@ def agency_onboard(
                 )
                 for spec in DEFAULT_ROLES
             }
-            employee_invite(
+            agency.admin_invitation = employee_invite(
                 agency=agency,
+                by_platform=True,
                 email=admin_email,
                 names={
                     "first_name_ar": admin_first_name_ar,
@@ -168,28 +172,95 @@ def agency_set_active(*, agency: Agency, is_active: bool, actor: User, request=N
     return agency
 
 
-# --- employees ---------------------------------------------------------------------------------
+# --- who may give what --------------------------------------------------------------------------
+#
+# The rule, enforced here (views and forms only mirror it): nobody gives a permission they do
+# not hold. An agency actor
+#   - gives a role only if every permission in it is one they effectively hold (roles + grants -
+#     revocations, tenants.selectors.permission_set), and grants or revokes only permissions they
+#     hold;
+#   - never changes their own roles, grants, revocations, department or active state;
+#   - never touches a membership whose permissions (counted as if active) are not a subset of
+#     their own: a manager cannot demote, deactivate or re-department an admin;
+#   - edits a role only if its permissions, before and after, are a subset of their own, and
+#     only if the edit changes nobody who holds more than they do.
+# The platform (onboarding of an agency's first admin) acts from outside the agency: the rule
+# does not apply to it (``by_platform``), and only code paths, never a view, pass it.
 
 
-def _invitation_notify(
-    *, user: User, agency: Agency, membership: Membership, new_account: bool
-) -> None:
-    """Email (and in-app) invitation; a new account gets a one-time set-password link."""
+def _actor_permissions(actor: User | None) -> set[str]:
+    """What ``actor`` effectively holds in the current agency, read now (not from a cache)."""
+    if actor is None or not actor.is_authenticated:
+        return set()
+    membership = membership_for(user=actor)
+    return set() if membership is None else effective_permissions(membership)
+
+
+def _require(actor_perms: set[str], code: str) -> None:
+    if code not in actor_perms:
+        raise PermissionDenied(_("You do not have permission to do this."))
+
+
+def _labels(codes: Iterable[str]) -> str:
+    return ", ".join(str(PERMISSIONS.get(code, code)) for code in sorted(codes))
+
+
+def _check_roles_grantable(actor_perms: set[str], roles: Iterable[Role]) -> None:
+    for role in roles:
+        missing = set(role.permissions) - actor_perms
+        if missing:
+            raise PermissionDenied(
+                _(
+                    "You cannot give the role “%(role)s”: it includes permissions you do not "
+                    "hold (%(missing)s)."
+                )
+                % {"role": role.name, "missing": _labels(missing)}
+            )
+
+
+def _check_codes_grantable(actor_perms: set[str], codes: Iterable[str]) -> None:
+    missing = set(codes) - actor_perms
+    if missing:
+        raise PermissionDenied(
+            _("You cannot give or refuse permissions you do not hold yourself: %(missing)s.")
+            % {"missing": _labels(missing)}
+        )
+
+
+# --- employees and invitations -----------------------------------------------------------------
+
+INVITATION_TTL = timedelta(days=getattr(settings, "INVITATION_TTL_DAYS", 7))
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def invitation_url(*, agency: Agency, token: str) -> str:
+    path = reverse("accounts:invitation", kwargs={"agency_slug": agency.slug, "token": token})
+    return f"{settings.SITE_URL}{path}"
+
+
+def _address_verified(user: User, email: str) -> bool:
+    from allauth.account.models import EmailAddress
+
+    return EmailAddress.objects.filter(user=user, email__iexact=email, verified=True).exists()
+
+
+def _invitation_notify(*, user: User, agency: Agency, invitation: Invitation, token: str) -> None:
+    """Email (and in-app) invitation. The email carries the one-time link; the in-app note and
+    its link carry no token (``user`` may be an account that merely claims the address)."""
     from notifications.services import notification_send
 
-    if new_account:
-        uid = urlsafe_base64_encode(force_bytes(user.pk))
-        token = default_token_generator.make_token(user)
-        path = reverse("accounts:invitation", kwargs={"uidb64": uid, "token": token})
-        action_url = f"{settings.SITE_URL}{path}?agency={agency.slug}"
-    else:
-        action_url = f"{settings.SITE_URL}/a/{agency.slug}/"
     notification_send(
         recipient=user,
         event="staff.invited",
         agency=agency,
-        context={"new_account": new_account, "action_url": action_url},
-        idempotency_key=f"staff.invited:{agency.pk}:{membership.pk}",
+        context={
+            "new_account": not _address_verified(user, invitation.email),
+            "action_url": invitation_url(agency=agency, token=token),
+        },
+        idempotency_key=f"staff.invited:{agency.pk}:{invitation.pk}",
         link=f"/a/{agency.slug}/",
     )
 
@@ -204,41 +275,229 @@ def employee_invite(
     title: str = "",
     actor: User | None = None,
     request=None,
-) -> Membership:
-    """Add an employee. A person without an account gets one, with no password, and an email
-    holding a one-time link to set it; nobody ever receives a password in clear."""
+    by_platform: bool = False,
+) -> Invitation:
+    """Invite a person by email. Nothing is bound to any account here: the membership is
+    created when the emailed link is followed (invitation_accept*). A pending invitation of the
+    same address is replaced. The raw token is returned on ``invitation.token`` (never stored).
+
+    An agency actor needs ``staff.manage_employees`` and may offer only roles whose permissions
+    they hold; ``by_platform`` (onboarding) skips that rule.
+    """
     email = User.objects.normalize_email(email or "").strip().lower()
     if "@" not in email:
         raise ValidationError({"email": _("Enter a valid email address.")})
+    roles = list(roles)
+    names = {k: v.strip() for k, v in (names or {}).items() if v and v.strip()}
     with transaction.atomic():
+        if not by_platform:
+            actor_perms = _actor_permissions(actor)
+            _require(actor_perms, "staff.manage_employees")
+            _check_roles_grantable(actor_perms, roles)
         user = User.objects.filter(email__iexact=email).first()
-        new_account = user is None
-        if new_account:
-            user = User(email=email, **{k: v.strip() for k, v in (names or {}).items() if v})
+        if user is not None and Membership.objects.filter(user_id=user.pk).exists():
+            raise ValidationError({"email": _("This person is already an employee here.")})
+        replaced = Invitation.objects.filter(email=email, accepted_at__isnull=True).delete()[0]
+        token = secrets.token_urlsafe(32)
+        invitation = Invitation.objects.create(
+            email=email,
+            names=names,
+            department=department,
+            title=title,
+            invited_by=actor if actor is not None and actor.is_authenticated else None,
+            by_platform=by_platform,
+            token_hash=_token_hash(token),
+            expires_at=timezone.now() + INVITATION_TTL,
+        )
+        invitation.roles.set(roles)
+        if user is None:
+            # The address's owner has no account: a placeholder receives the notification. It
+            # has no password and an unverified address; only the link completes it.
+            from allauth.account.models import EmailAddress
+
+            user = User(email=email, **names)
             user.set_unusable_password()
             user.save()
-        if Membership.objects.filter(user_id=user.pk).exists():
-            raise ValidationError({"email": _("This person is already an employee here.")})
-        membership = Membership.objects.create(
-            user=user, department=department, title=title, invited_at=timezone.now()
-        )
-        membership.roles.set(list(roles))
-        AgencyMember.objects.update_or_create(
-            user=user, agency=agency, defaults={"is_active": True}
-        )
+            EmailAddress.objects.create(user=user, email=email, primary=True, verified=False)
         audit.agency_record(
             request=request,
             actor=actor,
             action="staff.invite",
-            obj=membership,
+            obj=invitation,
             after={
                 "email": email,
                 "roles": [r.codename for r in roles],
                 "department": department.pk if department else None,
+                "replaced_pending": bool(replaced),
+                "by_platform": by_platform,
             },
         )
-        _invitation_notify(user=user, agency=agency, membership=membership, new_account=new_account)
+        _invitation_notify(user=user, agency=agency, invitation=invitation, token=token)
+    invitation.token = token
+    return invitation
+
+
+class InvitationInvalid(ValidationError):
+    """The link is unknown, expired, already used, or no longer backed by its inviter."""
+
+
+def invitation_pending(*, agency: Agency, token: str, lock: bool = False) -> Invitation:
+    """The pending, unexpired invitation of ``token`` in ``agency`` (current schema must be
+    the agency's), or InvitationInvalid."""
+    invalid = InvitationInvalid(
+        _("This invitation link is not valid: it was used, replaced or has expired.")
+    )
+    if not token or len(token) > 100:
+        raise invalid
+    qs = Invitation.objects.filter(token_hash=_token_hash(token))
+    if lock:
+        qs = qs.select_for_update()
+    invitation = qs.first()
+    if invitation is None or invitation.accepted_at or invitation.expires_at <= timezone.now():
+        raise invalid
+    return invitation
+
+
+def invitation_account_state(invitation: Invitation) -> tuple[str, User | None]:
+    """Who holds the invited address: ("none", None), ("placeholder", u) — an account the
+    invitation made, never usable —, ("verified", u) or ("unverified", u) — a claim nobody
+    proved, never bound to."""
+    user = User.objects.filter(email__iexact=invitation.email).first()
+    if user is None:
+        return "none", None
+    if _address_verified(user, invitation.email):
+        return "verified", user
+    if not user.has_usable_password() and user.last_login is None:
+        return "placeholder", user
+    return "unverified", user
+
+
+def _invitation_bind(
+    *, agency: Agency, invitation: Invitation, user: User, request=None
+) -> Membership:
+    roles = list(invitation.roles.all())
+    if not invitation.by_platform:
+        # The roles must still be the inviter's to give (they may have been demoted since).
+        inviter = User.objects.filter(pk=invitation.invited_by_id).first()
+        inviter_perms = _actor_permissions(inviter)
+        try:
+            _require(inviter_perms, "staff.manage_employees")
+            _check_roles_grantable(inviter_perms, roles)
+        except PermissionDenied:
+            raise InvitationInvalid(
+                _("This invitation is no longer valid. Ask the agency to invite you again.")
+            ) from None
+    if Membership.objects.filter(user_id=user.pk).exists():
+        raise ValidationError(_("You are already an employee of this agency."))
+    membership = Membership.objects.create(
+        user=user,
+        department=invitation.department,
+        title=invitation.title,
+        invited_at=invitation.created_at,
+    )
+    membership.roles.set(roles)
+    AgencyMember.objects.update_or_create(user=user, agency=agency, defaults={"is_active": True})
+    invitation.accepted_at = timezone.now()
+    invitation.accepted_by = user
+    invitation.save(update_fields=["accepted_at", "accepted_by"])
+    audit.agency_record(
+        request=request,
+        actor=user,
+        action="staff.join",
+        obj=membership,
+        after={"invitation": invitation.pk, **_membership_snapshot(membership)},
+    )
+    audit.platform_record(
+        request=request,
+        actor=user,
+        action="account.invitation_accepted",
+        obj=user,
+        after={"agency": agency.slug},
+    )
     return membership
+
+
+def invitation_accept(*, agency: Agency, token: str, user: User, request=None) -> Membership:
+    """Case (b): the signed-in owner of the invited address, verified, accepts."""
+    with schema_context(agency.schema_name), transaction.atomic():
+        invitation = invitation_pending(agency=agency, token=token, lock=True)
+        if (user.email or "").lower() != invitation.email or not _address_verified(
+            user, invitation.email
+        ):
+            raise PermissionDenied(
+                _("This invitation was sent to another address than the one of your account.")
+            )
+        return _invitation_bind(agency=agency, invitation=invitation, user=user, request=request)
+
+
+def _address_detach(*, user: User, email: str, request=None) -> None:
+    """Take an unverified address away from an account that claimed it (the invitation link
+    proved someone else controls it). The account keeps working with its other identifiers."""
+    from allauth.account.models import EmailAddress
+
+    before = user.email
+    EmailAddress.objects.filter(user=user, email__iexact=email).delete()
+    other = EmailAddress.objects.filter(user=user).order_by("-verified", "id").first()
+    if other is not None:
+        other.primary = True
+        other.save(update_fields=["primary"])
+        user.email = other.email
+    else:
+        user.email = f"detached-{user.pk}-{secrets.token_hex(4)}@detached.invalid"
+    user.save(update_fields=["email"])
+    audit.platform_record(
+        request=request,
+        actor=None,
+        action="account.email_detached",
+        obj=user,
+        before={"email": before},
+        after={"email": user.email, "reason": "invitation link followed by the address's owner"},
+    )
+
+
+def invitation_accept_new_account(
+    *, agency: Agency, token: str, password: str, names: dict[str, str] | None = None, request=None
+) -> Membership:
+    """Cases (a) and (c): the person who followed the link (and so controls the address)
+    creates their account: no account yet, the invitation's placeholder, or an account that
+    only claims the address unverified (the claim is detached first, never bound to). The
+    address is then verified and primary. An account holding the address verified must sign in
+    instead (invitation_accept)."""
+    from allauth.account.models import EmailAddress
+    from django.contrib.auth.password_validation import validate_password
+
+    names = {k: v.strip() for k, v in (names or {}).items() if k in _NAME_FIELDS and v}
+    with schema_context(agency.schema_name), transaction.atomic():
+        invitation = invitation_pending(agency=agency, token=token, lock=True)
+        state, user = invitation_account_state(invitation)
+        if state == "verified":
+            raise PermissionDenied(
+                _("An account already uses this address: sign in to it to accept the invitation.")
+            )
+        if state == "unverified":
+            user = User.objects.select_for_update().get(pk=user.pk)
+            _address_detach(user=user, email=invitation.email, request=request)
+            user = None
+        if user is None:
+            user = User(email=invitation.email)
+        for field, value in {**(invitation.names or {}), **names}.items():
+            if field in _NAME_FIELDS:
+                setattr(user, field, value)
+        validate_password(password, user)
+        user.set_password(password)
+        user.save()
+        EmailAddress.objects.filter(user=user).exclude(email__iexact=invitation.email).update(
+            primary=False
+        )
+        EmailAddress.objects.update_or_create(
+            user=user,
+            email=invitation.email,
+            defaults={"verified": True, "primary": True},
+        )
+        return _invitation_bind(agency=agency, invitation=invitation, user=user, request=request)
+
+
+_NAME_FIELDS = ("first_name_ar", "family_name_ar", "first_name_en", "family_name_en")
 
 
 def _membership_snapshot(membership: Membership) -> dict:
@@ -259,6 +518,124 @@ def _check_codes(codes: Iterable[str]) -> list[str]:
     return sorted(set(codes))
 
 
+_UNCHANGED = object()
+
+
+def employee_edit(
+    *,
+    agency: Agency | None,
+    membership: Membership,
+    actor: User,
+    department=_UNCHANGED,
+    title: str | None = None,
+    roles: Iterable[Role] | None = None,
+    is_active: bool | None = None,
+    granted: Iterable[str] | None = None,
+    revoked: Iterable[str] | None = None,
+    request=None,
+) -> Membership:
+    """Change an employee's department, title, roles, active state and single grants or
+    revocations: one use case, one transaction (all or nothing), one audit event. ``None`` (or
+    unchanged ``department``) leaves a field as it is. See "who may give what" above."""
+    if granted is not None:
+        granted = _check_codes(granted)
+    if revoked is not None:
+        revoked = _check_codes(revoked)
+    with transaction.atomic():
+        membership = (
+            Membership.objects.select_for_update(of=("self",))
+            .select_related("department")
+            .get(pk=membership.pk)
+        )
+        before = _membership_snapshot(membership)
+        old_roles = list(membership.roles.all())
+        new_roles = old_roles if roles is None else list(roles)
+        new_granted = list(membership.granted_permissions) if granted is None else granted
+        new_revoked = list(membership.revoked_permissions) if revoked is None else revoked
+        if set(new_granted) & set(new_revoked):
+            raise ValidationError(_("A permission cannot be both granted and revoked."))
+        new_department = membership.department if department is _UNCHANGED else department
+        new_active = membership.is_active if is_active is None else is_active
+
+        roles_changed = {r.pk for r in new_roles} != {r.pk for r in old_roles}
+        grants_changed = set(new_granted) != set(membership.granted_permissions) or set(
+            new_revoked
+        ) != set(membership.revoked_permissions)
+        employment_changed = (
+            roles_changed
+            or (new_department.pk if new_department else None) != membership.department_id
+            or new_active != membership.is_active
+        )
+
+        actor_perms = _actor_permissions(actor)
+        if membership.user_id == actor.pk:
+            if new_active is False and membership.is_active:
+                raise PermissionDenied(_("You cannot deactivate yourself."))
+            if employment_changed or grants_changed:
+                raise PermissionDenied(
+                    _(
+                        "You cannot change your own roles, permissions or department. Ask "
+                        "another administrator."
+                    )
+                )
+        title_changed = title is not None and title != membership.title
+        if employment_changed or title_changed:
+            _require(actor_perms, "staff.manage_employees")
+        if grants_changed:
+            _require(actor_perms, "staff.manage_roles")
+        holds = effective_permissions(membership, even_if_inactive=True)
+        if not holds <= actor_perms:
+            raise PermissionDenied(
+                _(
+                    "This employee holds permissions you do not hold (%(missing)s): you cannot "
+                    "change their membership."
+                )
+                % {"missing": _labels(holds - actor_perms)}
+            )
+        old_role_ids = {r.pk for r in old_roles}
+        _check_roles_grantable(actor_perms, [r for r in new_roles if r.pk not in old_role_ids])
+        _check_codes_grantable(
+            actor_perms,
+            (set(new_granted) ^ set(membership.granted_permissions))
+            | (set(new_revoked) ^ set(membership.revoked_permissions)),
+        )
+        after_perms = permission_set(roles=new_roles, granted=new_granted, revoked=new_revoked)
+        if not after_perms <= actor_perms:  # the invariant the checks above ensure
+            raise PermissionDenied(
+                _("You cannot give permissions you do not hold yourself: %(missing)s.")
+                % {"missing": _labels(after_perms - actor_perms)}
+            )
+
+        membership.department = new_department
+        if title is not None:
+            membership.title = title
+        membership.is_active = new_active
+        membership.granted_permissions = sorted(set(new_granted))
+        membership.revoked_permissions = sorted(set(new_revoked))
+        membership.save()
+        if roles_changed:
+            membership.roles.set(new_roles)
+        mirror = AgencyMember.objects.filter(user_id=membership.user_id)
+        if agency is not None:
+            mirror = mirror.filter(agency=agency)
+        else:
+            mirror = mirror.filter(agency__schema_name=connection.schema_name)
+        mirror.update(is_active=membership.is_active)
+        after = _membership_snapshot(membership)
+        audit.agency_record(
+            request=request,
+            actor=actor,
+            action="staff.permissions"
+            if grants_changed and not (employment_changed or title_changed)
+            else "staff.update",
+            obj=membership,
+            before=before,
+            after=after,
+        )
+    clear_permission_cache(actor)
+    return membership
+
+
 def employee_update(
     *,
     agency: Agency,
@@ -270,32 +647,17 @@ def employee_update(
     is_active: bool | None = None,
     request=None,
 ) -> Membership:
-    """Change an employee's department, title, roles or active state."""
-    with transaction.atomic():
-        membership = Membership.objects.select_for_update().get(pk=membership.pk)
-        before = _membership_snapshot(membership)
-        if is_active is False and membership.user_id == actor.pk:
-            raise ValidationError(_("You cannot deactivate yourself."))
-        membership.department = department
-        if title is not None:
-            membership.title = title
-        if is_active is not None:
-            membership.is_active = is_active
-        membership.save()
-        if roles is not None:
-            membership.roles.set(list(roles))
-        AgencyMember.objects.filter(user_id=membership.user_id, agency=agency).update(
-            is_active=membership.is_active
-        )
-        audit.agency_record(
-            request=request,
-            actor=actor,
-            action="staff.update",
-            obj=membership,
-            before=before,
-            after=_membership_snapshot(membership),
-        )
-    return membership
+    """Change an employee's department, title, roles or active state (see employee_edit)."""
+    return employee_edit(
+        agency=agency,
+        membership=membership,
+        actor=actor,
+        department=department,
+        title=title,
+        roles=roles,
+        is_active=is_active,
+        request=request,
+    )
 
 
 def employee_set_permissions(
@@ -307,27 +669,14 @@ def employee_set_permissions(
     request=None,
 ) -> Membership:
     """Grant or refuse single permissions to one employee, on top of their roles (R-17)."""
-    granted, revoked = _check_codes(granted), _check_codes(revoked)
-    if set(granted) & set(revoked):
-        raise ValidationError(_("A permission cannot be both granted and revoked."))
-    with transaction.atomic():
-        membership = Membership.objects.select_for_update().get(pk=membership.pk)
-        if membership.user_id == actor.pk and "staff.manage_roles" in revoked:
-            raise ValidationError(_("You cannot revoke your own right to manage permissions."))
-        before = _membership_snapshot(membership)
-        membership.granted_permissions = granted
-        membership.revoked_permissions = revoked
-        membership.save(update_fields=["granted_permissions", "revoked_permissions"])
-        audit.agency_record(
-            request=request,
-            actor=actor,
-            action="staff.permissions",
-            obj=membership,
-            before=before,
-            after=_membership_snapshot(membership),
-        )
-    clear_permission_cache(actor)
-    return membership
+    return employee_edit(
+        agency=None,
+        membership=membership,
+        actor=actor,
+        granted=granted,
+        revoked=revoked,
+        request=request,
+    )
 
 
 # --- departments -------------------------------------------------------------------------------
@@ -396,13 +745,45 @@ def role_save(
     role: Role | None = None,
     request=None,
 ) -> Role:
-    """Create or edit a role (a named set of permissions)."""
+    """Create or edit a role (a named set of permissions). The actor gives a role only
+    permissions they hold, edits only a role whose permissions they all hold, and never
+    through a role changes someone who holds more than they do."""
     permissions = _check_codes(permissions)
     with transaction.atomic():
         creating = role is None
+        if not creating:
+            role = Role.objects.select_for_update().get(pk=role.pk)
         role = role or Role(codename=codename)
+        actor_perms = _actor_permissions(actor)
+        _require(actor_perms, "staff.manage_roles")
         if role.is_system and role.codename == "admin" and "staff.manage_roles" not in permissions:
             raise PermissionDenied(_("The admin role must keep the right to manage roles."))
+        if not creating and not set(role.permissions) <= actor_perms:
+            raise PermissionDenied(
+                _(
+                    "This role includes permissions you do not hold (%(missing)s): you cannot "
+                    "change it."
+                )
+                % {"missing": _labels(set(role.permissions) - actor_perms)}
+            )
+        _check_codes_grantable(actor_perms, permissions)
+        if not creating and set(permissions) != set(role.permissions):
+            changed = Role(pk=role.pk, permissions=permissions)
+            for member in Membership.objects.filter(roles=role).prefetch_related("roles"):
+                held = effective_permissions(member, even_if_inactive=True)
+                roles_after = [changed if r.pk == role.pk else r for r in member.roles.all()]
+                after = permission_set(
+                    roles=roles_after,
+                    granted=member.granted_permissions,
+                    revoked=member.revoked_permissions,
+                )
+                if held != after and not held <= actor_perms:
+                    raise PermissionDenied(
+                        _(
+                            "This change would alter the permissions of an employee who holds "
+                            "permissions you do not hold."
+                        )
+                    )
         before = None if creating else {"permissions": role.permissions}
         role.name_ar, role.name_en, role.permissions = name_ar.strip(), name_en.strip(), permissions
         role.full_clean(validate_unique=True)

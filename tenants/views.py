@@ -1,7 +1,7 @@
 """Agency workspace views (thin: parse, authorise, call a service or selector, render)."""
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -21,6 +21,16 @@ from tenants.staff.models import Department, Membership, Role
 from tenants.urls_helpers import workspace_reverse
 
 
+def _actor_permissions(request) -> set[str]:
+    return selectors.effective_permissions(request.membership)
+
+
+def _refused(form, exc: PermissionDenied) -> int:
+    """A permission refusal from a service, shown on the form: status 403."""
+    form.add_error(None, str(exc) or _("You do not have permission to do this."))
+    return 403
+
+
 @workspace_view()
 def dashboard(request):
     return render(request, "tenants/dashboard.html", {"membership": request.membership})
@@ -30,12 +40,22 @@ def dashboard(request):
 def staff_list(request):
     search = request.GET.get("q", "").strip()[:100]
     members = list(selectors.staff_list(search=search))
-    return render(request, "tenants/staff_list.html", {"members": members, "q": search})
+    invitations = (
+        selectors.invitation_pending_list(search=search)
+        if request.user.has_perm("agency.staff.manage_employees")
+        else []
+    )
+    return render(
+        request,
+        "tenants/staff_list.html",
+        {"members": members, "invitations": invitations, "q": search},
+    )
 
 
 @workspace_view("staff.manage_employees")
 def staff_invite(request):
-    form = EmployeeInviteForm(request.POST or None)
+    form = EmployeeInviteForm(request.POST or None, actor_perms=_actor_permissions(request))
+    status = 200
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -54,10 +74,12 @@ def staff_invite(request):
             )
         except ValidationError as exc:
             apply_service_errors(form, exc)
+        except PermissionDenied as exc:
+            status = _refused(form, exc)
         else:
             messages.success(request, _("The invitation was sent."))
             return redirect(workspace_reverse(request, "workspace:staff_list"))
-    return render(request, "tenants/staff_invite.html", {"form": form})
+    return render(request, "tenants/staff_invite.html", {"form": form}, status=status)
 
 
 @workspace_view("staff.manage_employees")
@@ -66,14 +88,18 @@ def staff_edit(request, membership_id: int):
         Membership.objects.select_related("user", "department").prefetch_related("roles"),
         pk=membership_id,
     )
-    can_grant = request.user.has_perm("agency.staff.manage_roles")
+    actor_perms = _actor_permissions(request)
+    can_grant = "staff.manage_roles" in actor_perms
+    own = membership.user_id == request.user.pk
+    beyond = selectors.effective_permissions(membership, even_if_inactive=True) - actor_perms
     initial = {
         "title": membership.title,
         "department": membership.department,
         "roles": list(membership.roles.all()),
         "is_active": membership.is_active,
     }
-    form = EmployeeEditForm(request.POST or None, initial=initial, prefix="e")
+    context = {"actor_perms": actor_perms, "membership": membership}
+    form = EmployeeEditForm(request.POST or None, initial=initial, prefix="e", **context)
     grant_form = PermissionGrantForm(
         request.POST or None,
         initial={
@@ -81,13 +107,16 @@ def staff_edit(request, membership_id: int):
             "revoked": membership.revoked_permissions,
         },
         prefix="p",
+        **context,
     )
+    status = 200
     if request.method == "POST":
         valid = form.is_valid() and (not can_grant or grant_form.is_valid())
         if valid:
             data = form.cleaned_data
             try:
-                services.employee_update(
+                # One use case, one transaction: nothing is saved unless all of it is allowed.
+                services.employee_edit(
                     agency=request.agency,
                     membership=membership,
                     actor=request.user,
@@ -95,18 +124,14 @@ def staff_edit(request, membership_id: int):
                     title=data["title"],
                     roles=data["roles"],
                     is_active=data["is_active"],
+                    granted=grant_form.cleaned_data["granted"] if can_grant else None,
+                    revoked=grant_form.cleaned_data["revoked"] if can_grant else None,
                     request=request,
                 )
-                if can_grant:
-                    services.employee_set_permissions(
-                        membership=membership,
-                        granted=grant_form.cleaned_data["granted"],
-                        revoked=grant_form.cleaned_data["revoked"],
-                        actor=request.user,
-                        request=request,
-                    )
             except ValidationError as exc:
                 apply_service_errors(form, exc)
+            except PermissionDenied as exc:
+                status = _refused(form, exc)
             else:
                 messages.success(request, _("The employee was saved."))
                 return redirect(workspace_reverse(request, "workspace:staff_list"))
@@ -118,7 +143,10 @@ def staff_edit(request, membership_id: int):
             "form": form,
             "grant_form": grant_form,
             "can_grant": can_grant,
+            "own": own,
+            "locked": bool(beyond),
         },
+        status=status,
     )
 
 
@@ -174,12 +202,15 @@ def department_edit(request, department_id: int):
 
 @workspace_view("staff.manage_roles")
 def role_list(request):
-    form = RoleForm(request.POST or None)
+    form = RoleForm(request.POST or None, actor_perms=_actor_permissions(request))
+    status = 200
     if request.method == "POST" and form.is_valid():
         try:
             services.role_save(actor=request.user, request=request, **form.cleaned_data)
         except ValidationError as exc:
             apply_service_errors(form, exc)
+        except PermissionDenied as exc:
+            status = _refused(form, exc)
         else:
             messages.success(request, _("The role was saved."))
             return redirect(workspace_reverse(request, "workspace:role_list"))
@@ -191,6 +222,7 @@ def role_list(request):
             "form": form,
             "labels": PERMISSIONS,
         },
+        status=status,
     )
 
 
@@ -199,6 +231,7 @@ def role_edit(request, role_id: int):
     role = get_object_or_404(Role, pk=role_id)
     form = RoleForm(
         request.POST or None,
+        actor_perms=_actor_permissions(request),
         role=role,
         initial={
             "codename": role.codename,
@@ -207,6 +240,7 @@ def role_edit(request, role_id: int):
             "permissions": role.permissions,
         },
     )
+    status = 200
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -221,10 +255,12 @@ def role_edit(request, role_id: int):
             )
         except ValidationError as exc:
             apply_service_errors(form, exc)
+        except PermissionDenied as exc:
+            status = _refused(form, exc)
         else:
             messages.success(request, _("The role was saved."))
             return redirect(workspace_reverse(request, "workspace:role_list"))
-    return render(request, "tenants/role_edit.html", {"role": role, "form": form})
+    return render(request, "tenants/role_edit.html", {"role": role, "form": form}, status=status)
 
 
 # --- audit trail (scoped to a department supervisor's subtree) ---------------------------------

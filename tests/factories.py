@@ -8,7 +8,7 @@ from django_tenants.utils import schema_context
 from portal.accounts.identity import luhn_complete
 from portal.accounts.models import User
 from tenants.models import Agency
-from tenants.services import employee_invite
+from tenants.services import employee_invite, invitation_accept, invitation_accept_new_account
 from tenants.staff.models import Membership, Role
 
 PASSWORD = "Correct-Horse-42"
@@ -64,14 +64,31 @@ def make_employee(
     email: str | None = None,
     password: str = PASSWORD,
 ) -> User:
-    """An employee of ``agency`` with the given role codenames, who can log in."""
+    """An employee of ``agency`` with the given role codenames, who can log in: invited by the
+    platform and accepted through the invitation services, as the link would."""
     n = next(_counter)
+    email = (email or f"staff{n}@{agency.slug}.example").lower()
     with schema_context(agency.schema_name):
-        membership = employee_invite(
+        invitation = employee_invite(
             agency=agency,
-            email=email or f"staff{n}@{agency.slug}.example",
+            email=email,
             names={"first_name_en": f"Staff{n}", "first_name_ar": f"موظف{n}"},
             roles=list(Role.objects.filter(codename__in=roles)),
+            by_platform=True,
+        )
+    existing = User.objects.filter(email=email).first()
+    if (
+        existing is not None and existing.has_usable_password()
+    ):  # an account of the tests' own making: take its address as verified
+        from allauth.account.models import EmailAddress
+
+        EmailAddress.objects.update_or_create(
+            user=existing, email=email, defaults={"verified": True, "primary": True}
+        )
+        membership = invitation_accept(agency=agency, token=invitation.token, user=existing)
+    else:
+        membership = invitation_accept_new_account(
+            agency=agency, token=invitation.token, password=PASSWORD
         )
     user = User.objects.get(pk=membership.user_id)
     user.set_password(password)

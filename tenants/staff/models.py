@@ -98,6 +98,59 @@ class Membership(models.Model):
         return f"membership:{self.user_id}"
 
 
+class Invitation(models.Model):
+    """A pending offer of employment, sent to an email address. It becomes a membership only
+    when its link is followed (the link proves control of the address); only a hash of its
+    token is stored. Re-inviting an address replaces its pending invitation."""
+
+    email = models.EmailField(_("email"))
+    names = models.JSONField(default=dict, blank=True)
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("department"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    title = models.CharField(_("job title"), max_length=120, blank=True)
+    roles = models.ManyToManyField(Role, verbose_name=_("roles"), blank=True, related_name="+")
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # Sent by the platform (onboarding of the first admin), not by an employee of the agency.
+    by_platform = models.BooleanField(default=False)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["email"],
+                condition=models.Q(accepted_at__isnull=True),
+                name="invitation_one_pending_per_email",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"invitation:{self.email}"
+
+    @property
+    def display_name(self) -> str:
+        names = self.names or {}
+        ar = " ".join(p for p in (names.get("first_name_ar"), names.get("family_name_ar")) if p)
+        en = " ".join(p for p in (names.get("first_name_en"), names.get("family_name_en")) if p)
+        if get_language() == "en":
+            return en or ar or self.email
+        return ar or en or self.email
+
+
 class AuditEvent(AuditEventBase):
     """Append-only log of every action in this agency (a trigger refuses UPDATE/DELETE)."""
 

@@ -6,7 +6,7 @@ from django_tenants.utils import schema_context
 
 from portal.accounts.models import User
 from tenants.services import employee_invite
-from tests.factories import PASSWORD, make_beneficiary
+from tests.factories import PASSWORD, make_beneficiary, make_employee
 from tests.jobs import run_pending_jobs
 
 NEW_PASSWORD = "Another-Strong-Pass-77"
@@ -17,8 +17,9 @@ def invitation_link(mailoutbox) -> str:
 
 
 def test_invitation_link_sets_password_once(client, agency_a, mailoutbox):
+    admin = make_employee(agency_a, roles=("admin",))
     with schema_context(agency_a.schema_name):
-        employee_invite(agency=agency_a, email="invitee@example.sa")
+        employee_invite(agency=agency_a, email="invitee@example.sa", actor=admin)
     run_pending_jobs()
     link = invitation_link(mailoutbox)
     path = link.split("127.0.0.1:8000", 1)[1]

@@ -32,6 +32,15 @@ def test_seed_demo_creates_the_demo_platform_once(db, agencies, settings):
         assert User.objects.get(email=email).check_password("Demo-Password-123"), email
     assert User.objects.get(email="oversight@demo.sa").is_oversight
     assert CatalogueEntry.objects.filter(agency=moh).count() == 3
+    from allauth.account.models import EmailAddress
+
+    from tenants.staff.models import Membership
+
+    with schema_context(moh.schema_name):  # the demo accepted its own invitations
+        admin = Membership.objects.get(user__email="admin@moh.demo")
+        assert list(admin.roles.values_list("codename", flat=True)) == ["admin"]
+        assert Membership.objects.filter(user__email__startswith="employee").count() == 2
+    assert EmailAddress.objects.get(email="admin@moh.demo").verified
     with schema_context(moh.schema_name):
         item = Request.objects.filter(description__startswith="أحتاج").get()
         assert item.assignee is not None

@@ -8,7 +8,7 @@ from django_tenants.utils import schema_context, schema_exists
 
 from tenants.models import Agency, AgencyMember, PlatformAuditEvent
 from tenants.services import agency_onboard
-from tenants.staff.models import AuditEvent, Membership, Role
+from tenants.staff.models import AuditEvent, Invitation, Membership, Role
 from tests.jobs import run_pending_jobs
 
 
@@ -30,12 +30,15 @@ def test_onboarding_creates_schema_roles_and_invited_admin(db, agencies):
             "supervisor",
             "employee",
         }
-        membership = Membership.objects.get()
-        assert list(membership.roles.values_list("codename", flat=True)) == ["admin"]
+        # The first admin is invited, not yet bound: the membership comes with the link.
+        assert not Membership.objects.exists()
+        invitation = Invitation.objects.get()
+        assert invitation.email == "boss@gamma.example" and invitation.by_platform
+        assert list(invitation.roles.values_list("codename", flat=True)) == ["admin"]
         assert AuditEvent.objects.filter(action="agency.onboard").exists()
-    assert membership.user.email == "boss@gamma.example"
-    assert not membership.user.has_usable_password()
-    assert AgencyMember.objects.filter(agency=agency, user=membership.user).exists()
+    assert agency.admin_invitation.token  # returned once, stored only as a hash
+    assert invitation.token_hash != agency.admin_invitation.token
+    assert not AgencyMember.objects.filter(agency=agency).exists()
     assert PlatformAuditEvent.objects.filter(action="agency.onboard", object_id=str(agency.pk))
 
 

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
@@ -140,8 +142,18 @@ def test_admin_manages_staff_from_the_ui(client, agency_a, mailoutbox):
     run_pending_jobs()
     assert mailoutbox[-1].to == ["new.hire@example.sa"]
     assert "/accounts/invitation/" in mailoutbox[-1].body
+    # the pending invitation is listed; the membership exists only once the link is followed
+    assert "new.hire@example.sa" in client.get(f"{base}/staff/").content.decode()
+    with schema_context(agency_a.schema_name):
+        assert not Membership.objects.filter(user__email="new.hire@example.sa").exists()
+    link = re.search(r"https?://[^\s]+/accounts/invitation/[^\s]+", mailoutbox[-1].body).group()
+    invitee = client.__class__()
+    response = invitee.post(
+        link.split("8000", 1)[1],
+        {"new_password1": "Another-Strong-Pass-77", "new_password2": "Another-Strong-Pass-77"},
+    )
+    assert response.status_code == 302
     new_user = User.objects.get(email="new.hire@example.sa")
-    assert not new_user.has_usable_password()
     with schema_context(agency_a.schema_name):
         membership = Membership.objects.get(user_id=new_user.pk)
     assert membership.department_id == hr.pk

@@ -13,7 +13,12 @@ from django_tenants.utils import schema_context
 from portal.accounts.identity import luhn_complete
 from portal.accounts.models import User
 from tenants.models import Agency
-from tenants.services import agency_onboard, department_save, employee_invite
+from tenants.services import (
+    agency_onboard,
+    department_save,
+    employee_invite,
+    invitation_accept_new_account,
+)
 from tenants.staff.models import Role
 
 
@@ -27,6 +32,9 @@ class Command(BaseCommand):
         # Invitation emails of the demo accounts would only bury the password below.
         settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
         password = settings.DEMO_PASSWORD or secrets.token_urlsafe(12)
+        # Accepting an invitation validates the password; DEMO_PASSWORD is set on every demo
+        # account at the end instead, whatever its strength.
+        interim = secrets.token_urlsafe(16)
         with transaction.atomic():
             moh = agency_onboard(
                 slug="moh",
@@ -39,7 +47,10 @@ class Command(BaseCommand):
                 admin_first_name_en="Sara",
                 admin_family_name_en="Alotaibi",
             )
-            agency_onboard(
+            invitation_accept_new_account(
+                agency=moh, token=moh.admin_invitation.token, password=interim
+            )
+            riyadh = agency_onboard(
                 slug="riyadh",
                 name_ar="أمانة منطقة الرياض",
                 name_en="Riyadh Region Municipality",
@@ -50,6 +61,9 @@ class Command(BaseCommand):
                 admin_first_name_en="Fahad",
                 admin_family_name_en="Alqahtani",
             )
+            invitation_accept_new_account(
+                agency=riyadh, token=riyadh.admin_invitation.token, password=interim
+            )
             admin = User.objects.get(email="admin@moh.demo")
             with schema_context(moh.schema_name):
                 department = department_save(
@@ -57,7 +71,8 @@ class Command(BaseCommand):
                 )
                 employee_role = Role.objects.get(codename="employee")
                 for index, (ar, en) in enumerate([("خالد", "Khalid"), ("نورة", "Noura")], 1):
-                    employee_invite(
+                    # The demo accepts its own invitations, as the emailed links would.
+                    invitation = employee_invite(
                         agency=moh,
                         email=f"employee{index}@moh.demo",
                         names={
@@ -69,6 +84,9 @@ class Command(BaseCommand):
                         department=department,
                         roles=[employee_role],
                         actor=admin,
+                    )
+                    invitation_accept_new_account(
+                        agency=moh, token=invitation.token, password=interim
                     )
             self._catalogue(moh, admin, department)
             beneficiary = User(
