@@ -150,3 +150,14 @@ class RoleForm(forms.Form):
         if self.role is None and Role.objects.filter(codename=codename).exists():
             raise forms.ValidationError(_("A role with this code already exists."))
         return codename
+
+
+class AgencySecurityForm(forms.Form):
+    requires_two_factor = forms.BooleanField(
+        label=_("Require two-factor sign-in for all staff of this agency"),
+        required=False,
+        help_text=_(
+            "Staff without an authenticator app or a security key will be asked to set one up "
+            "before they can use the workspace."
+        ),
+    )
