@@ -47,3 +47,12 @@ def login_with_two_factor(client, user) -> Authenticator:
     client.force_login(user)
     mark_session_two_factor(client, user, authenticator)
     return authenticator
+
+
+def sign_in(client, user) -> None:
+    """``client.force_login``, except that operators and oversight users, whom the platform
+    requires to use two-factor sign-in, are signed in as after their code."""
+    if user.is_staff or user.is_oversight:
+        login_with_two_factor(client, user)
+    else:
+        client.force_login(user)
