@@ -226,6 +226,9 @@ MFA_PASSKEY_LOGIN_ENABLED = False  # security keys are a second factor, not a pa
 # WebAuthn is bound to the site's host name (the relying party id), taken from SITE_URL;
 # browsers allow WebAuthn over plain http only on localhost.
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
+# The demo operator and oversight accounts (`make run`) get a TOTP authenticator with this
+# base32 secret; random (printed once) when unset.
+DEMO_TOTP_SECRET = os.environ.get("DEMO_TOTP_SECRET", "")
 # --- end two-factor sign-in ---------------------------------------------------------------------
 
 SMS_BACKEND = os.environ.get("SMS_BACKEND", "notifications.backends.sms.ConsoleSmsBackend")
