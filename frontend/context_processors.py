@@ -20,6 +20,7 @@ WORKSPACE_MENU = [
     ("workspace:distribution_list", _("Distribution"), "requests.manage_distribution"),
     ("workspace:sla_settings", _("Service levels"), "requests.manage_sla"),
     ("workspace:audit_list", _("Audit trail"), "audit.view"),
+    ("workspace:security_settings", _("Sign-in security"), "staff.manage_roles"),
     ("workspace:delivery_log", _("Messages sent"), "notifications.view_log"),
 ]
 

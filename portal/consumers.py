@@ -34,6 +34,14 @@ def _agency_schema_for_member(slug: str, user_id: int) -> str | None:
     return None
 
 
+@database_sync_to_async
+def _two_factor_allows(scope, slug: str, user) -> bool:
+    from portal.accounts.two_factor import session_allows_agency
+
+    agency = Agency.objects.get(slug=slug)
+    return session_allows_agency(scope["session"], user, agency)
+
+
 class NotificationConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self):
         user = self.scope.get("user")
@@ -43,6 +51,9 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
         slug = self.scope["url_route"]["kwargs"].get("agency_slug")
         if slug:
             schema = await _agency_schema_for_member(slug, user.pk)
+            # Two-factor sign-in required by the agency and not used by this session.
+            if schema is not None and not await _two_factor_allows(self.scope, slug, user):
+                schema = None
             if schema is None:
                 await self.close(code=CLOSE_FORBIDDEN)
                 return

@@ -77,6 +77,7 @@ SHARED_APPS = [
     "frontend",
     "allauth",
     "allauth.account",
+    "allauth.mfa",  # two-factor sign-in (R-2); see the MFA block below
     "channels",
     "procrastinate.contrib.django",
     "notifications",
@@ -112,6 +113,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Two-factor sign-in where the platform or the agency requires it (R-2).
+    "portal.accounts.two_factor.TwoFactorRequiredMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -228,6 +231,23 @@ ACCOUNT_FORMS["add_email"] = "portal.accounts.forms.AddEmailForm"
 # per account, the sign-up's first code included.
 MOBILE_CODE_RESEND_SECONDS = int(os.environ.get("MOBILE_CODE_RESEND_SECONDS", "60"))
 MOBILE_CODE_MAX_PER_HOUR = int(os.environ.get("MOBILE_CODE_MAX_PER_HOUR", "5"))
+
+# --- two-factor sign-in (R-2): allauth.mfa -----------------------------------------------------
+# TOTP apps, recovery codes and security keys (WebAuthn) where the browser has them. Who must use
+# it is decided in portal.accounts.two_factor (operators, oversight users, staff of agencies that
+# require it); the adapter keeps such a user from removing their last authenticator.
+MFA_ADAPTER = "portal.accounts.two_factor.MFAAdapter"
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+MFA_TOTP_ISSUER = os.environ.get("MFA_TOTP_ISSUER", "Muamalat")
+MFA_TOTP_TOLERANCE = 1  # one 30-second step either side: phones' clocks drift
+MFA_PASSKEY_LOGIN_ENABLED = False  # security keys are a second factor, not a password
+# WebAuthn is bound to the site's host name (the relying party id), taken from SITE_URL;
+# browsers allow WebAuthn over plain http only on localhost.
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
+# The demo operator and oversight accounts (`make run`) get a TOTP authenticator with this
+# base32 secret; random (printed once) when unset.
+DEMO_TOTP_SECRET = os.environ.get("DEMO_TOTP_SECRET", "")
+# --- end two-factor sign-in ---------------------------------------------------------------------
 
 SMS_BACKEND = os.environ.get("SMS_BACKEND", "notifications.backends.sms.ConsoleSmsBackend")
 TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")

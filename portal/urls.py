@@ -8,6 +8,7 @@ from django.urls import include, path
 
 from insights.views import my_statistics
 from portal import views
+from portal.accounts import two_factor_views
 from portal.accounts import views as account_views
 from requests_app.urls import api_patterns, guide_patterns
 from requests_app.views_public import survey as survey_view
@@ -32,6 +33,12 @@ urlpatterns = [
     path("", include((public_patterns, "portal"))),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include((account_patterns, "accounts"))),
+    # Before allauth's own URL of the same name: the project's rule on removing a last key.
+    path(
+        "accounts/2fa/webauthn/keys/<int:pk>/remove/",
+        two_factor_views.remove_webauthn,
+        name="mfa_remove_webauthn",
+    ),
     path("accounts/", include("allauth.urls")),
     path("notifications/", include("notifications.urls")),
     path("requests/", include("requests_app.urls")),

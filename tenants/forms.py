@@ -224,3 +224,14 @@ class InvitationAccountForm(forms.Form):
             for k in ("first_name_ar", "family_name_ar", "first_name_en", "family_name_en")
             if self.cleaned_data.get(k)
         }
+
+
+class AgencySecurityForm(forms.Form):
+    requires_two_factor = forms.BooleanField(
+        label=_("Require two-factor sign-in for all staff of this agency"),
+        required=False,
+        help_text=_(
+            "Staff without an authenticator app or a security key will be asked to set one up "
+            "before they can use the workspace."
+        ),
+    )

@@ -27,6 +27,11 @@ class Agency(TenantMixin):
         blank=True,
     )
     is_active = models.BooleanField(_("active"), default=True)
+    requires_two_factor = models.BooleanField(
+        _("two-factor sign-in required for staff"),
+        default=False,
+        help_text=_("Staff must sign in with a code from an authenticator app or a security key."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     # Schemas are created explicitly by tenants.services.agency_onboard (clone of a template).

@@ -798,3 +798,34 @@ def role_save(
         )
     clear_permission_cache(actor)
     return role
+
+
+# --- agency security settings ------------------------------------------------------------------
+
+
+def agency_set_two_factor_requirement(
+    *, agency: Agency, requires_two_factor: bool, actor: User, request=None
+) -> Agency:
+    """Require (or stop requiring) two-factor sign-in of the agency's staff (R-2). Only an
+    active employee of this agency holding ``staff.manage_roles`` may; the connection must be
+    on the agency's schema (the audit event goes to its trail)."""
+    if connection.schema_name != agency.schema_name:
+        raise RuntimeError("agency_set_two_factor_requirement needs the agency's schema")
+    if not actor.has_perm("agency.staff.manage_roles"):
+        raise PermissionDenied(_("You do not have permission to do this."))
+    with transaction.atomic():
+        agency = Agency.objects.select_for_update().get(pk=agency.pk)
+        before = {"requires_two_factor": agency.requires_two_factor}
+        if before["requires_two_factor"] == requires_two_factor:
+            return agency
+        agency.requires_two_factor = requires_two_factor
+        agency.save(update_fields=["requires_two_factor"])
+        audit.agency_record(
+            request=request,
+            actor=actor,
+            action="agency.two_factor_requirement",
+            obj=agency,
+            before=before,
+            after={"requires_two_factor": requires_two_factor},
+        )
+    return agency

@@ -18,6 +18,7 @@ urlpatterns = [
     path("roles/", views.role_list, name="role_list"),
     path("roles/<id:role_id>/", views.role_edit, name="role_edit"),
     path("audit/", views.audit_list, name="audit_list"),
+    path("settings/security/", views.security_settings, name="security_settings"),
     *notification_patterns,
     *request_patterns,
     *statistics_patterns,

@@ -10,6 +10,7 @@ from frontend.forms import apply_service_errors
 from tenants import selectors, services
 from tenants.decorators import workspace_view
 from tenants.forms import (
+    AgencySecurityForm,
     DepartmentForm,
     EmployeeEditForm,
     EmployeeInviteForm,
@@ -278,3 +279,25 @@ def audit_list(request):
 
 
 # --- end of audit trail ------------------------------------------------------------------------
+
+
+@workspace_view("staff.manage_roles")
+def security_settings(request):
+    """The agency's sign-in security: whether its staff must use two-factor sign-in (R-2)."""
+    form = AgencySecurityForm(
+        request.POST or None, initial={"requires_two_factor": request.agency.requires_two_factor}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            request.agency = services.agency_set_two_factor_requirement(
+                agency=request.agency,
+                requires_two_factor=form.cleaned_data["requires_two_factor"],
+                actor=request.user,
+                request=request,
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, _("The sign-in security settings were saved."))
+            return redirect(workspace_reverse(request, "workspace:security_settings"))
+    return render(request, "tenants/security_settings.html", {"form": form})

@@ -7,4 +7,4 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
-        from portal.accounts import signals  # noqa: F401
+        from portal.accounts import signals, two_factor  # noqa: F401

@@ -25,6 +25,7 @@ from playwright.sync_api import expect
 from portal.accounts.models import User
 from tests.e2e.helpers import Screenshots, assert_lang, submit_main_form
 from tests.factories import PASSWORD, make_beneficiary, make_employee, mobile_number, national_id
+from tests.two_factor import add_totp, totp_code
 
 pytestmark = pytest.mark.e2e
 
@@ -117,16 +118,22 @@ def oversight(orm, seed) -> User:
             preferred_language="ar",
         )
         User.objects.filter(pk=user.pk).update(is_oversight=True)
+        add_totp(user)  # the platform requires two-factor sign-in of oversight users
         return User.objects.get(pk=user.pk)
 
 
-def log_in(page, live_url: str, login: str, next_path: str) -> None:
-    """Open a protected page, get sent to the login form, sign in, land on the page."""
+def log_in(page, live_url: str, login: str, next_path: str, *, totp: bool = False) -> None:
+    """Open a protected page, get sent to the login form, sign in (with the authenticator
+    code when ``totp``), land on the page."""
     page.goto(live_url + next_path)
     page.wait_for_url("**/accounts/login/**")
     page.fill("#id_login", login)
     page.fill("#id_password", PASSWORD)
     submit_main_form(page)
+    if totp:
+        page.wait_for_url("**/accounts/2fa/authenticate/")
+        page.fill("#id_code", totp_code())
+        submit_main_form(page)
     page.wait_for_url(live_url + next_path)
 
 
@@ -206,7 +213,7 @@ def test_oversight_dashboard_drill_down_export_and_keyboard(
     expected_received = received_in_october(orm)
     assert expected_received >= 6
     page = new_context().new_page()
-    log_in(page, live_url, oversight.email, "/oversight/" + PERIOD)
+    log_in(page, live_url, oversight.email, "/oversight/" + PERIOD, totp=True)
 
     # Arabic, the default language.
     assert_lang(page, "ar", "rtl")
@@ -420,7 +427,7 @@ def test_beneficiary_sees_their_statistics(live_url, new_context, stats, artifac
 def test_oversight_dashboard_on_a_phone(live_url, new_context, stats, oversight, artifacts):
     context = new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
     page = context.new_page()
-    log_in(page, live_url, oversight.email, "/oversight/" + PERIOD)
+    log_in(page, live_url, oversight.email, "/oversight/" + PERIOD, totp=True)
     assert_lang(page, "ar", "rtl")
     expect(page.locator("figure.chart-figure svg.chart")).to_be_visible()
     page.screenshot(path=str(artifacts / "statistics-oversight-phone.png"), full_page=True)

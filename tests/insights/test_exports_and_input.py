@@ -35,6 +35,7 @@ from tests.factories import (
     membership_of,
 )
 from tests.insights.dataset import build, shape
+from tests.two_factor import sign_in
 
 OCTOBER = "start=2026-10-01&end=2026-10-31&grain=week"
 FIGURE_MSGIDS = [
@@ -162,7 +163,7 @@ def _field_error(page: str, field: str) -> str:
 def test_invalid_period_is_400_with_the_error_on_its_field_in_english(
     client, agency_a, viewers, kind, query, field, msgid, params
 ):
-    client.force_login(viewers[viewer_for(kind)])
+    sign_in(client, viewers[viewer_for(kind)])
     use_language(client, "en")
     response = client.get(page_url(kind, agency_a) + "?" + query)
     assert response.status_code == 400, response.content[:500]
@@ -177,7 +178,7 @@ def test_invalid_period_is_400_with_the_error_on_its_field_in_english(
 def test_invalid_period_error_is_arabic_on_the_arabic_page(
     client, agency_a, viewers, kind, query, field, msgid, params
 ):
-    client.force_login(viewers[viewer_for(kind)])
+    sign_in(client, viewers[viewer_for(kind)])
     response = client.get(page_url(kind, agency_a) + "?" + query)
     assert response.status_code == 400
     page = response.content.decode()
@@ -191,7 +192,7 @@ def test_invalid_period_error_is_arabic_on_the_arabic_page(
 
 @pytest.mark.parametrize("kind", PAGES)
 def test_longest_period_is_accepted(client, agency_a, viewers, kind):
-    client.force_login(viewers[viewer_for(kind)])
+    sign_in(client, viewers[viewer_for(kind)])
     # 2024 is a leap year: 366 + 365 = 731 days
     response = client.get(page_url(kind, agency_a) + "?start=2024-01-01&end=2025-12-31&grain=month")
     assert response.status_code == 200
@@ -212,7 +213,7 @@ def test_longest_period_is_accepted(client, agency_a, viewers, kind):
     ],
 )
 def test_unknown_export_shows_the_page(client, agency_a, viewers, kind, query):
-    client.force_login(viewers[viewer_for(kind)])
+    sign_in(client, viewers[viewer_for(kind)])
     response = client.get(page_url(kind, agency_a) + "?" + query)
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/html")
@@ -247,7 +248,7 @@ BAD_MONTHS = [
 @pytest.mark.parametrize("kind", ["oversight", "workspace"])
 @pytest.mark.parametrize(("query", "message"), BAD_MONTHS)
 def test_bad_month_redirects_with_an_error_message(client, agency_a, viewers, kind, query, message):
-    client.force_login(viewers["oversight" if kind == "oversight" else "admin"])
+    sign_in(client, viewers["oversight" if kind == "oversight" else "admin"])
     use_language(client, "en")
     if kind == "oversight":
         url, back = "/oversight/report/", "/oversight/"
@@ -267,7 +268,7 @@ def test_bad_month_redirects_with_an_error_message(client, agency_a, viewers, ki
 
 @pytest.mark.parametrize("kind", ["oversight", "workspace"])
 def test_current_month_report_is_allowed(client, agency_a, viewers, kind):
-    client.force_login(viewers["oversight" if kind == "oversight" else "admin"])
+    sign_in(client, viewers["oversight" if kind == "oversight" else "admin"])
     url = "/oversight/report/" if kind == "oversight" else f"/a/{agency_a.slug}/statistics/report/"
     response = client.get(url + "?month=" + timezone.localdate().strftime("%Y-%m"))
     assert response.status_code == 200 and response.content.startswith(b"%PDF")
@@ -335,7 +336,7 @@ def _audits(agency) -> list[AuditEvent]:
 
 @pytest.fixture
 def saved_settings(client, agency_a, viewers):
-    client.force_login(viewers["admin"])
+    sign_in(client, viewers["admin"])
     use_language(client, "en")
     url = f"/a/{agency_a.slug}/statistics/evaluation/"
     response = client.post(url, SAVED)
@@ -367,7 +368,7 @@ def test_invalid_evaluation_settings_are_refused(
 
 def test_valid_evaluation_settings_are_saved_and_audited(client, agency_a, agency_b, viewers):
     admin = viewers["admin"]
-    client.force_login(admin)
+    sign_in(client, admin)
     use_language(client, "en")
     url = f"/a/{agency_a.slug}/statistics/evaluation/"
     assert not EvaluationSettings.objects.filter(agency=agency_a).exists()
@@ -438,7 +439,7 @@ def _comparable(rows) -> list[list]:
 @pytest.mark.parametrize("language", ["ar", "en"])
 def test_dashboard_exports_one_row_per_agency(client, agency_a, agency_b, viewers, language):
     make_request(agency_a)
-    client.force_login(viewers["oversight"])
+    sign_in(client, viewers["oversight"])
     use_language(client, language)
     header = [translated("Agency", language)] + [translated(m, language) for m in FIGURE_MSGIDS]
     if language == "ar":
@@ -462,7 +463,7 @@ def test_dashboard_exports_one_row_per_agency(client, agency_a, agency_b, viewer
 def test_formula_like_names_are_written_as_text(client, agency_b, viewers, prefix):
     name_ar, name_en = f'{prefix}HYPERLINK("http://x.example";"جهة")', f"{prefix}1+2 Agency"
     Agency.objects.filter(pk=agency_b.pk).update(name_ar=name_ar, name_en=name_en)
-    client.force_login(viewers["oversight"])
+    sign_in(client, viewers["oversight"])
     rows = _csv_rows(client.get("/oversight/?export=csv"))
     labels = [row[0] for row in rows[1:]]
     assert "'" + name_ar in labels
@@ -493,7 +494,7 @@ DRILL_DOWN = {
 @pytest.mark.parametrize("table", ["departments", "types", "employees"])
 @pytest.mark.parametrize("where", ["oversight", "workspace"])
 def test_breakdown_exports(client, agency_a, viewers, data, language, table, where):
-    client.force_login(viewers["oversight" if where == "oversight" else "admin"])
+    sign_in(client, viewers["oversight" if where == "oversight" else "admin"])
     use_language(client, language)
     base = (
         f"/oversight/agencies/{agency_a.slug}/"
@@ -539,7 +540,7 @@ def _pdf_text(content: bytes) -> str:
 
 @pytest.mark.parametrize("where", ["oversight", "workspace"])
 def test_monthly_report_pdf(client, agency_a, viewers, data, where):
-    client.force_login(viewers["oversight" if where == "oversight" else "admin"])
+    sign_in(client, viewers["oversight" if where == "oversight" else "admin"])
     if where == "oversight":
         url, filename = "/oversight/report/?month=2026-10", "report-2026-10.pdf"
     else:
@@ -572,7 +573,7 @@ def test_oversight_dashboard_queries_do_not_grow_with_agencies(client, agency_a,
     from tenants.services import agency_onboard
 
     make_request(agency_a)
-    client.force_login(viewers["oversight"])
+    sign_in(client, viewers["oversight"])
     url = "/oversight/"
     before = _count_queries(client, url)
     for n in range(1, 7):
@@ -610,7 +611,7 @@ def test_workspace_statistics_queries_do_not_grow_with_employees(client, agency_
             )
 
     employees_with_requests(2)
-    client.force_login(admin)
+    sign_in(client, admin)
     url = f"/a/{agency_a.slug}/statistics/"
     before = _count_queries(client, url)
     employees_with_requests(6)
@@ -626,7 +627,7 @@ def test_an_export_of_an_invalid_period_shows_the_errors_instead(client, db, age
 
     viewer = make_beneficiary()
     User.objects.filter(pk=viewer.pk).update(is_oversight=True)
-    client.force_login(User.objects.get(pk=viewer.pk))
+    sign_in(client, User.objects.get(pk=viewer.pk))
     response = client.get("/oversight/?start=bad&end=2026-10-31&grain=day&export=csv")
     assert response.status_code == 400
     assert response["Content-Type"].startswith("text/html")

@@ -27,6 +27,7 @@ from tests.factories import (
     png_upload,
 )
 from tests.insights.dataset import DAY, H, build, shape
+from tests.two_factor import sign_in
 
 OCTOBER = "?start=2026-10-01&end=2026-10-31&grain=week"
 
@@ -88,7 +89,7 @@ def people(agency_a, agency_b):
 
 def _as(client, people, who):
     if people[who] is not None:
-        client.force_login(people[who])
+        sign_in(client, people[who])
     return client
 
 
@@ -214,7 +215,7 @@ def test_agency_admin_sees_nothing_of_another_agency(client, agency_a, agency_b)
         make_request(agency_a, request_type=type_a)
     for _ in range(BETA_REQUESTS):
         make_request(agency_b, request_type=type_b)
-    client.force_login(make_employee(agency_a, roles=("admin",)))
+    sign_in(client, make_employee(agency_a, roles=("admin",)))
     pages = {"page": client.get(f"/a/{agency_a.slug}/statistics/")}
     assert pages["page"].status_code == 200
     page = pages["page"].content.decode()
@@ -287,7 +288,7 @@ def test_oversight_drill_down_shows_metadata_not_comments_or_attachments(client,
     )
     row = RequestIndex.objects.get(agency=agency_a, request_id=late.pk)
     assert row.is_late and row.status == Status.IN_PROGRESS
-    client.force_login(make_oversight())
+    sign_in(client, make_oversight())
     responses = [client.get(f"/oversight/agencies/{agency_a.slug}/")]
     assert responses[0].status_code == 200
     page = html.unescape(responses[0].content.decode())
@@ -326,19 +327,19 @@ def test_my_statistics_are_my_own(client, agency_a, agency_b):
     for _ in range(4):
         make_request(agency_b, beneficiary=other, request_type=type_b)
 
-    client.force_login(me)
+    sign_in(client, me)
     response = client.get("/me/statistics/")
     assert response.status_code == 200
     rows = _my_rows(response.content.decode())
     # received, open, completed, rejected, late
     assert rows == {agency_a.name_ar: [2, 2, 0, 0, 0], agency_b.name_ar: [1, 1, 0, 0, 0]}
 
-    client.force_login(other)
+    sign_in(client, other)
     page = client.get("/me/statistics/").content.decode()
     assert _my_rows(page) == {agency_b.name_ar: [4, 4, 0, 0, 0]}
     assert agency_a.name_ar not in page
 
-    client.force_login(make_beneficiary())
+    sign_in(client, make_beneficiary())
     page = client.get("/me/statistics/").content.decode()
     assert _my_rows(page) == {}
 
@@ -398,7 +399,7 @@ def test_department_supervisor_sees_only_their_subtree(
     client, agency_a, departments, department, received, departments_seen, types_seen
 ):
     target = departments.departments[department] if department else None
-    client.force_login(_supervisor(agency_a, target))
+    sign_in(client, _supervisor(agency_a, target))
     response = client.get(f"/a/{agency_a.slug}/statistics/" + OCTOBER)
     assert response.status_code == 200
     page = response.content.decode()
@@ -421,7 +422,7 @@ def test_department_supervisor_sees_only_their_subtree(
 def test_department_supervisor_beneficiary_counts_are_scoped(client, agency_a, departments):
     """The Services supervisor's page must not show the agency-wide count of beneficiaries
     (three people brought requests in October; one of them to Services)."""
-    client.force_login(_supervisor(agency_a, departments.departments["services"]))
+    sign_in(client, _supervisor(agency_a, departments.departments["services"]))
     page = client.get(f"/a/{agency_a.slug}/statistics/" + OCTOBER).content.decode()
     shown = re.search(
         r"Beneficiaries in the period: (\d+) \((\d+) for the first time\); (\d+) served", page
@@ -432,7 +433,7 @@ def test_department_supervisor_beneficiary_counts_are_scoped(client, agency_a, d
 
 def test_department_supervisor_monthly_report_is_scoped(client, agency_a, departments):
     """The PDF of the Permits desk's supervisor names neither Licences nor the notices."""
-    client.force_login(_supervisor(agency_a, departments.departments["desk"]))
+    sign_in(client, _supervisor(agency_a, departments.departments["desk"]))
     response = client.get(f"/a/{agency_a.slug}/statistics/report/?month=2026-10")
     assert response.status_code == 200
     assert response.content.startswith(b"%PDF")

@@ -4,6 +4,7 @@ test_permissions.py)."""
 from portal.accounts.models import User
 from tests.factories import make_beneficiary, make_employee
 from tests.insights.dataset import build
+from tests.two_factor import sign_in
 
 
 def _oversight():
@@ -15,7 +16,7 @@ def _oversight():
 def test_pages_render(client, db, agency_a):
     data = build(agency_a)
     viewer = _oversight()
-    client.force_login(viewer)
+    sign_in(client, viewer)
     q = "?start=2026-10-01&end=2026-10-31&grain=week"
     page = client.get("/oversight/" + q)
     assert page.status_code == 200, page.content[:2000]
@@ -28,14 +29,14 @@ def test_pages_render(client, db, agency_a):
     pdf = client.get("/oversight/report/?month=2026-10")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     admin = make_employee(agency_a, roles=("admin",))
-    client.force_login(admin)
+    sign_in(client, admin)
     page = client.get(f"/a/{agency_a.slug}/statistics/" + q)
     assert page.status_code == 200, page.content[:2000]
     pdf = client.get(f"/a/{agency_a.slug}/statistics/report/?month=2026-10")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     page = client.get(f"/a/{agency_a.slug}/statistics/evaluation/")
     assert page.status_code == 200
-    client.force_login(data.beneficiaries[0])
+    sign_in(client, data.beneficiaries[0])
     page = client.get("/me/statistics/")
     assert page.status_code == 200
     assert agency_a.name_ar in page.content.decode()
@@ -55,7 +56,7 @@ def test_the_agency_table_pages_and_sorts_and_exports_every_agency(client, db, a
         for n in range(60)
     )
     build(agency_a)
-    client.force_login(_oversight())
+    sign_in(client, _oversight())
     q = "?start=2026-10-01&end=2026-10-31&grain=day"
     first = client.get("/oversight/" + q).content.decode()
     # most requests first: the agency with the data set leads page 1 of 50 rows

@@ -12,6 +12,7 @@ from django.urls import reverse
 from notifications.models import ChannelPreference, Delivery, Notification
 from notifications.services import notification_send
 from tests.factories import make_beneficiary, make_employee
+from tests.two_factor import sign_in
 
 _keys = itertools.count(1)
 
@@ -60,7 +61,7 @@ def test_portal_inbox_lists_only_my_notifications(client, db, agency_a):
     me, other = make_beneficiary(), make_beneficiary()
     mine = [send(me), send(me, agency=agency_a)]
     theirs = send(other)
-    client.force_login(me)
+    sign_in(client, me)
     response = client.get(reverse("notifications:inbox"))
     assert response.status_code == 200
     assert sorted(listed(response)) == sorted(n.pk for n in mine)
@@ -75,7 +76,7 @@ def test_workspace_inbox_lists_only_that_agencys(client, db, agency_a, agency_b)
     send(employee, agency=agency_b)
     send(employee)
     send(employee_of(agency_a), agency=agency_a)  # a colleague's
-    client.force_login(employee)
+    sign_in(client, employee)
     response = client.get(ws("notifications", agency_a))
     assert response.status_code == 200
     assert listed(response) == [ours.pk]
@@ -87,7 +88,7 @@ def test_bell_count_equals_unread_count_and_links_to_the_right_inbox(client, db,
     send(employee)
     send(employee, agency=agency_a)
     Notification.objects.filter(pk=first.pk).update(read_at=first.created_at)
-    client.force_login(employee)
+    sign_in(client, employee)
 
     home = client.get(reverse("portal:home"))
     assert bell_count(home) == 2
@@ -101,7 +102,7 @@ def test_bell_count_equals_unread_count_and_links_to_the_right_inbox(client, db,
 
 
 def test_portal_home_links_to_notification_settings(client, db):
-    client.force_login(make_beneficiary())
+    sign_in(client, make_beneficiary())
     response = client.get(reverse("portal:home"))
     assert f'href="{reverse("notifications:preferences")}"'.encode() in response.content
 
@@ -120,7 +121,7 @@ def test_anonymous_visitor_has_no_bell(client, db):
 def test_mark_one_read(client, db):
     me = make_beneficiary()
     one, two = send(me), send(me)
-    client.force_login(me)
+    sign_in(client, me)
     response = client.post(reverse("notifications:mark_read"), {"notification": one.pk})
     assert response.status_code == 302
     assert response["Location"] == reverse("notifications:inbox")
@@ -133,7 +134,7 @@ def test_mark_one_read(client, db):
 def test_mark_all_read_goes_back_to_next(client, db):
     me = make_beneficiary()
     send(me), send(me)
-    client.force_login(me)
+    sign_in(client, me)
     inbox = reverse("notifications:inbox")
     response = client.post(reverse("notifications:mark_read"), {"next": inbox + "?page=1"})
     assert response["Location"] == inbox + "?page=1"
@@ -143,7 +144,7 @@ def test_mark_all_read_goes_back_to_next(client, db):
 
 def test_mark_read_refuses_foreign_next(client, db):
     me = make_beneficiary()
-    client.force_login(me)
+    sign_in(client, me)
     response = client.post(reverse("notifications:mark_read"), {"next": "https://evil.example/"})
     assert response["Location"] == reverse("notifications:inbox")
 
@@ -151,7 +152,7 @@ def test_mark_read_refuses_foreign_next(client, db):
 def test_mark_read_is_post_only(client, db):
     me = make_beneficiary()
     n = send(me)
-    client.force_login(me)
+    sign_in(client, me)
     assert client.get(reverse("notifications:mark_read")).status_code == 405
     assert client.get(reverse("notifications:mark_read"), {"notification": n.pk}).status_code == 405
     n.refresh_from_db()
@@ -161,7 +162,7 @@ def test_mark_read_is_post_only(client, db):
 def test_marking_another_users_notification_changes_nothing(client, db):
     me, other = make_beneficiary(), make_beneficiary()
     theirs = send(other)
-    client.force_login(me)
+    sign_in(client, me)
     response = client.post(reverse("notifications:mark_read"), {"notification": theirs.pk})
     assert response.status_code == 302
     theirs.refresh_from_db()
@@ -172,7 +173,7 @@ def test_marking_another_users_notification_changes_nothing(client, db):
 def test_non_digit_id_gives_a_message(client, db, garbage):
     me = make_beneficiary()
     n = send(me)
-    client.force_login(me)
+    sign_in(client, me)
     response = client.post(reverse("notifications:mark_read"), {"notification": garbage})
     assert response.status_code == 302
     assert [m.level_tag for m in get_messages(response.wsgi_request)] == ["error"]
@@ -185,7 +186,7 @@ def test_workspace_mark_all_read_touches_only_that_agency(client, db, agency_a, 
     ours = send(employee, agency=agency_a)
     elsewhere = send(employee, agency=agency_b)
     public = send(employee)
-    client.force_login(employee)
+    sign_in(client, employee)
     response = client.post(ws("notifications_read", agency_a))
     assert response.status_code == 302
     assert response["Location"] == ws("notifications", agency_a)
@@ -198,7 +199,7 @@ def test_workspace_mark_all_read_touches_only_that_agency(client, db, agency_a, 
 def test_workspace_mark_one_read_of_another_agency_changes_nothing(client, db, agency_a, agency_b):
     employee = employee_of(agency_a)
     elsewhere = send(employee, agency=agency_b)
-    client.force_login(employee)
+    sign_in(client, employee)
     client.post(ws("notifications_read", agency_a), {"notification": elsewhere.pk})
     elsewhere.refresh_from_db()
     assert elsewhere.read_at is None
@@ -208,7 +209,7 @@ def test_workspace_mark_one_read_of_another_agency_changes_nothing(client, db, a
 
 
 def test_preferences_page_offers_only_configurable_events(client, db):
-    client.force_login(make_beneficiary())
+    sign_in(client, make_beneficiary())
     response = client.get(reverse("notifications:preferences"))
     assert response.status_code == 200
     assert b'name="account.welcome"' in response.content
@@ -224,7 +225,7 @@ def test_preferences_page_offers_only_configurable_events(client, db):
 
 def test_unticking_sms_is_stored_and_shown(client, db):
     me = make_beneficiary()
-    client.force_login(me)
+    sign_in(client, me)
     url = reverse("notifications:preferences")
     response = client.post(url, {"account.welcome": ["inapp", "email"]})
     assert response.status_code == 302
@@ -239,7 +240,7 @@ def test_unticking_sms_is_stored_and_shown(client, db):
 
 def test_unticking_everything_is_stored(client, db):
     me = make_beneficiary()
-    client.force_login(me)
+    sign_in(client, me)
     response = client.post(reverse("notifications:preferences"), {})
     assert response.status_code == 302
     preference = ChannelPreference.objects.get(user=me, event="account.welcome")
@@ -248,7 +249,7 @@ def test_unticking_everything_is_stored(client, db):
 
 def test_preferences_refuse_unknown_channels(client, db):
     me = make_beneficiary()
-    client.force_login(me)
+    sign_in(client, me)
     response = client.post(reverse("notifications:preferences"), {"account.welcome": ["fax"]})
     assert response.status_code == 200
     assert response.context["form"].errors
@@ -287,7 +288,7 @@ def log_data(agency_a, agency_b):
 
 
 def test_agency_log_shows_that_agencys_deliveries_with_status(client, agency_a, log_data):
-    client.force_login(employee_of(agency_a, roles=("admin",)))
+    sign_in(client, employee_of(agency_a, roles=("admin",)))
     response = client.get(ws("delivery_log", agency_a))
     assert response.status_code == 200
     html = response.content.decode()
@@ -302,7 +303,7 @@ def test_agency_log_shows_that_agencys_deliveries_with_status(client, agency_a, 
 
 
 def test_agency_log_filters(client, agency_a, log_data):
-    client.force_login(employee_of(agency_a, roles=("admin",)))
+    sign_in(client, employee_of(agency_a, roles=("admin",)))
     url = ws("delivery_log", agency_a)
     failed = client.get(url, {"status": "failed"})
     assert failed.status_code == 200
@@ -330,7 +331,7 @@ def test_logs_and_inbox_survive_garbage_filters(client, agency_a, log_data, para
     admin = employee_of(agency_a, roles=("admin",))
     admin.is_staff = True
     admin.save(update_fields=["is_staff"])
-    client.force_login(admin)
+    sign_in(client, admin)
     for url in (
         ws("delivery_log", agency_a),
         reverse("notifications:platform_log"),
@@ -343,7 +344,7 @@ def test_logs_and_inbox_survive_garbage_filters(client, agency_a, log_data, para
 
 def test_platform_log_shows_only_the_platforms_messages(client, log_data):
     operator = make_beneficiary(is_staff=True)
-    client.force_login(operator)
+    sign_in(client, operator)
     response = client.get(reverse("notifications:platform_log"))
     assert response.status_code == 200
     html = response.content.decode()
@@ -358,7 +359,7 @@ def test_platform_log_is_for_operators_only(client, db, agency_a):
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("account_login"))
     for person in (make_beneficiary(), employee_of(agency_a, roles=("admin",))):
-        client.force_login(person)
+        sign_in(client, person)
         assert client.get(url).status_code == 403
 
 
@@ -395,7 +396,7 @@ WORKSPACE_PAGES = [
 )
 def test_workspace_notification_pages_access(client, agency_a, people, name, method, who, expected):
     if who != "anonymous":
-        client.force_login(people[who])
+        sign_in(client, people[who])
     response = getattr(client, method)(ws(name, agency_a))
     expected = expected[name] if isinstance(expected, dict) else expected
     assert response.status_code == expected, (who, name, response.status_code)
@@ -405,7 +406,7 @@ def test_workspace_notification_pages_access(client, agency_a, people, name, met
 
 def test_other_agencys_employee_cannot_mark_read_here(client, agency_a, agency_b, people):
     n = send(people["admin_b"], agency=agency_b)
-    client.force_login(people["admin_b"])
+    sign_in(client, people["admin_b"])
     response = client.post(ws("notifications_read", agency_a), {"notification": n.pk})
     assert response.status_code == 403
     n.refresh_from_db()
@@ -421,7 +422,7 @@ def test_log_permission_can_be_granted_to_a_role(client, agency_a, people):
         role = Role.objects.get(codename="employee")
         role.permissions = [*role.permissions, "notifications.view_log"]
         role.save()
-    client.force_login(people["employee_a"])
+    sign_in(client, people["employee_a"])
     assert client.get(ws("delivery_log", agency_a)).status_code == 200
 
 
@@ -437,7 +438,7 @@ def _queries(client, url) -> list[str]:
 
 def test_inbox_query_count_is_constant(client, db, agency_a):
     employee = employee_of(agency_a)
-    client.force_login(employee)
+    sign_in(client, employee)
     urls = [reverse("notifications:inbox"), ws("notifications", agency_a)]
     for _ in range(3):
         send(employee, agency=agency_a, link="/requests/1/")
@@ -454,7 +455,7 @@ def test_delivery_logs_query_count_is_constant(client, agency_a):
     admin = employee_of(agency_a, roles=("admin",))
     admin.is_staff = True
     admin.save(update_fields=["is_staff"])
-    client.force_login(admin)
+    sign_in(client, admin)
     urls = [ws("delivery_log", agency_a), reverse("notifications:platform_log")]
 
     def batch(count):

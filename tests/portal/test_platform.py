@@ -3,6 +3,7 @@ from django_tenants.utils import schema_exists
 
 from tenants.models import Agency
 from tests.factories import make_beneficiary, make_employee
+from tests.two_factor import sign_in
 
 
 def test_platform_page_is_for_operators_only(client, agency_a):
@@ -10,7 +11,7 @@ def test_platform_page_is_for_operators_only(client, agency_a):
     response = client.get(url)
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
     for user in (make_beneficiary(), make_employee(agency_a, roles=("admin",))):
-        client.force_login(user)
+        sign_in(client, user)
         assert client.get(url).status_code == 403
         assert (
             client.post(
@@ -23,7 +24,7 @@ def test_platform_page_is_for_operators_only(client, agency_a):
 
 def test_operator_onboards_an_agency_from_the_ui(client, agencies, db):
     operator = make_beneficiary(is_staff=True)
-    client.force_login(operator)
+    sign_in(client, operator)
     response = client.post(
         reverse("portal:platform_agencies"),
         {
@@ -50,7 +51,7 @@ def test_home_lists_workspaces_without_visiting_schemas(
     employee = make_employee(agency_a)
     same_person = make_employee(agency_b, email=employee.email)  # same person, two agencies
     assert same_person.pk == employee.pk
-    client.force_login(same_person)
+    sign_in(client, same_person)
     with django_assert_max_num_queries(8):
         html = client.get("/").content.decode()
     assert f"/a/{agency_a.slug}/" in html and f"/a/{agency_b.slug}/" in html

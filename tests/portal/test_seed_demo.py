@@ -12,6 +12,7 @@ from tenants.models import Agency
 
 def test_seed_demo_creates_the_demo_platform_once(db, agencies, settings):
     settings.DEMO_PASSWORD = "Demo-Password-123"
+    settings.DEMO_TOTP_SECRET = ""
     out = StringIO()
     # The demo is created only on a platform without agencies; the test agencies exist, so
     # the emptiness check is made to answer "empty" once.
@@ -31,6 +32,14 @@ def test_seed_demo_creates_the_demo_platform_once(db, agencies, settings):
     ):
         assert User.objects.get(email=email).check_password("Demo-Password-123"), email
     assert User.objects.get(email="oversight@demo.sa").is_oversight
+    # operator and oversight must use two-factor sign-in: a TOTP secret, printed once
+    from allauth.mfa.models import Authenticator
+
+    secret = out.getvalue().split("TOTP secret (shown once): ")[1].split()[0]
+    for email in ("operator@demo.sa", "oversight@demo.sa"):
+        totp = Authenticator.objects.get(user__email=email, type="totp")
+        assert totp.wrap().instance.data["secret"] == secret
+        assert Authenticator.objects.filter(user__email=email, type="recovery_codes").exists()
     assert CatalogueEntry.objects.filter(agency=moh).count() == 3
     from allauth.account.models import EmailAddress
 

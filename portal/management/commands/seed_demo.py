@@ -132,6 +132,7 @@ class Command(BaseCommand):
                 family_name_en="Operator",
                 is_staff=True,
             )
+            totp_secret = self._two_factor(operator, "oversight@demo.sa")
             for user in (
                 User.objects.filter(email__endswith=".demo")
                 | User.objects.filter(pk__in=[beneficiary.pk, operator.pk])
@@ -150,7 +151,28 @@ class Command(BaseCommand):
                 if settings.DEMO_PASSWORD
                 else f"  password (shown once): {password}\n"
             )
+            + "  operator and oversight sign in with two-factor: add the TOTP secret below to\n"
+            "  an authenticator app, or print the current code with\n"
+            "  .venv/bin/python -c \"import pyotp; print(pyotp.TOTP('SECRET').now())\"\n"
+            + (
+                "  TOTP secret: DEMO_TOTP_SECRET\n"
+                if settings.DEMO_TOTP_SECRET
+                else f"  TOTP secret (shown once): {totp_secret}\n"
+            )
         )
+
+    def _two_factor(self, *users_or_emails) -> str:
+        """The platform requires two-factor sign-in of operators and oversight users: give
+        the demo ones a TOTP authenticator (one secret for both) and recovery codes."""
+        from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+        from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+        secret = settings.DEMO_TOTP_SECRET or generate_totp_secret()
+        for item in users_or_emails:
+            user = item if isinstance(item, User) else User.objects.get(email=item)
+            TOTP.activate(user, secret)
+            RecoveryCodes.activate(user)
+        return secret
 
     def _history(self, beneficiary: User) -> None:
         """Six weeks of past requests in both agencies, so the statistics pages have figures:
