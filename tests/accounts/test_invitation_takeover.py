@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from portal.accounts.models import User
+from portal.accounts.models import SmsMessage, User
 from tenants.models import AgencyMember, PlatformAuditEvent
 from tenants.services import agency_onboard, employee_invite
 from tenants.staff.models import Invitation, Membership, Role
@@ -41,6 +41,13 @@ def squat(email: str = TARGET) -> User:
     response = outsider.post(reverse("account_signup"), signup_data(email=email))
     assert response.status_code == 302
     user = User.objects.get(email=email)
+    # The outsider controls their own mobile: confirming its code signs them in.
+    run_pending_jobs()
+    sms = SmsMessage.objects.filter(to=user.mobile, body__contains="رمز").latest("pk")
+    code = re.search(r"\d{6}", sms.body).group()
+    response = outsider.post(reverse("accounts:verify_mobile"), {"code": code})
+    assert response.status_code == 302
+    assert "_auth_user_id" in outsider.session
     assert not EmailAddress.objects.get(user=user).verified
     user.client = outsider
     return user

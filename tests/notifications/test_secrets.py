@@ -24,7 +24,7 @@ from notifications.models import AccountEmail, Delivery, Notification
 from notifications.services import notification_send, unseal
 from portal.accounts.models import User
 from tenants.services import employee_invite
-from tests.factories import make_beneficiary
+from tests.factories import make_beneficiary, make_employee
 from tests.jobs import pending_jobs, run_pending_jobs
 
 NEW_PASSWORD = "Another-Strong-Pass-77"
@@ -82,8 +82,11 @@ def test_staff_invitation_is_sensitive():
 
 
 def test_invitation_link_only_in_the_delivered_email(client, agency_a, mailoutbox, debug_logs):
+    inviter = make_employee(agency_a, roles=("admin",))
+    run_pending_jobs()  # the inviter's own invitation: only the one under test stays queued
+    mailoutbox.clear()
     with schema_context(agency_a.schema_name):
-        employee_invite(agency=agency_a, email="secret.invitee@example.sa")
+        employee_invite(agency=agency_a, email="secret.invitee@example.sa", actor=inviter)
     user = User.objects.get(email="secret.invitee@example.sa")
     notification = Notification.objects.get(recipient=user, event="staff.invited")
     email = Delivery.objects.get(notification=notification, channel=EMAIL)
@@ -188,8 +191,9 @@ class DownBackend(BaseEmailBackend):
 
 def test_failed_sensitive_delivery_is_removed_too(agency_a, settings, debug_logs):
     settings.EMAIL_BACKEND = f"{__name__}.RefusingBackend"
+    inviter = make_employee(agency_a, roles=("admin",))
     with schema_context(agency_a.schema_name):
-        employee_invite(agency=agency_a, email="refused.invitee@example.sa")
+        employee_invite(agency=agency_a, email="refused.invitee@example.sa", actor=inviter)
     run_pending_jobs()
     email = Delivery.objects.get(
         notification__recipient__email="refused.invitee@example.sa", channel=EMAIL
