@@ -303,6 +303,28 @@ def delivery_attempt(*, delivery_id: int, final_attempt: bool = False) -> Delive
     )
 
 
+def address_email_send(
+    *, address: str, event: str, context: dict[str, Any], agency: Agency | None = None
+) -> AccountEmail:
+    """Email one event's message to an address that belongs to no verified account (e.g. an
+    invitation whose address an unconfirmed account merely claims): no notification row, no
+    in-app note to that account; the texts go through the encrypted account-email outbox.
+    Rendered in the platform's default language, since the reader is not known yet."""
+    if event not in EVENTS:
+        raise ValidationError(_("Unknown notification event %(event)s") % {"event": event})
+    with translation.override(settings.LANGUAGE_CODE):
+        ctx = {"recipient": None, "agency": agency, "link": "", "site_url": settings.SITE_URL}
+        ctx.update(context)
+        message = EmailMultiAlternatives(
+            _render(event, "subject.txt", ctx),
+            _render(event, "email.txt", ctx),
+            settings.DEFAULT_FROM_EMAIL,
+            [address],
+        )
+        message.attach_alternative(_render(event, "email.html", ctx), "text/html")
+    return account_email_queue(message)
+
+
 def account_email_queue(message: EmailMessage) -> AccountEmail:
     """Queue an account email rendered by allauth (password reset, email confirmation, sign-in
     code…): its texts are stored encrypted and the job carries only the row's id, so neither

@@ -249,15 +249,26 @@ def _address_verified(user: User, email: str) -> bool:
 
 def _invitation_notify(*, user: User, agency: Agency, invitation: Invitation, token: str) -> None:
     """Email (and in-app) invitation. The email carries the one-time link; the in-app note and
-    its link carry no token (``user`` may be an account that merely claims the address)."""
-    from notifications.services import notification_send
+    its link carry no token. An account that merely claims the address (unverified, but
+    usable: not the placeholder made for the invitation) is told nothing: the email goes to the
+    address alone."""
+    from notifications.services import address_email_send, notification_send
 
+    verified = _address_verified(user, invitation.email)
+    if not verified and user.has_usable_password():
+        address_email_send(
+            address=invitation.email,
+            event="staff.invited",
+            agency=agency,
+            context={"new_account": True, "action_url": invitation_url(agency=agency, token=token)},
+        )
+        return
     notification_send(
         recipient=user,
         event="staff.invited",
         agency=agency,
         context={
-            "new_account": not _address_verified(user, invitation.email),
+            "new_account": not verified,
             "action_url": invitation_url(agency=agency, token=token),
         },
         idempotency_key=f"staff.invited:{agency.pk}:{invitation.pk}",

@@ -97,6 +97,9 @@ def test_inviting_a_squatted_address_gives_the_squatter_nothing(agency_a, mailou
 
     for note in Notification.objects.filter(recipient=outsider):
         assert token not in note.body and token not in note.link
+    # the squatting account is not even told of the invitation: only the address is written to
+    assert not Notification.objects.filter(recipient=outsider, event="staff.invited").exists()
+    assert [m.to for m in mailoutbox if token in m.body] == [[TARGET]]
     # swapping addresses afterwards does not help either
     EmailAddress.objects.filter(user=outsider).delete()
     User.objects.filter(pk=outsider.pk).update(email="outsider@evil.example")
