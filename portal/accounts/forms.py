@@ -114,7 +114,7 @@ class SignupForm(allauth_forms.SignupForm):
     def clean_identity_number(self) -> str:
         identity_type = self.cleaned_data.get("identity_type")
         number = identity.normalize_identity(identity_type, self.cleaned_data["identity_number"])
-        if User.objects.filter(identity_hash=identity.identity_lookup_hash(number)).exists():
+        if User.objects.filter(identity_hash__in=identity.identity_lookup_hashes(number)).exists():
             raise ValidationError(_("An account with this identity number already exists."))
         return number
 
