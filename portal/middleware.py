@@ -33,12 +33,16 @@ def request_has_nul(request) -> bool:
 
 
 def bad_request_page(request, message: str | None = None):
-    """The translated 400 page (the language middleware may not have run yet)."""
+    """The translated 400 page (the language middleware may not have run yet: choose the
+    language as portal.accounts.middleware.LanguageMiddleware does)."""
     language = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
     if language not in dict(settings.LANGUAGES):
         language = settings.LANGUAGE_CODE
-    with translation.override(language):
-        return render(request, "400.html", {"message": message}, status=400)
+    translation.activate(language)
+    request.LANGUAGE_CODE = language
+    response = render(request, "400.html", {"message": message}, status=400)
+    response.headers.setdefault("Content-Language", language)
+    return response
 
 
 class RejectNulMiddleware:
