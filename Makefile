@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test bench lint format setup browser pdflibs
+.PHONY: run test bench lint format setup browser pdflibs deploy-check
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,15 @@ bench: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+# Django's deployment checks with production-like settings (random keys, TLS, HSTS): any
+# warning fails. No database is needed.
+deploy-check: $(STAMP)
+	env DEBUG=0 SECURE_COOKIES=1 SECURE_SSL_REDIRECT=1 SECURE_HSTS_SECONDS=31536000 \
+	  SECURE_HSTS_INCLUDE_SUBDOMAINS=1 SECURE_HSTS_PRELOAD=1 \
+	  ALLOWED_HOSTS=portal.example SITE_URL=https://portal.example \
+	  $$($(PY) -m portal.keys) \
+	  $(PY) manage.py check --deploy --fail-level WARNING
 
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix . && $(VENV)/bin/ruff format .

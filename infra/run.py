@@ -108,8 +108,25 @@ def serve() -> int:
             print("[muamalat] private PostgreSQL stopped", flush=True)
 
 
+def random_keys(env: dict) -> None:
+    """Fresh random keys for those unset: tests and benchmarks run with DEBUG=0, whose settings
+    refuse the development keys, and so exercise real keys (servers they start inherit them)."""
+    import base64
+    import secrets
+
+    fresh = {
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "FIELD_ENCRYPTION_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
+        "IDENTITY_HASH_KEY": secrets.token_urlsafe(32),
+    }
+    for name, value in fresh.items():
+        if not env.get(name):
+            env[name] = value
+
+
 def test(pytest_args: list[str]) -> int:
     env, started = database_env()
+    random_keys(env)
     # A test database of its own per run, so parallel runs on one cluster do not collide.
     env.setdefault("TEST_DATABASE_NAME", f"test_muamalat_{os.getpid()}")
     # The private cluster keeps running afterwards (`make dbstop` stops it): runs may share it.
@@ -119,6 +136,7 @@ def test(pytest_args: list[str]) -> int:
 
 def bench(args: list[str]) -> int:
     env, started = database_env()
+    random_keys(env)
     env.setdefault("TEST_DATABASE_NAME", f"bench_muamalat_{os.getpid()}")
     try:
         return subprocess.run(

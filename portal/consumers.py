@@ -5,6 +5,8 @@ resolved from the path and membership is checked inside ``schema_context`` in th
 Django connections are per thread, so the schema must be set where the query runs.
 """
 
+import hashlib
+
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
@@ -19,6 +21,15 @@ CLOSE_FORBIDDEN = 4403
 def user_group(schema_name: str, user_id: int) -> str:
     """Channel-layer group of one user inside one schema (public or an agency)."""
     return f"user.{schema_name}.{user_id}"
+
+
+def session_group(session_key: str) -> str:
+    """Channel-layer group of every socket opened by one browser session (both endpoints).
+
+    Logging out sends ``session.ended`` to it (portal.signals), which closes them all. The key
+    is hashed: group names end up in Redis and must not carry a usable session key.
+    """
+    return "session." + hashlib.sha256(session_key.encode()).hexdigest()[:40]
 
 
 @database_sync_to_async
@@ -61,14 +72,21 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
             schema = settings.PUBLIC_SCHEMA_NAME
         self.scope["schema_name"] = schema
         self.group = user_group(schema, user.pk)
+        session = self.scope.get("session")
+        session_key = getattr(session, "session_key", None) if session is not None else None
+        if not session_key:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        self.session_group = session_group(session_key)
+        await self.channel_layer.group_add(self.session_group, self.channel_name)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
         await self.send_json({"type": "hello", "schema": schema})
 
     async def disconnect(self, code):
-        group = getattr(self, "group", None)
-        if group:
-            await self.channel_layer.group_discard(group, self.channel_name)
+        for group in (getattr(self, "group", None), getattr(self, "session_group", None)):
+            if group:
+                await self.channel_layer.group_discard(group, self.channel_name)
 
     async def receive_json(self, content, **kwargs):
         if content.get("type") == "ping":
@@ -77,3 +95,11 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
     async def user_event(self, event):
         """Messages published to the user's group by services after commit."""
         await self.send_json(event["payload"])
+
+    async def session_ended(self, event):
+        """The session this socket was opened with logged out: stop pushing, close."""
+        for group in (getattr(self, "group", None), getattr(self, "session_group", None)):
+            if group:
+                await self.channel_layer.group_discard(group, self.channel_name)
+        self.group = self.session_group = None
+        await self.close(code=CLOSE_UNAUTHENTICATED)

@@ -4,8 +4,6 @@ Every value that differs between a laptop and production comes from the environm
 README's configuration section lists each variable.
 """
 
-import base64
-import hashlib
 import os
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
@@ -41,25 +39,44 @@ def database_from_url(url: str) -> dict:
 
 
 DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = (
-    os.environ.get("SECRET_KEY") or "dev-only-insecure-key-change-me-in-production-0123456789"
-)
 ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
+# --- Keys (issue 10, point 3) -------------------------------------------------------------
+# Development values: allowed only with DEBUG=1 (`make run` sets it). With DEBUG=0 the process
+# refuses to start unless SECRET_KEY, FIELD_ENCRYPTION_KEY and IDENTITY_HASH_KEY are all set
+# and none of them is (or derives from) a development value. `infra/run.py test`/`bench`
+# export random keys, so the test suite runs with production checks and real keys.
+from portal.keys import (  # noqa: E402 - stdlib + cryptography only
+    DEV_SECRET_KEY,
+    derived_development_values,
+    production_key_problems,
+)
 
-def _derived_key(label: str) -> bytes:
-    return hashlib.sha256(f"{label}:{SECRET_KEY}".encode()).digest()
+if not DEBUG:
+    _key_problems = production_key_problems(os.environ)
+    if _key_problems:
+        from django.core.exceptions import ImproperlyConfigured
 
+        raise ImproperlyConfigured(
+            "With DEBUG=0, SECRET_KEY, FIELD_ENCRYPTION_KEY and IDENTITY_HASH_KEY must be set to "
+            "production values (not the development ones): "
+            + "; ".join(_key_problems)
+            + ". `python -m portal.keys` prints fresh values. "
+            "For local development set DEBUG=1 (make run does)."
+        )
 
+SECRET_KEY = os.environ.get("SECRET_KEY") or DEV_SECRET_KEY
 # Identity numbers: encrypted with Fernet (AES-128-CBC + HMAC), looked up by a keyed hash.
-FIELD_ENCRYPTION_KEY = (
-    os.environ.get("FIELD_ENCRYPTION_KEY")
-    or base64.urlsafe_b64encode(_derived_key("field-encryption")).decode()
-)
-IDENTITY_HASH_KEY = (os.environ.get("IDENTITY_HASH_KEY") or "").encode() or _derived_key(
-    "identity-hash"
-)
+# FIELD_ENCRYPTION_KEY may list several comma-separated Fernet keys: the first encrypts, all
+# decrypt (MultiFernet); `manage.py rotate_identity_keys` re-encrypts with the first one.
+_development_field_key, _development_hash_key = derived_development_values(SECRET_KEY)
+FIELD_ENCRYPTION_KEY = os.environ.get("FIELD_ENCRYPTION_KEY") or _development_field_key
+IDENTITY_HASH_KEY = (os.environ.get("IDENTITY_HASH_KEY") or "").encode() or _development_hash_key
+# The lookup key before a rotation: identity numbers are also found by it until
+# `manage.py rotate_identity_keys` has recomputed every hash with IDENTITY_HASH_KEY.
+IDENTITY_HASH_KEY_PREVIOUS = (os.environ.get("IDENTITY_HASH_KEY_PREVIOUS") or "").encode()
+# --- end of keys ----------------------------------------------------------------------------
 
 SHARED_APPS = [
     "django_tenants",
@@ -101,6 +118,11 @@ PUBLIC_SCHEMA_NAME = "public"
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 
 MIDDLEWARE = [
+    # --- issue 10 (points 11, 12): CSP on every response, even the early 400 below; requests
+    # with a NUL byte refused before routing or any query (PostgreSQL refuses NUL in text).
+    "csp.middleware.CSPMiddleware",
+    "portal.middleware.RejectNulMiddleware",
+    # --- end of issue 10
     "tenants.middleware.AgencyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -293,13 +315,40 @@ STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
+# --- Security headers (issue 10, points 3 and 11) -------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+# HSTS: off by default (a laptop on plain HTTP); behind TLS e.g. SECURE_HSTS_SECONDS=31536000.
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
+# Content-Security-Policy (django-csp 4): no inline script or style anywhere; websockets to the
+# same host ('self' covers ws(s): of the same origin in CSP level 3 browsers; the ws(s) origin
+# of SITE_URL is listed for older ones); voice messages are recorded in the browser and played
+# back from blob: URLs.
+_site = urlparse(os.environ.get("SITE_URL", "http://127.0.0.1:8000"))
+_websocket_origin = f"{'wss' if _site.scheme == 'https' else 'ws'}://{_site.netloc}"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'", _websocket_origin],
+        "media-src": ["'self'", "blob:"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'self'"],
+        "object-src": ["'none'"],
+    }
+}
+# --- end of security headers -----------------------------------------------------------------
 
 LOGGING = {
     "version": 1,

@@ -50,5 +50,6 @@ urlpatterns = [
     path("a/<slug:agency_slug>/", include("tenants.urls")),
 ]
 
+handler400 = "portal.views.bad_request"
 handler403 = "portal.views.forbidden"
 handler404 = "portal.views.not_found"

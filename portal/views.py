@@ -116,3 +116,9 @@ def forbidden(request, exception=None):
 
 def not_found(request, exception=None):
     return render(request, "404.html", status=404)
+
+
+def bad_request(request, exception=None):
+    from portal.middleware import bad_request_page
+
+    return bad_request_page(request)

@@ -34,7 +34,7 @@ def user_find_by_identifier(identifier: str) -> User | None:
         except ValidationError:
             return None
     return User.objects.filter(
-        identity_hash=identity.identity_lookup_hash(value.replace(" ", "").upper())
+        identity_hash__in=identity.identity_lookup_hashes(value.replace(" ", "").upper())
     ).first()
 
 

@@ -159,7 +159,9 @@ class SignupForm(allauth_forms.SignupForm):
     def clean_identity_number(self) -> str:
         identity_type = self.cleaned_data.get("identity_type")
         number = identity.normalize_identity(identity_type, self.cleaned_data["identity_number"])
-        self._note_owner(User.objects.filter(identity_hash=identity.identity_lookup_hash(number)))
+        self._note_owner(
+            User.objects.filter(identity_hash__in=identity.identity_lookup_hashes(number))
+        )
         return number
 
     def clean_mobile(self) -> str:

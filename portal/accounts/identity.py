@@ -4,9 +4,10 @@ import hashlib
 import hmac
 import re
 from datetime import date
+from functools import lru_cache
 
 import phonenumbers
-from cryptography.fernet import Fernet
+from cryptography.fernet import Fernet, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.functional import cached_property  # noqa: F401
@@ -83,13 +84,30 @@ def normalize_identity(identity_type: str, number: str) -> str:
     return value
 
 
-def identity_lookup_hash(number: str) -> str:
+def identity_lookup_hash(number: str, key: bytes | None = None) -> str:
     """Keyed hash used to find a user by identity number without decrypting every row."""
-    return hmac.new(settings.IDENTITY_HASH_KEY, number.encode(), hashlib.sha256).hexdigest()
+    key = settings.IDENTITY_HASH_KEY if key is None else key
+    return hmac.new(key, number.encode(), hashlib.sha256).hexdigest()
 
 
-def _fernet() -> Fernet:
-    return Fernet(settings.FIELD_ENCRYPTION_KEY.encode())
+def identity_lookup_hashes(number: str) -> list[str]:
+    """The hashes to look a number up by: the current key's, then (during a key rotation)
+    IDENTITY_HASH_KEY_PREVIOUS's, until `rotate_identity_keys` has recomputed every row."""
+    hashes = [identity_lookup_hash(number)]
+    previous = getattr(settings, "IDENTITY_HASH_KEY_PREVIOUS", b"")
+    if previous and previous != settings.IDENTITY_HASH_KEY:
+        hashes.append(identity_lookup_hash(number, previous))
+    return hashes
+
+
+@lru_cache(maxsize=4)
+def _multifernet(keys: str) -> MultiFernet:
+    return MultiFernet([Fernet(key.strip().encode()) for key in keys.split(",") if key.strip()])
+
+
+def _fernet() -> MultiFernet:
+    """FIELD_ENCRYPTION_KEY lists one or more Fernet keys: the first encrypts, any decrypts."""
+    return _multifernet(settings.FIELD_ENCRYPTION_KEY)
 
 
 def encrypt_identity(number: str) -> str:
@@ -98,6 +116,11 @@ def encrypt_identity(number: str) -> str:
 
 def decrypt_identity(token: str) -> str:
     return _fernet().decrypt(token.encode()).decode()
+
+
+def reencrypt_identity(token: str) -> str:
+    """The same number encrypted with the current (first) key."""
+    return _fernet().rotate(token.encode()).decode()
 
 
 def normalize_mobile(value: str) -> str:

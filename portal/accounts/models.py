@@ -26,7 +26,7 @@ class UserManager(BaseUserManager):
         return self.create_user(email, password, **fields)
 
     def get_by_identity(self, number: str):
-        return self.get(identity_hash=identity.identity_lookup_hash(number))
+        return self.get(identity_hash__in=identity.identity_lookup_hashes(number))
 
 
 class User(AbstractBaseUser, PermissionsMixin):

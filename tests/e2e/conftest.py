@@ -278,6 +278,15 @@ def new_context(request, browser, artifacts):
     When the test fails, every open page is saved as artifacts/failed-<test>-<n>.png.
     """
     contexts = []
+    csp_violations: list[str] = []
+
+    def watch_csp(page):
+        # Chromium reports every Content-Security-Policy violation in the page's console.
+        def on_console(message):
+            if "Content Security Policy" in message.text:
+                csp_violations.append(f"{page.url}: {message.text}")
+
+        page.on("console", on_console)
 
     def make(**options):
         options.setdefault("locale", "ar-SA")
@@ -285,9 +294,11 @@ def new_context(request, browser, artifacts):
         options.setdefault("viewport", {"width": 1280, "height": 900})
         context = browser.new_context(**options)
         context.set_default_timeout(15_000)
+        context.on("page", watch_csp)
         contexts.append(context)
         return context
 
+    make.csp_violations = csp_violations
     yield make
     if getattr(request.node, "e2e_failed", False):
         name = "".join(c if c.isalnum() or c in "-_" else "-" for c in request.node.name)
@@ -299,6 +310,9 @@ def new_context(request, browser, artifacts):
                 print(f"\n[e2e] {open_page.url} -> {path}")
     for context in contexts:
         context.close()
+    # Issue 10, point 11: every page of every browser test runs under the CSP header; a
+    # blocked script, style, image, socket or recording fails the test.
+    assert not csp_violations, "Content-Security-Policy violations:\n" + "\n".join(csp_violations)
 
 
 @pytest.fixture

@@ -101,3 +101,22 @@ class Screenshots:
         self.seconds += time.perf_counter() - started
         self.paths.append(path)
         return path
+
+
+def wait_for_js(page, expression: str, arg=None, timeout: float = 10_000) -> None:
+    """``page.wait_for_function`` for pages under our Content-Security-Policy.
+
+    Playwright's wait_for_function compiles the predicate with ``eval`` inside the page, which
+    ``script-src 'self'`` (no 'unsafe-eval') refuses; ``page.evaluate`` goes through the
+    DevTools protocol, which the policy does not govern. Polls every 25 ms; raises Playwright's
+    TimeoutError like wait_for_function.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    deadline = time.monotonic() + timeout / 1000
+    while True:
+        if page.evaluate(expression, arg):
+            return
+        if time.monotonic() > deadline:
+            raise PlaywrightTimeout(f"{expression!r} still false after {timeout:.0f} ms")
+        page.wait_for_timeout(25)

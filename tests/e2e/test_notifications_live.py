@@ -17,7 +17,7 @@ from django.utils.translation import gettext
 from playwright.sync_api import expect
 
 from portal.accounts.models import User
-from tests.e2e.helpers import Screenshots, assert_lang, submit_main_form
+from tests.e2e.helpers import Screenshots, assert_lang, submit_main_form, wait_for_js
 from tests.factories import PASSWORD, make_beneficiary, make_employee, mobile_number, national_id
 
 pytestmark = pytest.mark.e2e
@@ -102,7 +102,7 @@ def log_in(page, live_url: str, login: str, next_path: str) -> None:
 
 def wait_live(page) -> None:
     """The page's websocket is open (live.js sets <html data-live="on">)."""
-    page.wait_for_function("document.documentElement.dataset.live === 'on'", timeout=10_000)
+    wait_for_js(page, "document.documentElement.dataset.live === 'on'", timeout=10_000)
     # Record, in the page, when each notification arrives (wall clock, like commit_welcome).
     page.evaluate(
         """() => {
@@ -125,7 +125,7 @@ def wait_pushed(page, expression: str, arg=None) -> None:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     try:
-        page.wait_for_function(expression, arg=arg, timeout=5_000)
+        wait_for_js(page, expression, arg=arg, timeout=5_000)
     except PlaywrightTimeout:
         pytest.fail(NOT_PUSHED)
 

@@ -23,7 +23,7 @@ from playwright.sync_api import expect
 
 from portal.accounts.models import SmsMessage
 from requests_app.constants import Status
-from tests.e2e.helpers import Screenshots, assert_lang, submit_main_form
+from tests.e2e.helpers import Screenshots, assert_lang, submit_main_form, wait_for_js
 from tests.factories import (
     PASSWORD,
     PNG_BYTES,
@@ -141,7 +141,7 @@ def test_request_journey_in_arabic(live_url, new_context, journey, orm, artifact
     staff = new_context().new_page()
     log_in(staff, live_url, employee.email, QUEUE)
     assert_lang(staff, "ar", "rtl")
-    staff.wait_for_function("document.documentElement.dataset.live === 'on'", timeout=10_000)
+    wait_for_js(staff, "document.documentElement.dataset.live === 'on'", timeout=10_000)
     staff.evaluate("window.__noReload = 'still-here'")
     rows_before = staff.locator("#queue-rows tr[data-request]").count()
     assert rows_before == 0, "a fresh employee's queue starts empty"

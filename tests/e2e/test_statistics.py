@@ -23,7 +23,7 @@ from django.utils.translation import gettext, pgettext
 from playwright.sync_api import expect
 
 from portal.accounts.models import User
-from tests.e2e.helpers import Screenshots, assert_lang, submit_main_form
+from tests.e2e.helpers import Screenshots, assert_lang, submit_main_form, wait_for_js
 from tests.factories import PASSWORD, make_beneficiary, make_employee, mobile_number, national_id
 from tests.two_factor import add_totp, totp_code
 
@@ -239,7 +239,7 @@ def test_oversight_dashboard_drill_down_export_and_keyboard(
 
     # English through the language button in the top bar.
     page.locator("form.lang-switch button").click()
-    page.wait_for_function("document.documentElement.lang === 'en'")
+    wait_for_js(page, "document.documentElement.lang === 'en'")
     assert page.url == live_url + "/oversight/" + PERIOD
     assert_lang(page, "en", "ltr")
     expect(page.locator("main h1")).to_have_text("Oversight dashboard")
@@ -312,7 +312,7 @@ def test_oversight_dashboard_drill_down_export_and_keyboard(
     # Back to Arabic on the drill-down, for its own screenshot.
     page.goto(f"{live_url}/oversight/agencies/{agency.slug}/{PERIOD}")
     page.locator("form.lang-switch button").click()
-    page.wait_for_function("document.documentElement.lang === 'ar'")
+    wait_for_js(page, "document.documentElement.lang === 'ar'")
     assert_lang(page, "ar", "rtl")
     expect(page.locator("main h1")).to_have_text(agency.name_ar)
     with translation.override("ar"):

@@ -27,7 +27,7 @@ from playwright.sync_api import expect
 
 from requests_app.constants import Status
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
-from tests.e2e.helpers import Screenshots, assert_lang, submit_main_form
+from tests.e2e.helpers import Screenshots, assert_lang, submit_main_form, wait_for_js
 from tests.factories import (
     PASSWORD,
     make_beneficiary,
@@ -235,9 +235,7 @@ def test_voice_comment_recorded_sent_and_played_back(live_url, new_context, desk
     print(f"\n[e2e] recorded {recorded}s, {picked['size']} bytes of {picked['type']}")
     # the preview plays the recording before sending
     assert preview.evaluate("a => a.play().then(() => 'ok', e => String(e))") == "ok"
-    staff.wait_for_function(
-        "document.querySelector('.voice__preview').currentTime > 0", timeout=5_000
-    )
+    wait_for_js(staff, "document.querySelector('.voice__preview').currentTime > 0", timeout=5_000)
     preview.evaluate("a => a.pause()")
 
     form.locator("#id_body").fill(VOICE_NOTE)
@@ -295,7 +293,8 @@ def test_voice_comment_recorded_sent_and_played_back(live_url, new_context, desk
         })"""
     )
     assert played == "playing", played
-    person.wait_for_function(
+    wait_for_js(
+        person,
         "document.querySelector('.timeline audio.voice-player').currentTime > 0.3",
         timeout=10_000,
     )

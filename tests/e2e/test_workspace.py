@@ -7,7 +7,7 @@ from django_tenants.utils import schema_context
 from playwright.sync_api import expect
 
 from portal.accounts.models import User
-from tests.e2e.helpers import Screenshots, assert_lang, submit_main_form
+from tests.e2e.helpers import Screenshots, assert_lang, submit_main_form, wait_for_js
 from tests.factories import PASSWORD, make_employee
 
 pytestmark = pytest.mark.e2e
@@ -47,7 +47,7 @@ def test_admin_switches_language_and_invites_an_employee(
 
     page.locator("form.lang-switch button").click()
     page.wait_for_url(live_url + staff)
-    page.wait_for_function("document.documentElement.lang === 'en'")
+    wait_for_js(page, "document.documentElement.lang === 'en'")
     assert_lang(page, "en", "ltr")
     expect(page.locator("main h1")).to_have_text("Employees")
     expect(page.locator(".agency-name")).to_have_text("Alpha Agency")

@@ -11,6 +11,7 @@ from channels.testing import WebsocketCommunicator
 
 from portal.asgi import application
 from portal.consumers import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, user_group
+from portal.routing import CLOSE_NOT_FOUND
 from tests.factories import make_beneficiary, make_employee
 
 
@@ -102,3 +103,58 @@ def test_member_receives_only_their_own_group(client, agency_a):
     assert hello == {"type": "hello", "schema": agency_a.schema_name}
     assert received == {"text": "for me"}
     assert nothing_else
+
+
+def test_logout_closes_every_socket_of_that_session_only(client, agency_a):
+    """Issue 10, point 6: logging out (the real allauth view) closes both endpoints' sockets
+    of that browser session with 4401; the same user's other session keeps its socket."""
+    from asgiref.sync import sync_to_async
+    from django.test import Client
+
+    employee = make_employee(agency_a)
+    leaving = headers_for(client, employee)
+    other_client = Client()
+    staying = headers_for(other_client, employee)
+
+    async def open_socket(path, headers):
+        communicator = WebsocketCommunicator(application, path, headers=headers)
+        connected, _ = await communicator.connect(timeout=3)
+        assert connected
+        assert (await communicator.receive_json_from(timeout=3))["type"] == "hello"
+        return communicator
+
+    async def run():
+        workspace = f"/ws/a/{agency_a.slug}/notifications/"
+        sockets = [
+            await open_socket("/ws/notifications/", leaving),
+            await open_socket(workspace, leaving),
+        ]
+        other = await open_socket(workspace, staying)
+        response = await sync_to_async(client.post)("/accounts/logout/")
+        assert response.status_code == 302
+        closed = [await socket.receive_output(timeout=3) for socket in sockets]
+        # the other session still receives pushes
+        await get_channel_layer().group_send(
+            user_group(agency_a.schema_name, employee.pk),
+            {"type": "user.event", "payload": {"text": "still here"}},
+        )
+        received = await other.receive_json_from(timeout=3)
+        nothing_to_closed = [await socket.receive_nothing(timeout=0.3) for socket in sockets]
+        await other.disconnect()
+        return closed, received, nothing_to_closed
+
+    closed, received, nothing_to_closed = async_to_sync(run)()
+    assert closed == [{"type": "websocket.close", "code": CLOSE_UNAUTHENTICATED}] * 2
+    assert received == {"text": "still here"}
+    assert nothing_to_closed == [True, True]
+
+
+def test_unknown_route_is_refused_without_an_error(client, db, caplog):
+    """Issue 10, point 12: channels' URLRouter raised ValueError (a 500 and an ERROR log)."""
+    import logging
+
+    caplog.set_level(logging.WARNING)
+    for path in ("/ws/unknown/", "/ws/a/alpha/unknown/", "/ws/a/al%00pha/notifications/", "/"):
+        connected, code, _ = connect(path, headers_for(client.__class__(), make_beneficiary()))
+        assert not connected and code == CLOSE_NOT_FOUND, path
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

@@ -371,7 +371,7 @@ def test_my_requests_search_by_reference(client, inbox):
         {"scope": "x"},
         {"q": "x" * 500},
         {"q": "'; DROP TABLE x; --"},
-        {"status": "closed\x00"},
+        # a NUL byte is refused before any view with 400 (tests/portal/test_nul_bytes.py)
     ],
 )
 def test_my_requests_and_catalogue_survive_garbage(client, inbox, params):

@@ -559,3 +559,26 @@ def test_results_page_query_count_does_not_grow(client, desk, three_answers):
             survey_submit(agency=desk.agency, item=item, answers=[3] * 11, suggestion="")
     assert client.get(url).context["results"]["count"] == 7
     assert count() == small
+
+
+def test_link_forged_with_the_repository_key_is_refused(client, desk, closed, settings):
+    """Issue 10, point 3: the suite runs with random keys (infra/run.py), as production must
+    (portal.settings refuses the development key with DEBUG=0), so a survey link signed with the
+    key published in the repository is worthless."""
+    from portal.keys import DEV_SECRET_KEY
+
+    assert settings.SECRET_KEY != DEV_SECRET_KEY, "the tests must run with a real SECRET_KEY"
+    item = desk.resolve(closed["item"])
+    payload = {"a": desk.agency.pk, "r": item.pk}
+    forged = signing.dumps(payload, key=DEV_SECRET_KEY, salt=SALT, compress=True)
+    url = reverse("survey", kwargs={"token": forged})
+    assert client.get(url).status_code == 400
+    response = client.post(url, answers_post(FIVES))
+    assert response.status_code == 400
+    assert escape(ar(INVALID)) in response.content.decode()
+    assert desk.responses(item) == []
+    # The same payload signed with the key the app runs with is accepted (the test is sound).
+    genuine = signing.dumps(payload, salt=SALT, compress=True)
+    response = client.post(reverse("survey", kwargs={"token": genuine}), answers_post(FIVES))
+    assert response.status_code == 200
+    assert len(desk.responses(item)) == 1
