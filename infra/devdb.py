@@ -164,6 +164,18 @@ def psql(
     return result.stdout.strip()
 
 
+def _directories_prepare(cluster: Cluster, owner: str | None) -> None:
+    cluster.data.parent.mkdir(parents=True, exist_ok=True)
+    cluster.socket_dir.mkdir(parents=True, exist_ok=True)
+    if owner:
+        # The server user must reach var/ (and the socket directory) through the checkout.
+        for parent in [cluster.data.parent, *cluster.data.parent.parents]:
+            mode = parent.stat().st_mode
+            if not mode & 0o001:
+                os.chmod(parent, mode | 0o001)
+        _chown_tree(cluster.socket_dir, owner)
+
+
 def _initdb(bin_: Path, owner: str | None, cluster: Cluster) -> None:
     cluster.data.mkdir(parents=True, exist_ok=True)
     if owner:
@@ -232,15 +244,7 @@ def start(cluster: Cluster = RUN) -> tuple[dict[str, str], bool]:
     Returns ({"DATABASE_URL": app role, "DATABASE_OWNER_URL": owner role}, started_here)."""
     bin_ = bindir()
     owner = _owner()
-    cluster.data.parent.mkdir(parents=True, exist_ok=True)
-    cluster.socket_dir.mkdir(parents=True, exist_ok=True)
-    if owner:
-        # The server user must reach var/ (and the socket directory) through the checkout.
-        for parent in [cluster.data.parent, *cluster.data.parent.parents]:
-            mode = parent.stat().st_mode
-            if not mode & 0o001:
-                os.chmod(parent, mode | 0o001)
-        _chown_tree(cluster.socket_dir, owner)
+    _directories_prepare(cluster, owner)
     if not (cluster.data / "PG_VERSION").exists():
         _initdb(bin_, owner, cluster)
     started_here = False
