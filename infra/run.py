@@ -1,8 +1,10 @@
 """`make run` and `make test` land here (stdlib only, run with the project's virtualenv).
 
-serve: database (private cluster unless DATABASE_URL), migrations, demo data when empty, then
-       daphne (HTTP + websockets) on 127.0.0.1:8000; Ctrl-C stops everything it started.
-test:  database as above, then pytest (extra arguments after `--` go to pytest).
+serve: database (the durable private cluster var/pgdata unless DATABASE_URL), migrations (as
+       the owner role), demo data when empty, then daphne (HTTP + websockets) on
+       127.0.0.1:8000 and the job worker (as the app role); Ctrl-C stops everything it started.
+test:  database (the fast private cluster var/pgtest unless DATABASE_URL), then pytest (extra
+       arguments after `--` go to pytest).
 """
 
 import os

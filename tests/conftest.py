@@ -79,11 +79,15 @@ def agencies(django_db_setup, django_db_blocker) -> dict[str, Agency]:
 
 @pytest.fixture
 def agency_a(agencies, db) -> Agency:
+    # The session's object, reloaded: a test may change it in memory (e.g. deactivate it) and
+    # only its database change is rolled back.
+    agencies["alpha"].refresh_from_db()
     return agencies["alpha"]
 
 
 @pytest.fixture
 def agency_b(agencies, db) -> Agency:
+    agencies["beta"].refresh_from_db()
     return agencies["beta"]
 
 
