@@ -1,8 +1,10 @@
 """`make run` and `make test` land here (stdlib only, run with the project's virtualenv).
 
-serve: database (private cluster unless DATABASE_URL), migrations, demo data when empty, then
-       daphne (HTTP + websockets) on 127.0.0.1:8000; Ctrl-C stops everything it started.
-test:  database as above, then pytest (extra arguments after `--` go to pytest).
+serve: database (the durable private cluster var/pgdata unless DATABASE_URL), migrations (as
+       the owner role), demo data when empty, then daphne (HTTP + websockets) on
+       127.0.0.1:8000 and the job worker (as the app role); Ctrl-C stops everything it started.
+test:  database (the fast private cluster var/pgtest unless DATABASE_URL), then pytest (extra
+       arguments after `--` go to pytest).
 """
 
 import os
@@ -21,14 +23,24 @@ from infra import devdb  # noqa: E402
 PYTHON = sys.executable
 
 
-def database_env() -> tuple[dict, bool]:
+def database_env(cluster: devdb.Cluster = devdb.RUN) -> tuple[dict, bool]:
+    """The environment with the database: DATABASE_URL (the application's role) and
+    DATABASE_OWNER_URL (the role that owns the schema and runs the migrations). Without
+    DATABASE_URL, the private cluster's two roles; with it, DATABASE_OWNER_URL as given (unset:
+    the same role does both)."""
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
     started = False
     if not env.get("DATABASE_URL"):
-        url, started = devdb.start()
-        env["DATABASE_URL"] = url
-        print(f"[muamalat] private PostgreSQL: {url}", flush=True)
+        urls, started = devdb.start(cluster)
+        env.update(urls)
+        env.pop("DATABASE_APP_ROLE", None)  # the app role is DATABASE_URL's user
+        mode = "durable" if cluster.durable else "fsync off, for tests"
+        print(
+            f"[muamalat] private PostgreSQL ({mode}): app {urls['DATABASE_URL']}, "
+            f"owner {urls['DATABASE_OWNER_URL']}",
+            flush=True,
+        )
     else:
         print("[muamalat] using DATABASE_URL", flush=True)
     return env, started
@@ -104,7 +116,7 @@ def serve() -> int:
             except subprocess.TimeoutExpired:
                 child.kill()
         if started:
-            devdb.stop()
+            devdb.stop(devdb.RUN)
             print("[muamalat] private PostgreSQL stopped", flush=True)
 
 
@@ -125,7 +137,7 @@ def random_keys(env: dict) -> None:
 
 
 def test(pytest_args: list[str]) -> int:
-    env, started = database_env()
+    env, started = database_env(devdb.TEST)
     random_keys(env)
     # A test database of its own per run, so parallel runs on one cluster do not collide.
     env.setdefault("TEST_DATABASE_NAME", f"test_muamalat_{os.getpid()}")
@@ -135,7 +147,7 @@ def test(pytest_args: list[str]) -> int:
 
 
 def bench(args: list[str]) -> int:
-    env, started = database_env()
+    env, started = database_env(devdb.TEST)
     random_keys(env)
     env.setdefault("TEST_DATABASE_NAME", f"bench_muamalat_{os.getpid()}")
     try:
@@ -157,7 +169,7 @@ def bench(args: list[str]) -> int:
         ).returncode
     finally:
         if started:
-            devdb.stop()
+            devdb.stop(devdb.TEST)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ Every value that differs between a laptop and production comes from the environm
 README's configuration section lists each variable.
 """
 
+import getpass
 import os
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
@@ -32,7 +33,10 @@ def database_from_url(url: str) -> dict:
         "PASSWORD": unquote(parsed.password or ""),
         "HOST": host,
         "PORT": str(parsed.port or query.get("port", [""])[0] or ""),
-        "CONN_MAX_AGE": int(os.environ.get("DB_CONN_MAX_AGE", "60")),
+        # 0: one connection per request, closed at its end. Django's advice under ASGI, where
+        # each request may run in another thread: a persistent connection per thread stays
+        # open until garbage collection (a 16-client burst reached 194 of 200 connections).
+        "CONN_MAX_AGE": int(os.environ.get("DB_CONN_MAX_AGE", "0")),
         "CONN_HEALTH_CHECKS": True,
         "TEST": {"NAME": os.environ.get("TEST_DATABASE_NAME") or None},
     }
@@ -165,6 +169,21 @@ DATABASES = {
         os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/muamalat")
     )
 }
+# Two database roles (see tenants/dbroles.py): DATABASE_URL is the application's role, which
+# owns nothing; DATABASE_OWNER_URL the role that owns the schema and runs `migrate_agencies`
+# (unset: DATABASE_URL's role does both, and the grants are skipped). DATABASE_APP_ROLE names
+# the role the owner grants to (default: DATABASE_URL's user).
+DATABASE_OWNER = (
+    database_from_url(os.environ["DATABASE_OWNER_URL"])
+    if os.environ.get("DATABASE_OWNER_URL")
+    else None
+)
+DATABASE_APP_ROLE = (
+    os.environ.get("DATABASE_APP_ROLE")
+    or DATABASES["default"]["USER"]
+    or os.environ.get("PGUSER")
+    or getpass.getuser()
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")

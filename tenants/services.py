@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
 from django.core.management import call_command
 from django.db import connection, transaction
 from django.urls import reverse
@@ -32,25 +32,22 @@ logger = logging.getLogger("muamalat.tenants")
 
 
 def template_schema_ensure() -> None:
-    """Create and migrate the template schema that new agencies are cloned from."""
+    """Create and migrate the template schema that new agencies are cloned from, and install
+    the clone functions (django-tenants' clone_schema and our SECURITY DEFINER entry point,
+    tenants.dbroles). DDL: runs as the owner role (migrate_agencies)."""
+    from tenants import dbroles
+
     base = settings.TENANT_BASE_SCHEMA
     if not schema_exists(base):
         with connection.cursor() as cursor:
             cursor.execute(f'CREATE SCHEMA "{base}"')
     call_command("migrate_schemas", schema_name=base, interactive=False, verbosity=0)
     connection.set_schema_to_public()
-    CloneSchema()._create_clone_schema_function()  # the library's current version
-
-
-def _clone_function_ensure() -> None:
-    """Install django-tenants' clone_schema PL/pgSQL function if it is missing. Its library
-    re-creates it before every clone, and each PostgreSQL connection keeps every compiled
-    version (memory and time grow per onboarding); installing it once avoids that.
-    template_schema_ensure() re-installs it at each deploy."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT to_regprocedure('public.clone_schema(text,text,cloneparms[])')")
-        if cursor.fetchone()[0] is None:
-            CloneSchema()._create_clone_schema_function()
+    # The library's current version, installed once per deploy: its clone_schema() would
+    # re-create it before every clone (each PostgreSQL connection then keeps every compiled
+    # version), and the app role may not create functions anyway.
+    CloneSchema()._create_clone_schema_function()
+    dbroles.clone_function_install()
 
 
 def _schema_has_pending_migrations(schema_name: str) -> bool:
@@ -63,18 +60,31 @@ def _schema_has_pending_migrations(schema_name: str) -> bool:
 
 
 def _schema_create(schema_name: str) -> None:
-    """Clone the template schema (tables, triggers, migration records): no migrations replayed."""
-    base = settings.TENANT_BASE_SCHEMA
-    if not schema_exists(base):
-        template_schema_ensure()
-    _clone_function_ensure()
+    """Clone the template schema (tables, triggers, migration records): no migrations replayed.
+
+    The app role runs this (an operator onboarding in the web UI): the clone and the new
+    schema's grants are done by public.agency_schema_clone(), a SECURITY DEFINER function of
+    the owner role (tenants.dbroles), so the app role never needs to run DDL itself."""
+    from tenants import dbroles
+
     connection.set_schema_to_public()
     if schema_exists(schema_name, case_sensitive=False):
         raise ValidationError({"slug": _("An agency with this address already exists.")})
+    can_ddl = dbroles.can_create_schemas()
+    if not (schema_exists(settings.TENANT_BASE_SCHEMA) and dbroles.clone_function_installed()):
+        if not can_ddl:
+            raise ImproperlyConfigured(
+                "The agency template schema is not installed: run manage.py migrate_agencies."
+            )
+        template_schema_ensure()  # one role for everything (a laptop): install it now
     with connection.cursor() as cursor:
-        cursor.execute("SELECT clone_schema(%s, %s, 'DATA')", [base, schema_name])
+        cursor.execute("SELECT public.agency_schema_clone(%s)", [schema_name])
     if _schema_has_pending_migrations(schema_name):
-        # The template is behind the code: migrate the new schema (and the template for next time).
+        # The template is behind the code: the deploy did not run migrate_agencies.
+        if not can_ddl:
+            raise ImproperlyConfigured(
+                "The agency template schema is behind the code: run manage.py migrate_agencies."
+            )
         call_command("migrate_schemas", schema_name=schema_name, interactive=False, verbosity=0)
         connection.set_schema_to_public()
 

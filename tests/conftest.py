@@ -1,11 +1,59 @@
 """Agency schemas are created once per test session (cloned from the template) and reused;
 each test runs in a transaction that is rolled back. No test may use ``transactional_db``:
-its flush would empty the public tables the session's agencies live in."""
+its flush would empty the public tables the session's agencies live in.
+
+Two database roles, as in production (tenants/dbroles.py): the test database is created and
+migrated by the OWNER role (DATABASE_OWNER_URL), which then installs the template schema and
+grants the APP role its privileges; every test body, the session's agencies, the browser tests'
+server and the job workers then run as the APP role (DATABASE_URL), which owns nothing. With
+one role configured (DATABASE_OWNER_URL unset) and that role a superuser, a role
+``muamalat_test_app`` is created to play the app (tests/roles.py)."""
 
 import pytest
 from django.db import connection
 
 from tenants.models import Agency
+from tests import roles
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings) -> None:
+    """The test database is created (and finally dropped) by the owner role."""
+    roles.use("owner")
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(request, django_db_setup, django_db_blocker):
+    """pytest-django's setup, then (as the owner) the template schema and the app role's
+    privileges; then the connection switches to the app role for the whole session.
+
+    pytest-django creates a test database only for aliases that some collected test requests
+    through ``db``/``transactional_db``/``django_db``; the browser tests, the benchmarks and the
+    concurrency tests request none, so running only them would otherwise use the development
+    database: the default test database is then created here."""
+    from django.test.utils import setup_databases, teardown_databases
+    from pytest_django.fixtures import _get_databases_for_setup
+
+    from tenants import dbroles
+
+    aliases, _serialized = _get_databases_for_setup(request.session.items)
+    created = None
+    configured_name = connection.settings_dict["NAME"]
+    with django_db_blocker.unblock():
+        if "default" not in aliases:
+            created = setup_databases(
+                verbosity=request.config.option.verbose, interactive=False, aliases={"default"}
+            )
+            assert connection.settings_dict["NAME"] != configured_name, "no test database"
+        roles.app_role_ensure()
+        dbroles.database_install()
+        roles.use("app")
+    yield
+    with django_db_blocker.unblock():
+        roles.use("owner")
+        if created is not None:
+            connection.close()
+            teardown_databases(created, verbosity=request.config.option.verbose)
 
 
 @pytest.fixture(scope="session")
@@ -31,11 +79,15 @@ def agencies(django_db_setup, django_db_blocker) -> dict[str, Agency]:
 
 @pytest.fixture
 def agency_a(agencies, db) -> Agency:
+    # The session's object, reloaded: a test may change it in memory (e.g. deactivate it) and
+    # only its database change is rolled back.
+    agencies["alpha"].refresh_from_db()
     return agencies["alpha"]
 
 
 @pytest.fixture
 def agency_b(agencies, db) -> Agency:
+    agencies["beta"].refresh_from_db()
     return agencies["beta"]
 
 

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 
+from tenants import dbroles
 from tenants.models import Agency
 from tenants.services import _schema_create, agency_onboard, template_schema_ensure
 
@@ -136,7 +137,8 @@ def backend_memory() -> str:
 
 def warm_template() -> None:
     """Migrated template + one throw-away onboarding (installs the clone function, warms caches)."""
-    template_schema_ensure()
+    with dbroles.owner_connection():  # DDL: the owner role's
+        template_schema_ensure()
     connection.set_schema_to_public()
     if not Agency.objects.filter(slug="warm-up").exists():
         onboard("warm-up")
@@ -212,22 +214,24 @@ def test_migrate_100_agencies(committed_db):
 
 
 def _schema_replay(schema_name: str) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(f'CREATE SCHEMA "{schema_name}"')
-    call_command("migrate_schemas", schema_name=schema_name, interactive=False, verbosity=0)
+    with dbroles.owner_connection():  # DDL: the owner role's
+        with connection.cursor() as cursor:
+            cursor.execute(f'CREATE SCHEMA "{schema_name}"')
+        call_command("migrate_schemas", schema_name=schema_name, interactive=False, verbosity=0)
 
 
 def test_clone_vs_replay(committed_db):
     fresh_connection()
-    template_schema_ensure()
+    with dbroles.owner_connection():
+        template_schema_ensure()
     taken = set(scalar("SELECT array_agg(nspname::text) FROM pg_namespace") or [])
-    run = next(i for i in range(1000) if f"bench_clone_{i}_0" not in taken)
+    run = next(i for i in range(1000) if f"agency_bench_clone_{i}_0" not in taken)
     clone, replay = [], []
     for i in range(CLONE_VS_REPLAY_SAMPLES):  # interleaved, so drift hits both alike
-        clone.append(timed(_schema_create, f"bench_clone_{run}_{i}"))
+        clone.append(timed(_schema_create, f"agency_bench_clone_{run}_{i}"))
         replay.append(timed(_schema_replay, f"bench_replay_{run}_{i}"))
     # Both ways must give the same schema, or the comparison means nothing.
-    cloned, replayed = f"bench_clone_{run}_0", f"bench_replay_{run}_0"
+    cloned, replayed = f"agency_bench_clone_{run}_0", f"bench_replay_{run}_0"
     assert table_count(cloned) == table_count(replayed)
     assert scalar(f"SELECT count(*) FROM {cloned}.django_migrations") == scalar(
         f"SELECT count(*) FROM {replayed}.django_migrations"

@@ -115,35 +115,6 @@ def artifacts() -> Path:
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(request, django_db_setup, django_db_blocker):
-    """pytest-django's setup, plus the default test database when no collected test asked for it.
-
-    pytest-django creates a test database only for aliases that some collected test requests
-    through ``db``/``transactional_db``/``django_db``; these tests request none, so running
-    only ``tests/e2e`` would otherwise put the agencies, the browser's data and the server on
-    the development database. (When other tests are collected too, this adds nothing.)
-    """
-    from django.db import connection
-    from django.test.utils import setup_databases, teardown_databases
-    from pytest_django.fixtures import _get_databases_for_setup
-
-    aliases, _serialized = _get_databases_for_setup(request.session.items)
-    if "default" in aliases:
-        yield
-        return
-    configured_name = connection.settings_dict["NAME"]
-    with django_db_blocker.unblock():
-        db_cfg = setup_databases(
-            verbosity=request.config.option.verbose, interactive=False, aliases={"default"}
-        )
-    assert connection.settings_dict["NAME"] != configured_name, "no test database was set up"
-    yield
-    with django_db_blocker.unblock():
-        connection.close()
-        teardown_databases(db_cfg, verbosity=request.config.option.verbose)
-
-
-@pytest.fixture(scope="session")
 def live_url(django_db_setup, django_db_blocker, agencies, artifacts) -> str:
     """Base URL of a daphne server (HTTP + websockets) using the pytest test database."""
     from django.conf import settings

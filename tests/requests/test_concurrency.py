@@ -33,30 +33,6 @@ from tests.factories import make_beneficiary, make_employee, make_type, national
 WORKERS = 16
 
 
-@pytest.fixture(scope="session")
-def django_db_setup(request, django_db_setup, django_db_blocker):
-    """pytest-django's setup, plus the default test database when no collected test asked for
-    it (as in tests/e2e/conftest.py): these tests request neither ``db`` nor ``django_db``, so
-    running this file alone would otherwise write into the development database."""
-    from django.test.utils import setup_databases, teardown_databases
-    from pytest_django.fixtures import _get_databases_for_setup
-
-    aliases, _serialized = _get_databases_for_setup(request.session.items)
-    if "default" in aliases:
-        yield
-        return
-    configured_name = connection.settings_dict["NAME"]
-    with django_db_blocker.unblock():
-        db_cfg = setup_databases(
-            verbosity=request.config.option.verbose, interactive=False, aliases={"default"}
-        )
-    assert connection.settings_dict["NAME"] != configured_name, "no test database was set up"
-    yield
-    with django_db_blocker.unblock():
-        connection.close()
-        teardown_databases(db_cfg, verbosity=request.config.option.verbose)
-
-
 CREATED: list[int] = []  # agencies these tests committed
 
 

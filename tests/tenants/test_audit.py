@@ -10,18 +10,18 @@ from tests.factories import make_employee
 
 
 def test_agency_audit_log_refuses_update_and_delete(agency_a):
+    # The app role lacks the privileges (tests/tenants/test_dbroles.py); the trigger stops the
+    # owner too (test_the_owner_is_still_stopped_by_the_append_only_trigger).
     with schema_context(agency_a.schema_name):
         event = audit.agency_record(action="test.event", after={"x": 1})
         for sql in (
             "UPDATE agency_audit_event SET action = 'forged' WHERE id = %s",
             "DELETE FROM agency_audit_event WHERE id = %s",
+            "TRUNCATE agency_audit_event",
         ):
-            with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+            with pytest.raises(DatabaseError), transaction.atomic():
                 with connection.cursor() as cursor:
-                    cursor.execute(sql, [event.pk])
-        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute("TRUNCATE agency_audit_event")
+                    cursor.execute(sql, [event.pk] if "%s" in sql else None)
         with pytest.raises(DatabaseError), transaction.atomic():
             AuditEvent.objects.filter(pk=event.pk).delete()
         event.refresh_from_db()
@@ -42,10 +42,12 @@ def test_every_cloned_agency_schema_has_the_trigger(agencies, db):
 
 def test_platform_audit_log_refuses_update_and_delete(db):
     event = audit.platform_record(action="test.platform")
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+    with pytest.raises(DatabaseError), transaction.atomic():
         PlatformAuditEvent.objects.filter(pk=event.pk).update(action="forged")
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+    with pytest.raises(DatabaseError), transaction.atomic():
         PlatformAuditEvent.objects.filter(pk=event.pk).delete()
+    event.refresh_from_db()
+    assert event.action == "test.platform"
 
 
 def test_actions_are_audited_with_before_after_and_ip(client, agency_a):

@@ -2,13 +2,16 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import connection
 
+from tenants import dbroles
 from tenants.services import template_schema_ensure
 
 
 class Command(BaseCommand):
     help = (
         "Migrate the public schema, the template schema new agencies are cloned from, and every "
-        "agency schema (in parallel with --executor=multiprocessing)."
+        "agency schema (in parallel with --executor=multiprocessing), as the owner role "
+        "(DATABASE_OWNER_URL); then grant the application role (DATABASE_APP_ROLE) its "
+        "privileges on them."
     )
 
     def add_arguments(self, parser):
@@ -17,6 +20,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
+        with dbroles.owner_connection():
+            self._migrate(options)
+
+    def _migrate(self, options):
         verbosity = options["verbosity"]
         call_command("migrate_schemas", shared=True, interactive=False, verbosity=verbosity)
         template_schema_ensure()
@@ -28,3 +35,4 @@ class Command(BaseCommand):
             executor=options["executor"],
         )
         connection.set_schema_to_public()
+        dbroles.privileges_apply()
