@@ -65,13 +65,17 @@ def test_production_refuses_to_start_without_keys():
 @pytest.mark.parametrize(
     "name,value",
     [
-        ("SECRET_KEY", DEV_SECRET_KEY),
-        ("FIELD_ENCRYPTION_KEY", DEV_FIELD),
-        ("FIELD_ENCRYPTION_KEY", f"{Fernet.generate_key().decode()},{DEV_FIELD}"),
-        ("IDENTITY_HASH_KEY", DEV_HASH.hex()),
-        ("FIELD_ENCRYPTION_KEY", "not-a-fernet-key"),
-        ("IDENTITY_HASH_KEY", "short"),
-        ("SECRET_KEY", "short"),
+        pytest.param("SECRET_KEY", DEV_SECRET_KEY, id="dev-secret-key"),
+        pytest.param("FIELD_ENCRYPTION_KEY", DEV_FIELD, id="dev-field-key"),
+        pytest.param(
+            "FIELD_ENCRYPTION_KEY",
+            f"{Fernet.generate_key().decode()},{DEV_FIELD}",
+            id="dev-field-key-among-others",
+        ),
+        pytest.param("IDENTITY_HASH_KEY", DEV_HASH.hex(), id="dev-hash-key"),
+        pytest.param("FIELD_ENCRYPTION_KEY", "not-a-fernet-key", id="malformed-field-key"),
+        pytest.param("IDENTITY_HASH_KEY", "short", id="short-hash-key"),
+        pytest.param("SECRET_KEY", "short", id="short-secret-key"),
     ],
 )
 def test_production_refuses_development_or_weak_keys(name, value):
