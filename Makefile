@@ -47,6 +47,8 @@ deploy-check: $(STAMP)
 	env DEBUG=0 SECURE_COOKIES=1 SECURE_SSL_REDIRECT=1 SECURE_HSTS_SECONDS=31536000 \
 	  SECURE_HSTS_INCLUDE_SUBDOMAINS=1 SECURE_HSTS_PRELOAD=1 \
 	  ALLOWED_HOSTS=portal.example SITE_URL=https://portal.example \
+	  EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend \
+	  SMS_BACKEND=notifications.backends.sms.TwilioSmsBackend \
 	  $$($(PY) -m portal.keys) \
 	  $(PY) manage.py check --deploy --fail-level WARNING
 

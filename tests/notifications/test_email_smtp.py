@@ -123,7 +123,7 @@ def test_arabic_invitation_arrives_as_rtl_multipart(smtp, agency_a, db):
         subject = gettext("You are invited to %(agency)s on Muamalat") % {
             "agency": agency_a.name_ar
         }
-        sentence = gettext("You have been added as an employee of %(agency)s on Muamalat.") % {
+        sentence = gettext("You are invited to join %(agency)s on Muamalat as an employee.") % {
             "agency": agency_a.name_ar
         }
     assert ARABIC.search(subject)  # already translated in locale/ar

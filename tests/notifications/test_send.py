@@ -130,9 +130,10 @@ def test_arabic_recipient_gets_arabic(db, agency_a):
     assert notification.language == "ar"
     with translation.override("ar"):
         title = gettext("You are invited to %(agency)s on Muamalat") % {"agency": agency_a.name_ar}
-        body = gettext("You have been added as an employee of %(agency)s.") % {
-            "agency": agency_a.name_ar
-        }
+        body = gettext(
+            "You are invited to join %(agency)s. Accept through the link in the email sent "
+            "to your address."
+        ) % {"agency": agency_a.name_ar}
     assert notification.title == title
     assert ARABIC.search(notification.title)  # translated in locale/ar already
     assert notification.body == body

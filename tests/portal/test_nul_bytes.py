@@ -17,6 +17,7 @@ from portal.accounts.models import User
 from tenants.models import Agency
 from tenants.staff.models import Department
 from tests.factories import make_employee
+from tests.two_factor import sign_in
 
 NUL = "%00"
 
@@ -83,7 +84,7 @@ def assert_bad_request(response, language="ar"):
 
 @pytest.mark.parametrize("page,parameters", QUERY_PAGES, ids=[p for p, _ in QUERY_PAGES])
 def test_nul_in_any_query_parameter_is_refused(client, everyone, page, parameters):
-    client.force_login(everyone)
+    sign_in(client, everyone)
     # a page this person may open (so the view would run)
     assert client.get(page).status_code == PLAIN_STATUS.get(page, 200)
     for name in parameters:
@@ -93,7 +94,7 @@ def test_nul_in_any_query_parameter_is_refused(client, everyone, page, parameter
 
 @pytest.mark.parametrize("path", PATHS)
 def test_nul_in_a_path_segment_is_refused(client, everyone, path):
-    client.force_login(everyone)
+    sign_in(client, everyone)
     assert_bad_request(client.get(path))
 
 
@@ -105,7 +106,7 @@ def test_the_page_follows_the_visitors_language(client, db):
 
 
 def test_nul_in_a_posted_field_is_refused_and_changes_nothing(client, everyone, agency_a):
-    client.force_login(everyone)
+    sign_in(client, everyone)
     agencies = Agency.objects.count()
     with schema_context(agency_a.schema_name):
         departments = Department.objects.count()
@@ -138,6 +139,6 @@ def test_nul_in_a_posted_field_is_refused_and_changes_nothing(client, everyone, 
 
 
 def test_ordinary_requests_are_untouched(client, everyone):
-    client.force_login(everyone)
+    sign_in(client, everyone)
     assert client.get("/guide/?q=ab").status_code == 200
     assert client.get("/a/alpha/staff/?q=%25").status_code == 200

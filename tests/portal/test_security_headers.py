@@ -76,6 +76,8 @@ def test_deploy_check_is_clean_with_production_settings():
         SECURE_HSTS_PRELOAD="1",
         ALLOWED_HOSTS="portal.example",
         SITE_URL="https://portal.example",
+        EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+        SMS_BACKEND="notifications.backends.sms.TwilioSmsBackend",
     )
     root = Path(__file__).resolve().parents[2]
     command = [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"]

@@ -109,9 +109,10 @@ def test_agency_onboarded_at_runtime_by_the_app_role_gets_the_same_grants(db, ag
         slug="roles-new", name_ar="جهة", name_en="Roles", admin_email="admin@roles-new.example"
     )
     schema = agency.schema_name
-    # Its ordinary tables are usable (the first admin's membership and the audit event of the
+    # Its ordinary tables are usable (the first admin's invitation and the audit event of the
     # onboarding were written by the app role) ...
-    assert _sql(f"SELECT count(*) FROM {schema}.staff_membership")[0][0] == 1
+    assert _sql(f"SELECT count(*) FROM {schema}.staff_invitation")[0][0] == 1
+    assert _sql(f"SELECT count(*) FROM {schema}.staff_membership")[0][0] == 0
     _sql(f"UPDATE {schema}.staff_role SET name_en = name_en")
     assert _sql(f"SELECT count(*) FROM {schema}.agency_audit_event")[0][0] >= 1
     # ... and it belongs to the owner, not to the app role.
