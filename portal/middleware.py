@@ -2,8 +2,9 @@
 
 PostgreSQL refuses NUL in text, so a NUL in a search parameter, a path segment or a form field
 used to surface as a database error (500) wherever it reached a query. One check here instead
-of one per view: the path, every query parameter (names and values) and every field of a
-form-encoded or multipart POST body (uploaded files are not inspected: they are bytes).
+of one per view: the path, cookies and headers, every query parameter (names and values) and
+every field of a form-encoded or multipart POST body (uploaded files are not inspected: they are
+bytes). The session engine (portal.sessions) also refuses such a session key, for websockets.
 """
 
 from django.conf import settings
@@ -21,6 +22,15 @@ def _has_nul(query_dict) -> bool:
 
 def request_has_nul(request) -> bool:
     if NUL in request.path_info or NUL in request.path:
+        return True
+    # Headers and cookies (Python's cookie parser decodes "\000" inside quotes into a NUL).
+    if any(NUL in name or NUL in value for name, value in request.COOKIES.items()):
+        return True
+    if any(
+        NUL in value
+        for name, value in request.META.items()
+        if name.startswith("HTTP_") and isinstance(value, str)
+    ):
         return True
     if "%00" in request.META.get("QUERY_STRING", "") or _has_nul(request.GET):
         return True

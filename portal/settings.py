@@ -303,6 +303,24 @@ MOBILE_CODE_TTL_SECONDS = 600
 MOBILE_CODE_MAX_ATTEMPTS = 5
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# The console backends are development's delivery: they print whole messages (reset links,
+# invitation links, codes). With DEBUG=0 they are refused unless explicitly allowed (the test
+# runner allows them: tests read the outbox); `check --deploy` warns about them as well.
+if (
+    not DEBUG
+    and not env_bool("ALLOW_CONSOLE_DELIVERY", False)
+    and (
+        EMAIL_BACKEND == "django.core.mail.backends.console.EmailBackend"
+        or SMS_BACKEND == "notifications.backends.sms.ConsoleSmsBackend"
+    )
+):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        "With DEBUG=0, EMAIL_BACKEND and SMS_BACKEND must be real providers (SMTP/SES, Twilio): "
+        "the console backends print reset links and codes. Set ALLOW_CONSOLE_DELIVERY=1 to "
+        "allow them anyway (tests, demos)."
+    )
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
@@ -335,6 +353,8 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
 # --- Security headers (issue 10, points 3 and 11) -------------------------------------------
+# The database engine, refusing malformed keys (a NUL in the cookie) before any query.
+SESSION_ENGINE = "portal.sessions"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)

@@ -28,6 +28,7 @@ def import_settings(**env: str) -> subprocess.CompletedProcess:
         for name, value in os.environ.items()
         if name not in KEY_NAMES + ("DEBUG", "IDENTITY_HASH_KEY_PREVIOUS")
     }
+    base.setdefault("ALLOW_CONSOLE_DELIVERY", "1")
     base.update(env)
     return subprocess.run(
         [sys.executable, "-c", "import portal.settings as s; print('started', s.DEBUG)"],
@@ -171,3 +172,31 @@ def test_rotation_reports_numbers_no_key_can_read(settings, db):
         call_command("rotate_identity_keys", stdout=open(os.devnull, "w"))
     user.refresh_from_db()
     assert user.identity_encrypted == token
+
+
+def test_production_refuses_the_console_delivery_backends():
+    """They print reset links and codes: refused with DEBUG=0 unless explicitly allowed."""
+    keys = generate_keys()
+    email = "django.core.mail.backends.console.EmailBackend"
+    sms = "notifications.backends.sms.ConsoleSmsBackend"
+    real_email = "django.core.mail.backends.smtp.EmailBackend"
+    real_sms = "notifications.backends.sms.TwilioSmsBackend"
+    for backends in (
+        {"EMAIL_BACKEND": email, "SMS_BACKEND": real_sms},
+        {"EMAIL_BACKEND": real_email, "SMS_BACKEND": sms},
+        {},  # both default to the console
+    ):
+        result = import_settings(DEBUG="0", ALLOW_CONSOLE_DELIVERY="0", **keys, **backends)
+        assert refused(result, "EMAIL_BACKEND", "SMS_BACKEND"), backends
+    started = import_settings(
+        DEBUG="0",
+        ALLOW_CONSOLE_DELIVERY="0",
+        EMAIL_BACKEND=real_email,
+        SMS_BACKEND=real_sms,
+        **keys,
+    )
+    assert started.returncode == 0 and "started False" in started.stdout, started.stderr
+    allowed = import_settings(DEBUG="0", ALLOW_CONSOLE_DELIVERY="1", **keys)
+    assert allowed.returncode == 0, allowed.stderr
+    development = import_settings(DEBUG="1", ALLOW_CONSOLE_DELIVERY="0")
+    assert development.returncode == 0 and "started True" in development.stdout

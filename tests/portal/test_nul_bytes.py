@@ -142,3 +142,25 @@ def test_ordinary_requests_are_untouched(client, everyone):
     sign_in(client, everyone)
     assert client.get("/guide/?q=ab").status_code == 200
     assert client.get("/a/alpha/staff/?q=%25").status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/", "/requests/", "/notifications/", "/a/alpha/"])
+def test_nul_in_a_cookie_or_header_is_refused(client, agency_a, path):
+    # Python's cookie parser turns "\000" inside quotes into a real NUL byte.
+    response = client.get(path, HTTP_COOKIE='sessionid="abcdefghij\\000klmnop"')
+    assert_bad_request(response)
+    assert_bad_request(client.get(path, HTTP_X_SEARCH="a\x00b"))
+
+
+def test_a_session_key_with_a_nul_is_no_session(db):
+    """Also for the websocket handshake, which reads the session without the middleware."""
+    from portal.sessions import SessionStore
+
+    for key in ("abcdefghij\x00klmnop", "abcdefghij klmnop", "abcdefghij'klmnop"):
+        session = SessionStore(session_key=key)
+        assert session.load() == {}  # no query with the bad key: no database error
+        assert session.session_key is None
+    real = SessionStore()
+    real["x"] = 1
+    real.save()
+    assert SessionStore(session_key=real.session_key).load() == {"x": 1}
