@@ -24,6 +24,21 @@ def immutable_trigger_sql(table: str) -> str:
     """
 
 
+class _SetByTheDatabase:
+    """A column the chain trigger sets (tenants.audit_chain): whatever the INSERT passes is
+    overwritten, and the value stored comes back with RETURNING."""
+
+    db_returning = True
+
+
+class ChainPositionField(_SetByTheDatabase, models.BigIntegerField):
+    pass
+
+
+class ChainHashField(_SetByTheDatabase, models.CharField):
+    pass
+
+
 class AuditEventBase(models.Model):
     created_at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
     actor_id = models.BigIntegerField(_("actor id"), null=True, blank=True, db_index=True)
@@ -35,6 +50,10 @@ class AuditEventBase(models.Model):
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     before = models.JSONField(_("before"), null=True, blank=True)
     after = models.JSONField(_("after"), null=True, blank=True)
+    # The hash chain (tenants.audit_chain), set by a trigger on INSERT.
+    chain_seq = ChainPositionField(_("chain position"), unique=True, editable=False)
+    prev_hash = ChainHashField(_("previous hash"), max_length=64, editable=False)
+    row_hash = ChainHashField(_("hash"), max_length=64, editable=False)
 
     class Meta:
         abstract = True

@@ -37,7 +37,7 @@ def test_every_cloned_agency_schema_has_the_trigger(agencies, db):
                 "WHERE n.nspname = %s AND c.relname = 'agency_audit_event' AND NOT t.tgisinternal",
                 [agency.schema_name],
             )
-            assert cursor.fetchone()[0] == 2
+            assert cursor.fetchone()[0] == 3  # append-only (2) and the hash chain
 
 
 def test_platform_audit_log_refuses_update_and_delete(db):
