@@ -451,9 +451,12 @@ def invitation_accept(*, agency: Agency, token: str, user: User, request=None) -
         return _invitation_bind(agency=agency, invitation=invitation, user=user, request=request)
 
 
-def _address_detach(*, user: User, email: str, request=None) -> None:
+def _address_detach(*, user: User, email: str) -> dict:
     """Take an unverified address away from an account that claimed it (the invitation link
-    proved someone else controls it). The account keeps working with its other identifiers."""
+    proved someone else controls it). The account keeps working with its other identifiers.
+    Returns the platform audit record's arguments: the caller writes it after the agency's
+    records, since writers of each audit chain are serialised until commit and every use case
+    writes the agency log before the platform log (the other order could deadlock)."""
     from allauth.account.models import EmailAddress
 
     before = user.email
@@ -466,14 +469,13 @@ def _address_detach(*, user: User, email: str, request=None) -> None:
     else:
         user.email = f"detached-{user.pk}-{secrets.token_hex(4)}@detached.invalid"
     user.save(update_fields=["email"])
-    audit.platform_record(
-        request=request,
-        actor=None,
-        action="account.email_detached",
-        obj=user,
-        before={"email": before},
-        after={"email": user.email, "reason": "invitation link followed by the address's owner"},
-    )
+    return {
+        "actor": None,
+        "action": "account.email_detached",
+        "obj": user,
+        "before": {"email": before},
+        "after": {"email": user.email, "reason": "invitation link followed by the address's owner"},
+    }
 
 
 def invitation_accept_new_account(
@@ -495,9 +497,10 @@ def invitation_accept_new_account(
             raise PermissionDenied(
                 _("An account already uses this address: sign in to it to accept the invitation.")
             )
+        detached = None
         if state == "unverified":
             user = User.objects.select_for_update().get(pk=user.pk)
-            _address_detach(user=user, email=invitation.email, request=request)
+            detached = _address_detach(user=user, email=invitation.email)
             user = None
         if user is None:
             user = User(email=invitation.email)
@@ -515,7 +518,12 @@ def invitation_accept_new_account(
             email=invitation.email,
             defaults={"verified": True, "primary": True},
         )
-        return _invitation_bind(agency=agency, invitation=invitation, user=user, request=request)
+        membership = _invitation_bind(
+            agency=agency, invitation=invitation, user=user, request=request
+        )
+        if detached is not None:
+            audit.platform_record(request=request, **detached)
+        return membership
 
 
 _NAME_FIELDS = ("first_name_ar", "family_name_ar", "first_name_en", "family_name_en")
