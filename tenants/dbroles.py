@@ -26,9 +26,10 @@
   refuses a session holding any temporary object. It joins ``pg_description`` on the OID alone,
   and the app role can own large objects with the OIDs it picks: the function refuses while
   any large object carries a comment. The rest of what it reads (the template, owned by the
-  owner and closed to the app; catalogs the app cannot write to; ``server_version`` and the
-  search_path, pinned here, from ``pg_settings``; a target name checked against a strict
-  pattern) is out of the app's reach. Cloning through an owner connection in the web process
+  owner and closed to the app; catalogs the app cannot write to; from ``pg_settings`` only
+  ``server_version`` (no session can set it) and the search_path (pinned here, as is
+  standard_conforming_strings for the literals it builds); a target name checked against a
+  strict pattern) is out of the app's reach. Cloning through an owner connection in the web process
   was rejected: it would put the owner's credentials in the process the role split protects.
 
 With one role for both (DATABASE_OWNER_URL unset, or naming DATABASE_URL's role) the function
