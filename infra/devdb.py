@@ -16,7 +16,8 @@ suite's speed settings:
 Three roles in each: ``muamalat`` (initdb's bootstrap superuser, used here only to create the
 roles and the database), ``muamalat_owner`` (no superuser; CREATEDB for the test databases; owns
 the database and runs the migrations: DATABASE_OWNER_URL) and ``muamalat_app`` (no superuser, owns
-nothing: DATABASE_URL of the web server, the workers and the test bodies).
+nothing, may not create temporary objects: DATABASE_URL of the web server, the workers and the
+test bodies).
 
 A var/pgdata made by an earlier version, where the superuser ``muamalat`` owned everything, is
 upgraded in place at the next start: the roles are created and the database is recreated owned by
@@ -292,6 +293,10 @@ def _roles_and_database_ensure(port: int) -> None:
         psql(port, f"CREATE DATABASE {DB_NAME} OWNER {OWNER_ROLE}")
     elif current_owner != OWNER_ROLE:
         _upgrade_database(port)
+    # No temporary objects for the app role (PostgreSQL grants TEMPORARY to PUBLIC): they could
+    # shadow catalogs in the owner's SECURITY DEFINER clone (tenants/dbroles.py). The grants
+    # step does the same in every database it runs in (the test databases too).
+    psql(port, f"REVOKE TEMPORARY ON DATABASE {DB_NAME} FROM PUBLIC, {APP_ROLE}")
 
 
 def _upgrade_database(port: int) -> None:

@@ -10,15 +10,33 @@
   neither UPDATE/DELETE/TRUNCATE their rows nor ``ALTER TABLE … DISABLE TRIGGER``. It has no
   privilege at all on the template schema new agencies are cloned from (a row planted there
   would be copied into every new agency).
+  It may not move their id sequences either (no UPDATE: ``nextval`` yes, ``setval`` no: no
+  faked gap, no rewind into duplicate keys), nor create temporary objects (TEMPORARY is revoked
+  on the database from PUBLIC and from it).
 * Onboarding (an operator in the web UI, i.e. the app role) clones the template through
   ``public.agency_schema_clone(name)``: a SECURITY DEFINER function owned by the owner, with a
   fixed search_path, that accepts only a new ``agency_…`` schema name and applies the same grants
   and revocations to the new schema. Only the app role may EXECUTE it.
 
+  It runs django-tenants' ``clone_schema`` (third-party PL/pgSQL) with the owner's rights, so
+  whatever in the caller's reach that function reads is closed first. It sets search_path to the
+  template and names catalogs unqualified: the session's temporary schema, searched first for
+  relations and types, could shadow them (a temporary view ``pg_collation`` fed it a name it
+  pastes into EXECUTEd DDL: SQL as the owner). Hence no TEMPORARY privilege, and the function
+  refuses a session holding any temporary object. It joins ``pg_description`` on the OID alone,
+  and the app role can own large objects with the OIDs it picks: the function refuses while
+  any large object carries a comment. The rest of what it reads (the template, owned by the
+  owner and closed to the app; catalogs the app cannot write to; from ``pg_settings`` only
+  ``server_version`` (no session can set it) and the search_path (pinned here, as is
+  standard_conforming_strings for the literals it builds); a target name checked against a
+  strict pattern) is out of the app's reach. Cloning through an owner connection in the web process
+  was rejected: it would put the owner's credentials in the process the role split protects.
+
 With one role for both (DATABASE_OWNER_URL unset, or naming DATABASE_URL's role) the function
 is still installed and used, and the grants are skipped.
 """
 
+import logging
 from contextlib import contextmanager
 
 from django.conf import settings
@@ -31,9 +49,15 @@ LIBRARY_CLONE_FUNCTION = "public.clone_schema(text, text, public.cloneparms[])"
 AGENCY_SCHEMA_PATTERN = "^agency_[a-z0-9_]{1,50}$"
 TABLE_PRIVILEGES = "SELECT, INSERT, UPDATE, DELETE"
 SEQUENCE_PRIVILEGES = "USAGE, SELECT, UPDATE"
+# What the owner's later sequences get before the grants are applied: no UPDATE (setval), so
+# a new audit table's sequence is never movable by the app, not even until privileges_apply.
+DEFAULT_SEQUENCE_PRIVILEGES = "USAGE, SELECT"
+# On the append-only tables' own sequences: nextval (USAGE) yes, setval no.
+AUDIT_SEQUENCE_REVOKED = "UPDATE"
 # Everything but SELECT and INSERT, on the append-only tables.
 AUDIT_REVOKED = "UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER"
 _CONNECTION_KEYS = ("USER", "PASSWORD", "HOST", "PORT")
+logger = logging.getLogger("muamalat.tenants")
 
 
 def owner_settings() -> dict | None:
@@ -79,11 +103,14 @@ def _clone_function_sql(app: str, base: str) -> sql.Composed:
 CREATE OR REPLACE FUNCTION public.agency_schema_clone(target text) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, public, pg_temp
+SET standard_conforming_strings = on
 AS $fn$
 DECLARE
     app_role CONSTANT text := {app};
     base CONSTANT text := {base};
+    temp_schema CONSTANT oid := pg_catalog.pg_my_temp_schema();
     audit_table regclass;
+    audit_sequence regclass;
 BEGIN
     IF target IS NULL OR target !~ {pattern} OR target = base THEN
         RAISE EXCEPTION 'not a new agency schema name: %', target
@@ -91,6 +118,25 @@ BEGIN
     END IF;
     IF EXISTS (SELECT FROM pg_namespace WHERE nspname = target) THEN
         RAISE EXCEPTION 'schema % already exists', target USING ERRCODE = 'duplicate_schema';
+    END IF;
+    -- clone_schema runs with search_path = the template: the caller's temporary relations and
+    -- types would be found before the catalogs it names unqualified.
+    IF temp_schema <> 0 AND (
+        EXISTS (SELECT FROM pg_class WHERE relnamespace = temp_schema)
+        OR EXISTS (SELECT FROM pg_type WHERE typnamespace = temp_schema)
+        OR EXISTS (SELECT FROM pg_proc WHERE pronamespace = temp_schema)
+        OR EXISTS (SELECT FROM pg_operator WHERE oprnamespace = temp_schema)
+        OR EXISTS (SELECT FROM pg_collation WHERE collnamespace = temp_schema)
+    ) THEN
+        RAISE EXCEPTION 'agency_schema_clone refuses a session holding temporary objects'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    -- It joins pg_description on the OID alone; large objects (which the caller may own,
+    -- with the OIDs it picks) are the only commented objects the caller can own.
+    IF EXISTS (SELECT FROM pg_description
+               WHERE classoid = 'pg_catalog.pg_largeobject'::pg_catalog.regclass) THEN
+        RAISE EXCEPTION 'agency_schema_clone refuses while a large object carries a comment'
+            USING ERRCODE = 'insufficient_privilege';
     END IF;
     PERFORM public.clone_schema(base, target, 'DATA');
     IF app_role <> current_user THEN
@@ -104,6 +150,15 @@ BEGIN
               AND t.tgfoid = 'public.audit_refuse_change()'::regprocedure
         LOOP
             EXECUTE format('REVOKE {revoked} ON %s FROM PUBLIC, %I', audit_table, app_role);
+            FOR audit_sequence IN
+                SELECT d.objid::regclass FROM pg_depend d
+                JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'
+                WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+                  AND d.refobjid = audit_table AND d.deptype IN ('a', 'i')
+            LOOP
+                EXECUTE format('REVOKE {sequence_revoked} ON SEQUENCE %s FROM PUBLIC, %I',
+                               audit_sequence, app_role);
+            END LOOP;
         END LOOP;
     END IF;
 END
@@ -117,6 +172,7 @@ REVOKE ALL ON FUNCTION public.agency_schema_clone(text) FROM PUBLIC;
         tables=sql.SQL(TABLE_PRIVILEGES),
         sequences=sql.SQL(SEQUENCE_PRIVILEGES),
         revoked=sql.SQL(AUDIT_REVOKED),
+        sequence_revoked=sql.SQL(AUDIT_SEQUENCE_REVOKED),
     )
 
 
@@ -196,6 +252,7 @@ def _grant(cursor, owner: str, app: str, base: str) -> None:
         "AND nspname NOT LIKE 'pg\\_%%' AND nspname <> 'information_schema')"
     )
     schemas = sorted(name for (name,) in cursor.fetchall())
+    _temporary_revoke(cursor, app)
     for schema in schemas:
         if schema == base:
             run("REVOKE ALL ON SCHEMA {} FROM {app}", schema)
@@ -216,15 +273,52 @@ def _grant(cursor, owner: str, app: str, base: str) -> None:
                 sql.SQL(AUDIT_REVOKED), sql.Identifier(schema, table), app_id
             )
         )
+    # Their id sequences (identity or serial, owned by the table).
+    cursor.execute(
+        "SELECT DISTINCT n.nspname, s.relname FROM pg_trigger t "
+        "JOIN pg_depend d ON d.refobjid = t.tgrelid AND d.refclassid = 'pg_class'::regclass "
+        "AND d.classid = 'pg_class'::regclass AND d.deptype IN ('a', 'i') "
+        "JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S' "
+        "JOIN pg_namespace n ON n.oid = s.relnamespace "
+        "WHERE t.tgfoid = to_regprocedure('public.audit_refuse_change()')"
+    )
+    for schema, sequence in cursor.fetchall():
+        cursor.execute(
+            sql.SQL("REVOKE {} ON SEQUENCE {} FROM PUBLIC, {}").format(
+                sql.SQL(AUDIT_SEQUENCE_REVOKED), sql.Identifier(schema, sequence), app_id
+            )
+        )
     for kind, privileges in (
         ("TABLES", TABLE_PRIVILEGES),
-        ("SEQUENCES", SEQUENCE_PRIVILEGES),
+        ("SEQUENCES", DEFAULT_SEQUENCE_PRIVILEGES),
         ("FUNCTIONS", "EXECUTE"),
         ("SCHEMAS", "USAGE"),
     ):
         run(
             f"ALTER DEFAULT PRIVILEGES FOR ROLE {{}} GRANT {privileges} ON {kind} TO {{app}}",
             owner,
+        )
+    # Granted by earlier versions.
+    run("ALTER DEFAULT PRIVILEGES FOR ROLE {} REVOKE UPDATE ON SEQUENCES FROM {app}", owner)
+
+
+def _temporary_revoke(cursor, app: str) -> None:
+    """No temporary objects for the app role (PostgreSQL grants TEMPORARY to PUBLIC on every
+    new database): they would shadow catalogs for code that runs with search_path unqualified,
+    such as the SECURITY DEFINER clone. Nothing in the application uses temporary tables."""
+    cursor.execute("SELECT current_database()")
+    database = sql.Identifier(cursor.fetchone()[0])
+    cursor.execute(
+        sql.SQL("REVOKE TEMPORARY ON DATABASE {} FROM PUBLIC, {}").format(
+            database, sql.Identifier(app)
+        )
+    )
+    cursor.execute("SELECT has_database_privilege(%s, current_database(), 'TEMPORARY')", [app])
+    if cursor.fetchone()[0]:
+        # Not the database's owner, or TEMPORARY granted to a role the app is a member of:
+        # agency_schema_clone still refuses a session holding temporary objects.
+        logger.warning(
+            "DATABASE_APP_ROLE %s keeps TEMPORARY on the database: revoke it as its owner", app
         )
 
 

@@ -68,6 +68,14 @@ def test_the_cluster_has_an_owner_and_an_app_role_neither_superuser(started):
         port, f"SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = '{devdb.DB_NAME}'"
     )
     assert owner == devdb.OWNER_ROLE
+    # No temporary objects for the app role (they could shadow catalogs in the owner's
+    # SECURITY DEFINER clone function); the owner keeps them.
+    temporary = devdb.psql(
+        port,
+        f"SELECT has_database_privilege('{devdb.APP_ROLE}', '{devdb.DB_NAME}', 'TEMPORARY'), "
+        f"has_database_privilege('{devdb.OWNER_ROLE}', '{devdb.DB_NAME}', 'TEMPORARY')",
+    )
+    assert temporary == "f|t"
 
 
 def test_a_cluster_of_an_earlier_version_is_upgraded_in_place(started, tmp_path):
