@@ -43,6 +43,13 @@ def grantable_roles(actor_perms: set[str]):
     return Role.objects.filter(permissions__contained_by=sorted(actor_perms)).order_by("id")
 
 
+def placeable_departments(scope: list[int] | None):
+    """Active departments the actor may place people in: all of them for an unscoped actor,
+    else those of their subtree (tenants.services refuses the others, and "no department")."""
+    qs = Department.objects.filter(is_active=True)
+    return qs if scope is None else qs.filter(pk__in=scope)
+
+
 def _code_choices(codes: set[str]) -> list[tuple[str, str]]:
     return [(code, label) for code, label in PERMISSIONS.items() if code in codes]
 
@@ -58,9 +65,17 @@ class DepartmentForm(forms.Form):
         label=_("Parent department"), required=False, queryset=Department.objects.none()
     )
 
-    def __init__(self, *args, exclude_pk=None, **kwargs):
+    def __init__(self, *args, exclude_pk=None, scope: list[int] | None = None, **kwargs):
+        """``scope``: the actor's departments (None: all). A scoped actor is offered parents
+        inside it only (plus the current parent of the department edited, which may stay)."""
         super().__init__(*args, **kwargs)
         qs = Department.objects.order_by("name_ar")
+        if scope is not None:
+            current = self.initial.get("parent")
+            keep = [current.pk] if current is not None else []
+            qs = qs.filter(pk__in=[*scope, *keep])
+            # Creating: a parent is required; editing a top-level department: empty keeps it.
+            self.fields["parent"].required = exclude_pk is None or current is not None
         if exclude_pk:
             qs = qs.exclude(pk=exclude_pk)
         self.fields["parent"].queryset = qs
@@ -93,9 +108,10 @@ class EmployeeInviteForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
     )
 
-    def __init__(self, *args, actor_perms: set[str], **kwargs):
+    def __init__(self, *args, actor_perms: set[str], scope: list[int] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["department"].queryset = Department.objects.filter(is_active=True)
+        self.fields["department"].queryset = placeable_departments(scope)
+        self.fields["department"].required = scope is not None
         self.fields["roles"].queryset = grantable_roles(actor_perms)
 
 
@@ -112,9 +128,12 @@ class EmployeeEditForm(forms.Form):
     )
     is_active = forms.BooleanField(label=_("Active"), required=False)
 
-    def __init__(self, *args, actor_perms: set[str], membership, **kwargs):
+    def __init__(
+        self, *args, actor_perms: set[str], membership, scope: list[int] | None = None, **kwargs
+    ):
         super().__init__(*args, **kwargs)
-        self.fields["department"].queryset = Department.objects.filter(is_active=True)
+        self.fields["department"].queryset = placeable_departments(scope)
+        self.fields["department"].required = scope is not None
         current = [role.pk for role in membership.roles.all()]
         # Roles the actor may give, plus the ones already held (shown; the services refuse what
         # the actor may not change).

@@ -90,6 +90,30 @@ def department_list() -> QuerySet[Department]:
     return Department.objects.select_related("parent").order_by("parent_id", "name_ar")
 
 
+def department_subtree(department_id: int) -> list[int]:
+    """A department and every department under it (one query)."""
+    children: dict[int | None, list[int]] = {}
+    for pk, parent_id in Department.objects.values_list("id", "parent_id"):
+        children.setdefault(parent_id, []).append(pk)
+    found, stack = [], [department_id]
+    while stack:
+        current = stack.pop()
+        found.append(current)
+        stack.extend(children.get(current, []))
+    return found
+
+
+def scope_of(*, department_id: int | None, sees_everything: bool) -> list[int] | None:
+    """The departments an employee oversees: None (every department) for an agency-wide
+    viewer (``requests.view_all``) or someone in no department; else their department and
+    the departments under it. The one definition behind
+    requests_app.selectors.department_scope (what a supervisor sees) and the services' rule
+    that a scoped actor places people and departments only inside their own subtree."""
+    if sees_everything or department_id is None:
+        return None
+    return department_subtree(department_id)
+
+
 def department_tree() -> list[tuple[Department, int]]:
     """Departments in tree order with their depth, from one query."""
     departments = list(Department.objects.all())

@@ -22,7 +22,7 @@ from tenants import audit
 from tenants.backends import clear_permission_cache
 from tenants.models import Agency, AgencyMember
 from tenants.permissions import DEFAULT_ROLES, PERMISSIONS
-from tenants.selectors import effective_permissions, membership_for, permission_set
+from tenants.selectors import effective_permissions, membership_for, permission_set, scope_of
 from tenants.staff.models import Department, Invitation, Membership, Role
 
 logger = logging.getLogger("muamalat.tenants")
@@ -193,7 +193,13 @@ def agency_set_active(*, agency: Agency, is_active: bool, actor: User, request=N
 #   - never touches a membership whose permissions (counted as if active) are not a subset of
 #     their own: a manager cannot demote, deactivate or re-department an admin;
 #   - edits a role only if its permissions, before and after, are a subset of their own, and
-#     only if the edit changes nobody who holds more than they do.
+#     only if the edit changes nobody who holds more than they do;
+#   - gives nobody a wider department scope than their own (tenants.selectors.scope_of: what a
+#     supervisor sees). An actor whose scope is limited to their department's subtree (they do
+#     not hold requests.view_all and belong to a department) places people only in departments
+#     of that subtree, never in "no department" (which means every department); edits only
+#     memberships inside it; creates departments only under it; moves none out of it and none
+#     into it. An unscoped actor already sees everything and is not limited.
 # The platform (onboarding of an agency's first admin) acts from outside the agency: the rule
 # does not apply to it (``by_platform``), and only code paths, never a view, pass it.
 
@@ -204,6 +210,32 @@ def _actor_permissions(actor: User | None) -> set[str]:
         return set()
     membership = membership_for(user=actor)
     return set() if membership is None else effective_permissions(membership)
+
+
+def _actor_scope(actor: User | None) -> tuple[set[str], list[int] | None]:
+    """What ``actor`` holds and the departments they oversee (None: every department; see
+    tenants.selectors.scope_of), read now. No membership: nothing, and an empty scope."""
+    membership = (
+        membership_for(user=actor) if actor is not None and actor.is_authenticated else None
+    )
+    if membership is None:
+        return set(), []
+    perms = effective_permissions(membership)
+    scope = scope_of(
+        department_id=membership.department_id, sees_everything="requests.view_all" in perms
+    )
+    return perms, scope
+
+
+def _check_department_placeable(scope: list[int] | None, department: Department | None) -> None:
+    """A scoped actor places people only inside their own subtree, never in "no department"."""
+    if scope is not None and (department is None or department.pk not in scope):
+        raise PermissionDenied(
+            _(
+                "You can place employees only in your own department or a department under it "
+                "(not in “no department”, which would let them see every department)."
+            )
+        )
 
 
 def _require(actor_perms: set[str], code: str) -> None:
@@ -302,8 +334,9 @@ def employee_invite(
     created when the emailed link is followed (invitation_accept*). A pending invitation of the
     same address is replaced. The raw token is returned on ``invitation.token`` (never stored).
 
-    An agency actor needs ``staff.manage_employees`` and may offer only roles whose permissions
-    they hold; ``by_platform`` (onboarding) skips that rule.
+    An agency actor needs ``staff.manage_employees``, may offer only roles whose permissions
+    they hold and, if their own scope is a department subtree, only a department of it;
+    ``by_platform`` (onboarding) skips that rule.
     """
     email = User.objects.normalize_email(email or "").strip().lower()
     if "@" not in email:
@@ -312,9 +345,10 @@ def employee_invite(
     names = {k: v.strip() for k, v in (names or {}).items() if v and v.strip()}
     with transaction.atomic():
         if not by_platform:
-            actor_perms = _actor_permissions(actor)
+            actor_perms, scope = _actor_scope(actor)
             _require(actor_perms, "staff.manage_employees")
             _check_roles_grantable(actor_perms, roles)
+            _check_department_placeable(scope, department)
         user = User.objects.filter(email__iexact=email).first()
         if user is not None and Membership.objects.filter(user_id=user.pk).exists():
             raise ValidationError({"email": _("This person is already an employee here.")})
@@ -398,12 +432,14 @@ def _invitation_bind(
 ) -> Membership:
     roles = list(invitation.roles.all())
     if not invitation.by_platform:
-        # The roles must still be the inviter's to give (they may have been demoted since).
+        # The roles and the department must still be the inviter's to give (they may have
+        # been demoted or moved since).
         inviter = User.objects.filter(pk=invitation.invited_by_id).first()
-        inviter_perms = _actor_permissions(inviter)
+        inviter_perms, inviter_scope = _actor_scope(inviter)
         try:
             _require(inviter_perms, "staff.manage_employees")
             _check_roles_grantable(inviter_perms, roles)
+            _check_department_placeable(inviter_scope, invitation.department)
         except PermissionDenied:
             raise InvitationInvalid(
                 _("This invitation is no longer valid. Ask the agency to invite you again.")
@@ -596,7 +632,7 @@ def employee_edit(
             or new_active != membership.is_active
         )
 
-        actor_perms = _actor_permissions(actor)
+        actor_perms, scope = _actor_scope(actor)
         if membership.user_id == actor.pk:
             if new_active is False and membership.is_active:
                 raise PermissionDenied(_("You cannot deactivate yourself."))
@@ -621,6 +657,14 @@ def employee_edit(
                 )
                 % {"missing": _labels(holds - actor_perms)}
             )
+        if scope is not None and membership.department_id not in scope:
+            raise PermissionDenied(
+                _(
+                    "This employee is not in your department or a department under it: you "
+                    "cannot change their membership."
+                )
+            )
+        _check_department_placeable(scope, new_department)
         old_role_ids = {r.pk for r in old_roles}
         _check_roles_grantable(actor_perms, [r for r in new_roles if r.pk not in old_role_ids])
         _check_codes_grantable(
@@ -720,10 +764,18 @@ def department_save(
     department: Department | None = None,
     request=None,
 ) -> Department:
-    """Create a department, or rename/move an existing one (never under itself)."""
+    """Create a department, or rename/move an existing one (never under itself). The actor
+    needs ``staff.manage_departments``; an actor whose scope is their department's subtree
+    (see "who may give what") edits only departments of it, creates them only under it, and
+    moves none out of it: who sees what never widens beyond what they see."""
     with transaction.atomic():
+        actor_perms, scope = _actor_scope(actor)
+        _require(actor_perms, "staff.manage_departments")
         creating = department is None
-        department = department or Department()
+        if creating:
+            department = Department()
+        else:
+            department = Department.objects.select_for_update().get(pk=department.pk)
         before = (
             None
             if creating
@@ -733,6 +785,22 @@ def department_save(
                 "parent": department.parent_id,
             }
         )
+        new_parent_id = parent.pk if parent is not None else None
+        if scope is not None:
+            if not creating and department.pk not in scope:
+                raise PermissionDenied(
+                    _(
+                        "This department is not yours or under yours: you cannot change it "
+                        "(nor move it under yours)."
+                    )
+                )
+            if (creating or new_parent_id != department.parent_id) and (new_parent_id not in scope):
+                raise PermissionDenied(
+                    _(
+                        "A department can be placed only under your own department or a "
+                        "department under it."
+                    )
+                )
         if parent is not None and not creating:
             ancestor = parent
             while ancestor is not None:

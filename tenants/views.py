@@ -26,6 +26,14 @@ def _actor_permissions(request) -> set[str]:
     return selectors.effective_permissions(request.membership)
 
 
+def _actor_scope(request) -> list[int] | None:
+    """The departments the actor oversees (None: all), as the services count it."""
+    return selectors.scope_of(
+        department_id=request.membership.department_id,
+        sees_everything="requests.view_all" in _actor_permissions(request),
+    )
+
+
 def _refused(form, exc: PermissionDenied) -> int:
     """A permission refusal from a service, shown on the form: status 403."""
     form.add_error(None, str(exc) or _("You do not have permission to do this."))
@@ -55,7 +63,9 @@ def staff_list(request):
 
 @workspace_view("staff.manage_employees")
 def staff_invite(request):
-    form = EmployeeInviteForm(request.POST or None, actor_perms=_actor_permissions(request))
+    form = EmployeeInviteForm(
+        request.POST or None, actor_perms=_actor_permissions(request), scope=_actor_scope(request)
+    )
     status = 200
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -93,6 +103,8 @@ def staff_edit(request, membership_id: int):
     can_grant = "staff.manage_roles" in actor_perms
     own = membership.user_id == request.user.pk
     beyond = selectors.effective_permissions(membership, even_if_inactive=True) - actor_perms
+    scope = _actor_scope(request)
+    outside = scope is not None and membership.department_id not in scope
     initial = {
         "title": membership.title,
         "department": membership.department,
@@ -100,7 +112,9 @@ def staff_edit(request, membership_id: int):
         "is_active": membership.is_active,
     }
     context = {"actor_perms": actor_perms, "membership": membership}
-    form = EmployeeEditForm(request.POST or None, initial=initial, prefix="e", **context)
+    form = EmployeeEditForm(
+        request.POST or None, initial=initial, prefix="e", scope=scope, **context
+    )
     grant_form = PermissionGrantForm(
         request.POST or None,
         initial={
@@ -146,15 +160,26 @@ def staff_edit(request, membership_id: int):
             "can_grant": can_grant,
             "own": own,
             "locked": bool(beyond),
+            "outside": outside,
         },
         status=status,
     )
 
 
+def _department_tree(request, can_manage: bool) -> list[tuple[Department, int, bool]]:
+    """The tree, each department marked editable when the actor may change it."""
+    scope = _actor_scope(request) if can_manage else []
+    return [
+        (department, depth, can_manage and (scope is None or department.pk in scope))
+        for department, depth in selectors.department_tree()
+    ]
+
+
 @workspace_view("staff.view")
 def department_list(request):
     can_manage = request.user.has_perm("agency.staff.manage_departments")
-    form = DepartmentForm(request.POST or None) if can_manage else None
+    form = DepartmentForm(request.POST or None, scope=_actor_scope(request)) if can_manage else None
+    status = 200
     if request.method == "POST":
         if not can_manage:
             return render(request, "403.html", status=403)
@@ -163,16 +188,16 @@ def department_list(request):
                 services.department_save(actor=request.user, request=request, **form.cleaned_data)
             except ValidationError as exc:
                 apply_service_errors(form, exc)
+            except PermissionDenied as exc:
+                status = _refused(form, exc)
             else:
                 messages.success(request, _("The department was saved."))
                 return redirect(workspace_reverse(request, "workspace:department_list"))
     return render(
         request,
         "tenants/department_list.html",
-        {
-            "tree": selectors.department_tree(),
-            "form": form,
-        },
+        {"tree": _department_tree(request, can_manage), "form": form},
+        status=status,
     )
 
 
@@ -182,12 +207,14 @@ def department_edit(request, department_id: int):
     form = DepartmentForm(
         request.POST or None,
         exclude_pk=department.pk,
+        scope=_actor_scope(request),
         initial={
             "name_ar": department.name_ar,
             "name_en": department.name_en,
             "parent": department.parent,
         },
     )
+    status = 200
     if request.method == "POST" and form.is_valid():
         try:
             services.department_save(
@@ -195,10 +222,17 @@ def department_edit(request, department_id: int):
             )
         except ValidationError as exc:
             apply_service_errors(form, exc)
+        except PermissionDenied as exc:
+            status = _refused(form, exc)
         else:
             messages.success(request, _("The department was saved."))
             return redirect(workspace_reverse(request, "workspace:department_list"))
-    return render(request, "tenants/department_edit.html", {"department": department, "form": form})
+    return render(
+        request,
+        "tenants/department_edit.html",
+        {"department": department, "form": form},
+        status=status,
+    )
 
 
 @workspace_view("staff.manage_roles")

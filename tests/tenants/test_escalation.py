@@ -1,5 +1,8 @@
-"""Permission escalation (issue 10, point 1): nobody gives a role or permission they do not
-hold, changes their own membership, or touches someone who holds more than they do.
+"""Permission escalation (issue 10, points 1 and 7): nobody gives a role or permission they do
+not hold, changes their own membership, or touches someone who holds more than they do; and an
+actor whose scope is a department subtree (what a supervisor sees: department_scope) gives
+nobody a wider one: they place people and departments only inside their own subtree, never in
+"no department" (which means every department).
 
 One table of attempts, each tried at the service level and, where a page offers it, through a
 forged HTTP POST: always refused, nothing changed, never a 500, and no membership ends up with
@@ -16,11 +19,21 @@ from django_tenants.utils import schema_context
 from portal.accounts.models import User
 from tenants import services
 from tenants.selectors import effective_permissions
-from tenants.staff.models import AuditEvent, Invitation, Membership, Role
+from tenants.staff.models import AuditEvent, Department, Invitation, Membership, Role
 from tests.factories import make_beneficiary, make_employee, membership_of
 
 MANAGER_GRANTS = ["staff.view", "staff.manage_employees"]
 ROLE_MANAGER_GRANTS = ["staff.view", "staff.manage_employees", "staff.manage_roles"]
+# The reviewer's department manager: supervises, manages employees and departments of their
+# department, reads its audit trail; no requests.view_all, so scoped to their subtree.
+DEPT_MANAGER_PERMISSIONS = [
+    "audit.view",
+    "requests.supervise",
+    "requests.work",
+    "staff.manage_departments",
+    "staff.manage_employees",
+    "staff.view",
+]
 
 
 def fresh(user: User) -> User:
@@ -35,9 +48,20 @@ class Org:
     role_manager: User  # the employee role + staff.view/manage_employees/manage_roles
     worker: User  # the employee role
     rich: User  # the supervisor role plus statistics.manage: more than the managers hold
+    # Departments: p (top level) > a > a1, and p > b. The department manager is in a (scope:
+    # a and a1), their peer (same role) in a1, the outsider (employee) in b, the loose
+    # employee in no department.
+    dept_manager: User
+    peer: User
+    outsider: User
+    loose: User
+    depts: dict[str, int]
 
     def m(self, user: User) -> Membership:
         return Membership.objects.prefetch_related("roles").get(user_id=user.pk)
+
+    def dept(self, key: str | None) -> Department | None:
+        return None if key is None else Department.objects.get(pk=self.depts[key])
 
     def role(self, codename: str) -> Role:
         return Role.objects.get(codename=codename)
@@ -57,8 +81,15 @@ class Org:
             }
             roles = {r.codename: sorted(r.permissions) for r in Role.objects.all()}
             invitations = sorted(Invitation.objects.values_list("email", flat=True))
+            departments = sorted(Department.objects.values_list("id", "name_en", "parent_id"))
             audit = AuditEvent.objects.count()
-        return {"members": members, "roles": roles, "invitations": invitations, "audit": audit}
+        return {
+            "members": members,
+            "roles": roles,
+            "invitations": invitations,
+            "departments": departments,
+            "audit": audit,
+        }
 
     def perms(self, user: User) -> set[str]:
         with schema_context(self.agency.schema_name):
@@ -81,19 +112,61 @@ def org(agency_a) -> Org:
             services.employee_set_permissions(
                 membership=membership_of(agency_a, user), granted=grants, revoked=[], actor=admin
             )
-    return Org(agency_a, admin, fresh(manager), fresh(role_manager), fresh(worker), fresh(rich))
+        Role.objects.create(
+            codename="deptmgr",
+            name_ar="مدير إدارة",
+            name_en="Department manager",
+            permissions=DEPT_MANAGER_PERMISSIONS,
+        )
+        p = services.department_save(actor=admin, name_ar="القطاع", name_en="P")
+        a = services.department_save(actor=admin, name_ar="أ", name_en="A", parent=p)
+        a1 = services.department_save(actor=admin, name_ar="أ١", name_en="A1", parent=a)
+        b = services.department_save(actor=admin, name_ar="ب", name_en="B", parent=p)
+    dept_manager = make_employee(agency_a, roles=("deptmgr",))
+    peer = make_employee(agency_a, roles=("deptmgr",))
+    outsider = make_employee(agency_a, roles=("employee",))
+    loose = make_employee(agency_a, roles=("employee",))
+    with schema_context(agency_a.schema_name):
+        for user, department in ((dept_manager, a), (peer, a1), (outsider, b)):
+            services.employee_edit(
+                agency=agency_a,
+                membership=membership_of(agency_a, user),
+                actor=admin,
+                department=department,
+            )
+    return Org(
+        agency_a,
+        admin,
+        fresh(manager),
+        fresh(role_manager),
+        fresh(worker),
+        fresh(rich),
+        fresh(dept_manager),
+        fresh(peer),
+        fresh(outsider),
+        fresh(loose),
+        {"p": p.pk, "a": a.pk, "a1": a1.pk, "b": b.pk},
+    )
+
+
+def scope(org: Org, user: User) -> list[int] | None:
+    from requests_app.selectors import department_scope
+
+    with schema_context(org.agency.schema_name):
+        return department_scope(membership=org.m(user), user=fresh(user))
 
 
 # --- the table --------------------------------------------------------------------------------
 # Each attempt: (actor attribute, service call). The call gets the Org and the actor.
 
 
-def _invite(roles):
+def _invite(roles, department=None):
     def call(org, actor):
         services.employee_invite(
             agency=org.agency,
             email="escalate@example.sa",
             roles=[org.role(code) for code in roles],
+            department=org.dept(department),
             actor=actor,
         )
 
@@ -114,7 +187,7 @@ def _edit(target, **changes):
             if key in changes:
                 kwargs[key] = changes[key]
         if "department" in changes:
-            kwargs["department"] = changes["department"]
+            kwargs["department"] = org.dept(changes["department"])
         services.employee_edit(agency=org.agency, membership=membership, actor=actor, **kwargs)
 
     return call
@@ -144,6 +217,22 @@ def _role_create(permissions):
             name_ar="مزورة",
             name_en="Forged",
             permissions=permissions,
+        )
+
+    return call
+
+
+def _department(key=None, *, name_en=None, parent=None):
+    """Create a department (``key`` None) or change department ``key``; ``parent`` a key."""
+
+    def call(org, actor):
+        department = org.dept(key)
+        services.department_save(
+            actor=actor,
+            department=department,
+            name_ar=department.name_ar if department else "جديدة",
+            name_en=name_en or (department.name_en if department else "New"),
+            parent=org.dept(parent),
         )
 
     return call
@@ -190,6 +279,41 @@ ATTEMPTS: dict[str, tuple[str, Callable]] = {
         _role_edit("supervisor", remove=["audit.view"]),
     ),
     "edit roles without staff.manage_roles": ("manager", _role_create([])),
+    # departments (the actor of these rows is scoped to a and a1, see Org)
+    "scoped: invite a peer in no department": (
+        "dept_manager",
+        _invite(["deptmgr"], department=None),
+    ),
+    "scoped: invite into a sibling department": ("dept_manager", _invite(["employee"], "b")),
+    "scoped: invite into the parent department": ("dept_manager", _invite(["employee"], "p")),
+    "scoped: move a peer to no department": ("dept_manager", _edit("peer", department=None)),
+    "scoped: move a peer out of the subtree": ("dept_manager", _edit("peer", department="b")),
+    "scoped: move a peer up to the parent": ("dept_manager", _edit("peer", department="p")),
+    "scoped: edit someone of another department": (
+        "dept_manager",
+        _edit("outsider", title="moved"),
+    ),
+    "scoped: pull someone of another department in": (
+        "dept_manager",
+        _edit("outsider", department="a1"),
+    ),
+    "scoped: edit someone in no department": ("dept_manager", _edit("loose", department="a")),
+    "scoped: move oneself to no department": ("dept_manager", _edit("self", department=None)),
+    "scoped: create a top-level department": ("dept_manager", _department(parent=None)),
+    "scoped: create a department under a sibling": ("dept_manager", _department(parent="b")),
+    "scoped: move a sub-department to the top": ("dept_manager", _department("a1", parent=None)),
+    "scoped: move a sub-department out": ("dept_manager", _department("a1", parent="b")),
+    "scoped: move another department in": ("dept_manager", _department("b", parent="a")),
+    "scoped: move one's own department": ("dept_manager", _department("a", parent="b")),
+    "scoped: rename another department": (
+        "dept_manager",
+        _department("b", name_en="Renamed", parent="p"),
+    ),
+    "departments without staff.manage_departments": ("manager", _department(parent=None)),
+    "rename a department without staff.manage_departments": (
+        "manager",
+        _department("b", name_en="Renamed", parent="p"),
+    ),
 }
 
 
@@ -322,6 +446,12 @@ def _url(org, name: str) -> str:
             "roles": f"{base}/roles/",
             "role_employee": f"{base}/roles/{org.role('employee').pk}/",
             "role_admin": f"{base}/roles/{org.role('admin').pk}/",
+            "edit_peer": f"{base}/staff/{org.m(org.peer).pk}/",
+            "edit_outsider": f"{base}/staff/{org.m(org.outsider).pk}/",
+            "departments": f"{base}/departments/",
+            "department_a1": f"{base}/departments/{org.depts['a1']}/",
+            "department_b": f"{base}/departments/{org.depts['b']}/",
+            "audit": f"{base}/audit/",
         }[name]
 
 
@@ -408,6 +538,65 @@ FORGED_POSTS = {
         "role_admin",
         lambda o: {"name_ar": "مدير", "name_en": "Admin", "permissions": ROLE_MANAGER_GRANTS},
     ),
+    # a department manager scoped to a and a1
+    "scoped invite: no department": (
+        "dept_manager",
+        "invite",
+        lambda o: {"email": "x@example.sa", "roles": [_pk(o, "deptmgr")], "department": ""},
+    ),
+    "scoped invite: a sibling department": (
+        "dept_manager",
+        "invite",
+        lambda o: {"email": "x@example.sa", "department": o.depts["b"]},
+    ),
+    "scoped edit: a peer to no department": (
+        "dept_manager",
+        "edit_peer",
+        lambda o: {"e-roles": [_pk(o, "deptmgr")], "e-is_active": "on", "e-department": ""},
+    ),
+    "scoped edit: a peer out of the subtree": (
+        "dept_manager",
+        "edit_peer",
+        lambda o: {
+            "e-roles": [_pk(o, "deptmgr")],
+            "e-is_active": "on",
+            "e-department": o.depts["b"],
+        },
+    ),
+    "scoped edit: pull in someone of another department": (
+        "dept_manager",
+        "edit_outsider",
+        lambda o: {
+            "e-roles": [_pk(o, "employee")],
+            "e-is_active": "on",
+            "e-department": o.depts["a1"],
+        },
+    ),
+    "scoped departments: create at the top": (
+        "dept_manager",
+        "departments",
+        lambda o: {"name_ar": "جديدة", "name_en": "New", "parent": ""},
+    ),
+    "scoped departments: create under a sibling": (
+        "dept_manager",
+        "departments",
+        lambda o: {"name_ar": "جديدة", "name_en": "New", "parent": o.depts["b"]},
+    ),
+    "scoped departments: move a sub-department out": (
+        "dept_manager",
+        "department_a1",
+        lambda o: {"name_ar": "أ١", "name_en": "A1", "parent": o.depts["b"]},
+    ),
+    "scoped departments: move another department in": (
+        "dept_manager",
+        "department_b",
+        lambda o: {"name_ar": "ب", "name_en": "B", "parent": o.depts["a"]},
+    ),
+    "scoped departments: rename another department": (
+        "dept_manager",
+        "department_b",
+        lambda o: {"name_ar": "ب", "name_en": "Renamed", "parent": o.depts["p"]},
+    ),
 }
 
 
@@ -455,6 +644,203 @@ def test_forms_offer_only_what_the_actor_may_give(client, org):
     assert f'value="{_pk(org, "admin")}"' not in html
     html = client.get(_url(org, "roles")).content.decode()
     assert 'value="staff.view"' in html and 'value="audit.view"' not in html
+
+
+def test_scope_refusal_from_the_service_is_translated(client, org):
+    """A forged POST the form lets through (the outsider's page, a department of the actor's
+    subtree) is refused by the service, with its message in Arabic and status 403."""
+    client.force_login(org.dept_manager)
+    before = org.snapshot()
+    response = client.post(
+        _url(org, "edit_outsider"),
+        {"e-roles": [_pk(org, "employee")], "e-is_active": "on", "e-department": org.depts["a"]},
+    )
+    assert response.status_code == 403
+    message = (
+        "This employee is not in your department or a department under it: you cannot change "
+        "their membership."
+    )
+    with translation.override("ar"):
+        expected = translation.gettext(message)
+    assert expected != message
+    assert expected in response.content.decode()
+    response = client.post(
+        _url(org, "department_b"), {"name_ar": "ب", "name_en": "B", "parent": org.depts["a"]}
+    )
+    assert response.status_code == 403
+    message = (
+        "This department is not yours or under yours: you cannot change it (nor move it under "
+        "yours)."
+    )
+    with translation.override("ar"):
+        expected = translation.gettext(message)
+    assert expected != message
+    assert expected in response.content.decode()
+    assert org.snapshot() == before
+
+
+def test_forms_offer_only_the_actors_departments(client, org):
+    client.force_login(org.dept_manager)
+    html = client.get(_url(org, "invite")).content.decode()
+    for key in ("a", "a1"):
+        assert f'<option value="{org.depts[key]}"' in html
+    for key in ("b", "p"):
+        assert f'<option value="{org.depts[key]}"' not in html
+    html = client.get(_url(org, "edit_peer")).content.decode()
+    assert f'<option value="{org.depts["b"]}"' not in html
+    html = client.get(_url(org, "departments")).content.decode()
+    for key in ("a", "a1"):
+        assert f'departments/{org.depts[key]}/"' in html  # an edit link
+    for key in ("b", "p"):
+        assert f'departments/{org.depts[key]}/"' not in html
+        assert f'<option value="{org.depts[key]}"' not in html
+    # the page of someone outside the subtree says why it cannot be changed
+    response = client.get(_url(org, "edit_outsider"))
+    assert response.status_code == 200 and response.context["outside"]
+    with translation.override("ar"):
+        note = translation.gettext(
+            "This employee is not in your department or a department under it: you cannot "
+            "change their membership."
+        )
+    assert note in response.content.decode()
+    # an unscoped admin is offered every department
+    client.force_login(org.admin)
+    html = client.get(_url(org, "invite")).content.decode()
+    for key in ("a", "a1", "b", "p"):
+        assert f'<option value="{org.depts[key]}"' in html
+
+
+def test_scoped_actor_works_inside_their_subtree(org):
+    """What a scoped actor may still do, and every result stays inside their scope."""
+    actor = org.dept_manager
+    mine = scope(org, actor)
+    assert sorted(mine) == sorted([org.depts["a"], org.depts["a1"]])
+    with schema_context(org.agency.schema_name):
+        invitation = services.employee_invite(
+            agency=org.agency,
+            email="inside@example.sa",
+            roles=[org.role("deptmgr")],
+            department=org.dept("a1"),
+            actor=actor,
+        )
+        services.employee_edit(
+            agency=org.agency, membership=org.m(org.peer), actor=actor, department=org.dept("a")
+        )
+        new = services.department_save(
+            actor=actor, name_ar="أ٢", name_en="A2", parent=org.dept("a1")
+        )
+        services.department_save(
+            actor=actor, department=new, name_ar="أ٢", name_en="A2", parent=org.dept("a")
+        )
+        services.department_save(
+            actor=actor,
+            department=org.dept("a"),
+            name_ar="أ",
+            name_en="A renamed",
+            parent=org.dept("p"),
+        )
+    services.invitation_accept_new_account(
+        agency=org.agency, token=invitation.token, password="Another-Strong-Pass-77"
+    )
+    newcomer = User.objects.get(email="inside@example.sa")
+    assert set(scope(org, newcomer)) <= set(scope(org, actor))
+    assert set(scope(org, org.peer)) <= set(scope(org, actor))
+    assert set(scope(org, actor)) == {org.depts["a"], org.depts["a1"], new.pk}
+
+
+def test_reviewer_probe_peer_never_sees_more_than_the_actor(client, org):
+    """The reviewer's scenario end to end: the department manager tries to mint an agency-wide
+    peer (same role, no department) through the page and the service; both are refused. The
+    peer they may invite (into their subtree) accepts and sees only that subtree: the audit
+    trail shows the peer's department's events, not the sibling department's."""
+    actor = org.dept_manager
+    client.force_login(actor)
+    before = org.snapshot()
+    response = client.post(
+        _url(org, "invite"),
+        {"email": "alt@attacker.example", "roles": [_pk(org, "deptmgr")], "department": ""},
+    )
+    assert response.status_code == 200 and response.context["form"].errors
+    with schema_context(org.agency.schema_name), pytest.raises(PermissionDenied):
+        services.employee_invite(
+            agency=org.agency,
+            email="alt@attacker.example",
+            roles=[org.role("deptmgr")],
+            department=None,
+            actor=fresh(actor),
+        )
+    assert org.snapshot() == before
+
+    response = client.post(
+        _url(org, "invite"),
+        {
+            "email": "alt@attacker.example",
+            "roles": [_pk(org, "deptmgr")],
+            "department": org.depts["a1"],
+        },
+    )
+    assert response.status_code == 302
+    with schema_context(org.agency.schema_name):
+        invitation = Invitation.objects.get(email="alt@attacker.example")
+        token = "direct"
+        invitation.token_hash = services._token_hash(token)
+        invitation.save(update_fields=["token_hash"])  # the emailed link, which the test lacks
+    services.invitation_accept_new_account(
+        agency=org.agency, token=token, password="Another-Strong-Pass-77"
+    )
+    alt = User.objects.get(email="alt@attacker.example")
+    alt_scope = scope(org, alt)
+    assert alt_scope is not None
+    assert set(alt_scope) <= set(scope(org, actor))
+
+    client.force_login(alt)
+    events = list(client.get(_url(org, "audit")).context["page"].object_list)
+    with schema_context(org.agency.schema_name):
+        outsider_m, peer_m = str(org.m(org.outsider).pk), str(org.m(org.peer).pk)
+    shown = {(e.object_type, e.object_id) for e in events}
+    assert ("staff.membership", peer_m) in shown
+    assert ("staff.membership", outsider_m) not in shown
+    # and the would-be peer cannot widen anyone either: moving the actor's peer out refused
+    with schema_context(org.agency.schema_name), pytest.raises(PermissionDenied):
+        services.employee_edit(
+            agency=org.agency, membership=org.m(org.peer), actor=fresh(alt), department=None
+        )
+
+
+def test_an_invitation_loses_force_when_its_inviter_is_moved(org):
+    """A pending invitation into the inviter's subtree binds nothing once the inviter has been
+    moved to a department whose subtree no longer holds it."""
+    with schema_context(org.agency.schema_name):
+        invitation = services.employee_invite(
+            agency=org.agency,
+            email="moved@example.sa",
+            roles=[org.role("employee")],
+            department=org.dept("a1"),
+            actor=org.dept_manager,
+        )
+        services.employee_edit(
+            agency=org.agency,
+            membership=org.m(org.dept_manager),
+            actor=org.admin,
+            department=org.dept("b"),
+        )
+    with pytest.raises(services.InvitationInvalid):
+        services.invitation_accept_new_account(
+            agency=org.agency, token=invitation.token, password="Another-Strong-Pass-77"
+        )
+    with schema_context(org.agency.schema_name):
+        assert not Membership.objects.filter(user__email="moved@example.sa").exists()
+
+
+def test_unscoped_admin_may_still_use_no_department(org):
+    """Decision: "no department" keeps meaning every department; an unscoped actor (the admin,
+    who sees everything anyway) may still invite or move people there."""
+    with schema_context(org.agency.schema_name):
+        services.employee_edit(
+            agency=org.agency, membership=org.m(org.peer), actor=org.admin, department=None
+        )
+        services.department_save(actor=org.admin, name_ar="عليا", name_en="Top")
+    assert scope(org, org.peer) is None
 
 
 # --- who may open these pages at all ----------------------------------------------------------
