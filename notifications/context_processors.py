@@ -7,5 +7,9 @@ def unread(request):
     if user is None or not user.is_authenticated:
         return {}
     return {
-        "unread_notifications": unread_count(user=user, agency=getattr(request, "agency", None))
+        "unread_notifications": unread_count(
+            user=user,
+            agency=getattr(request, "agency", None),
+            session=getattr(request, "session", None),
+        )
     }

@@ -5,19 +5,34 @@ from portal.accounts.models import User
 from tenants.models import Agency
 
 
-def inbox(*, user: User, agency: Agency | None = None) -> QuerySet[Notification]:
-    """A person's notifications, newest first (in a workspace: that agency's only)."""
+def visible_notifications(
+    *, user: User, agency: Agency | None = None, session=None
+) -> QuerySet[Notification]:
+    """A person's notifications that this session may read (in a workspace: that agency's
+    only). Notifications of an agency whose two-factor requirement the session does not meet
+    are left out, in the same query (a subquery, whatever the number of rows); ``session=None``
+    counts as a session that did not use a second factor."""
+    from portal.accounts.two_factor import agencies_withheld_from_session
+
     qs = Notification.objects.filter(recipient=user)
     if agency is not None:
         qs = qs.filter(agency=agency)
-    return qs.order_by("-created_at", "-id")
+    return qs.exclude(agency__in=agencies_withheld_from_session(session, user).values("pk"))
 
 
-def unread_count(*, user: User, agency: Agency | None = None) -> int:
-    qs = Notification.objects.filter(recipient=user, read_at__isnull=True)
-    if agency is not None:
-        qs = qs.filter(agency=agency)
-    return qs.count()
+def inbox(*, user: User, agency: Agency | None = None, session=None) -> QuerySet[Notification]:
+    """A person's notifications, newest first (see visible_notifications)."""
+    return visible_notifications(user=user, agency=agency, session=session).order_by(
+        "-created_at", "-id"
+    )
+
+
+def unread_count(*, user: User, agency: Agency | None = None, session=None) -> int:
+    return (
+        visible_notifications(user=user, agency=agency, session=session)
+        .filter(read_at__isnull=True)
+        .count()
+    )
 
 
 def delivery_log(

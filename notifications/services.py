@@ -126,8 +126,11 @@ def notification_send(
 
 
 def notification_push(*, notification: Notification) -> None:
-    """Push the in-app notification to the recipient's open pages (after commit). Each page
-    gets the unread count its bell shows: all on the portal, that agency's in a workspace."""
+    """Push the in-app notification to the recipient's open pages (after commit). A workspace
+    page gets it with that agency's unread count; the portal's pages get it as
+    ``user.notification``, which each socket filters and counts for its own session (an
+    agency's notification is withheld where the session does not meet its two-factor
+    requirement: portal.consumers)."""
     from portal.consumers import user_group
 
     layer = get_channel_layer()
@@ -141,20 +144,25 @@ def notification_push(*, notification: Notification) -> None:
         "link": notification.link,
         "language": notification.language,
     }
-    unread = Notification.objects.filter(recipient_id=recipient_id, read_at__isnull=True)
-    targets = [(user_group(settings.PUBLIC_SCHEMA_NAME, recipient_id), unread.count())]
+    messages = [
+        (
+            user_group(settings.PUBLIC_SCHEMA_NAME, recipient_id),
+            {"type": "user.notification", "agency_id": notification.agency_id, "payload": base},
+        )
+    ]
     if notification.agency_id:
-        targets.append(
+        unread = Notification.objects.filter(
+            recipient_id=recipient_id, read_at__isnull=True, agency_id=notification.agency_id
+        )
+        messages.append(
             (
                 user_group(notification.agency.schema_name, recipient_id),
-                unread.filter(agency_id=notification.agency_id).count(),
+                {"type": "user.event", "payload": {**base, "unread": unread.count()}},
             )
         )
     try:
-        for group, count in targets:
-            async_to_sync(layer.group_send)(
-                group, {"type": "user.event", "payload": {**base, "unread": count}}
-            )
+        for group, message in messages:
+            async_to_sync(layer.group_send)(group, message)
     except Exception:  # noqa: BLE001 - a push is best effort; the bell reads the database
         logger.exception("live push failed for notification %s", notification.pk)
 
@@ -420,14 +428,21 @@ def delivery_status_update(
 
 
 def notification_mark_read(
-    *, user: User, notification_id: int | None = None, agency: Agency | None = None
+    *,
+    user: User,
+    notification_id: int | None = None,
+    agency: Agency | None = None,
+    session=None,
 ) -> int:
-    """Mark one notification (or all, optionally of one agency) read; returns how many."""
-    qs = Notification.objects.filter(recipient=user, read_at__isnull=True)
+    """Mark one notification (or all, optionally of one agency) read; returns how many. Only
+    those the session may read (an agency's withheld ones stay unread for when it may)."""
+    from notifications.selectors import visible_notifications
+
+    qs = visible_notifications(user=user, agency=agency, session=session).filter(
+        read_at__isnull=True
+    )
     if notification_id is not None:
         qs = qs.filter(pk=notification_id)
-    if agency is not None:
-        qs = qs.filter(agency=agency)
     return qs.update(read_at=timezone.now())
 
 

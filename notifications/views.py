@@ -24,9 +24,8 @@ logger = logging.getLogger("muamalat.notifications")
 
 def _inbox(request, template: str):
     agency = getattr(request, "agency", None)
-    page = Paginator(selectors.inbox(user=request.user, agency=agency), 30).get_page(
-        request.GET.get("page")
-    )
+    notifications = selectors.inbox(user=request.user, agency=agency, session=request.session)
+    page = Paginator(notifications, 30).get_page(request.GET.get("page"))
     return render(request, template, {"page": page})
 
 
@@ -40,7 +39,10 @@ def _mark_read(request):
         messages.error(request, _("Unknown notification."))
     else:
         services.notification_mark_read(
-            user=request.user, notification_id=notification_id, agency=agency
+            user=request.user,
+            notification_id=notification_id,
+            agency=agency,
+            session=request.session,
         )
     target = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):

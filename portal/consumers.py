@@ -23,6 +23,12 @@ def user_group(schema_name: str, user_id: int) -> str:
     return f"user.{schema_name}.{user_id}"
 
 
+def user_sockets_group(user_id: int) -> str:
+    """Every socket of one user, whatever the endpoint and session: a password change or
+    reset sends ``credentials.changed`` to it (portal.signals)."""
+    return f"sockets.user.{user_id}"
+
+
 def session_group(session_key: str) -> str:
     """Channel-layer group of every socket opened by one browser session (both endpoints).
 
@@ -53,6 +59,31 @@ def _two_factor_allows(scope, slug: str, user) -> bool:
     return session_allows_agency(scope["session"], user, agency)
 
 
+@database_sync_to_async
+def _second_factor_pending(scope, user) -> bool:
+    from portal.accounts.two_factor import second_factor_pending
+
+    return second_factor_pending(scope.get("session"), user)
+
+
+@database_sync_to_async
+def _notification_for_session(scope, user, event) -> dict | None:
+    """What a portal socket shows of a notification: nothing when it belongs to an agency
+    whose two-factor requirement this session does not meet; else the payload with the
+    unread count the portal's bell shows to this session."""
+    from notifications.selectors import unread_count
+    from portal.accounts.two_factor import agencies_withheld_from_session
+
+    session = scope.get("session")
+    agency_id = event.get("agency_id")
+    if (
+        agency_id is not None
+        and agencies_withheld_from_session(session, user).filter(pk=agency_id).exists()
+    ):
+        return None
+    return {**event["payload"], "unread": unread_count(user=user, session=session)}
+
+
 class NotificationConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self):
         user = self.scope.get("user")
@@ -69,6 +100,11 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
                 await self.close(code=CLOSE_FORBIDDEN)
                 return
         else:
+            # A session opened without the code of an existing authenticator opens nothing
+            # until the code is entered (as its pages, portal.accounts.two_factor.gate).
+            if await _second_factor_pending(self.scope, user):
+                await self.close(code=CLOSE_FORBIDDEN)
+                return
             schema = settings.PUBLIC_SCHEMA_NAME
         self.scope["schema_name"] = schema
         self.group = user_group(schema, user.pk)
@@ -78,15 +114,26 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         self.session_group = session_group(session_key)
-        await self.channel_layer.group_add(self.session_group, self.channel_name)
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        self.sockets_group = user_sockets_group(user.pk)
+        for group in self._groups():
+            await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
         await self.send_json({"type": "hello", "schema": schema})
 
+    def _groups(self) -> list[str]:
+        names = ("group", "session_group", "sockets_group")
+        return [group for group in (getattr(self, name, None) for name in names) if group]
+
+    async def _leave(self, code: int) -> None:
+        """Stop pushing to this socket and close it."""
+        for group in self._groups():
+            await self.channel_layer.group_discard(group, self.channel_name)
+        self.group = self.session_group = self.sockets_group = None
+        await self.close(code=code)
+
     async def disconnect(self, code):
-        for group in (getattr(self, "group", None), getattr(self, "session_group", None)):
-            if group:
-                await self.channel_layer.group_discard(group, self.channel_name)
+        for group in self._groups():
+            await self.channel_layer.group_discard(group, self.channel_name)
 
     async def receive_json(self, content, **kwargs):
         if content.get("type") == "ping":
@@ -96,10 +143,23 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
         """Messages published to the user's group by services after commit."""
         await self.send_json(event["payload"])
 
+    async def user_notification(self, event):
+        """An in-app notification on the portal's socket, as this session may see it."""
+        payload = await _notification_for_session(self.scope, self.scope["user"], event)
+        if payload is not None:
+            await self.send_json(payload)
+
     async def session_ended(self, event):
         """The session this socket was opened with logged out: stop pushing, close."""
-        for group in (getattr(self, "group", None), getattr(self, "session_group", None)):
-            if group:
-                await self.channel_layer.group_discard(group, self.channel_name)
-        self.group = self.session_group = None
-        await self.close(code=CLOSE_UNAUTHENTICATED)
+        await self._leave(CLOSE_UNAUTHENTICATED)
+
+    async def credentials_changed(self, event):
+        """The user's password changed or was reset: Django no longer accepts the sessions it
+        did not keep (the session auth hash), so their sockets close too."""
+        if self.session_group not in event.get("keep", ()):
+            await self._leave(CLOSE_UNAUTHENTICATED)
+
+    async def membership_ended(self, event):
+        """The user's membership of this socket's agency was deactivated (sent to the
+        agency's user group, so only workspace sockets of that agency get it)."""
+        await self._leave(CLOSE_FORBIDDEN)

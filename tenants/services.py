@@ -694,6 +694,11 @@ def employee_edit(
         else:
             mirror = mirror.filter(agency__schema_name=connection.schema_name)
         mirror.update(is_active=membership.is_active)
+        if before["is_active"] and not membership.is_active:
+            from portal.signals import membership_sockets_close
+
+            schema = agency.schema_name if agency is not None else connection.schema_name
+            membership_sockets_close(schema, membership.user_id)
         after = _membership_snapshot(membership)
         audit.agency_record(
             request=request,

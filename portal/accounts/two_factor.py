@@ -6,7 +6,8 @@ platform requires two-factor sign-in of operators (``is_staff``) and oversight u
 platform and oversight pages; an agency may require it of its staff (``Agency.
 requires_two_factor``). :class:`TwoFactorRequiredMiddleware` is the one place that enforces
 both, for every page under those paths; the workspace websocket asks
-:func:`session_allows_agency` too.
+:func:`session_allows_agency` too, and the portal's notifications (inbox, bell, public
+websocket) leave out the agencies of :func:`agencies_withheld_from_session`.
 """
 
 from types import SimpleNamespace
@@ -86,14 +87,40 @@ def _is_agency_staff(user, agency) -> bool:
     return AgencyMember.objects.filter(user_id=user.pk, agency=agency, is_active=True).exists()
 
 
+def agencies_withheld_from_session(session, user):
+    """The agencies whose two-factor requirement this session does not meet, as a queryset to
+    use as a subquery (the one rule, see :func:`session_allows_agency`).
+
+    None when the session used a second factor; every agency while its second factor is
+    pending; otherwise the agencies that require it and where the user is active staff. A
+    missing session (``None``) counts as one that did not use a second factor."""
+    from tenants.models import Agency
+
+    if session is not None:
+        if session_is_two_factor_verified(session, user):
+            return Agency.objects.none()
+        if session.get(PENDING_SESSION_KEY):
+            return Agency.objects.all()
+    return Agency.objects.filter(
+        requires_two_factor=True,
+        member_links__user_id=user.pk,
+        member_links__is_active=True,
+    )
+
+
 def session_allows_agency(session, user, agency) -> bool:
     """False when the agency requires two-factor sign-in of its staff and this session of a
-    staff member has not used it (the workspace and its websocket are then refused)."""
-    if session_is_two_factor_verified(session, user):
-        return True
-    if session.get(PENDING_SESSION_KEY):
+    staff member has not used it: its workspace, its websocket and its notifications on the
+    portal (inbox, bell, public websocket) are then withheld."""
+    return not agencies_withheld_from_session(session, user).filter(pk=agency.pk).exists()
+
+
+def second_factor_pending(session, user) -> bool:
+    """The session was opened without the code of an existing authenticator and has not
+    entered it since (then only the pages of PENDING_ALLOWED_PREFIXES open: see gate)."""
+    if session is None or not session.get(PENDING_SESSION_KEY):
         return False
-    return not agency.requires_two_factor or not _is_agency_staff(user, agency)
+    return not session_is_two_factor_verified(session, user)
 
 
 # --- the gate --------------------------------------------------------------------------------
@@ -219,12 +246,24 @@ def _flag_sign_in_without_second_factor(sender, request, user, **kwargs):
 
 @receiver(authenticator_added)
 def _record_second_factor_on_setup(sender, request, user, authenticator, **kwargs):
-    """Setting up an authenticator proves possession of it (a valid code, or the key's
-    signature): count it as this session's second factor, so the user goes on at once."""
-    if authenticator.type in SECOND_FACTOR_TYPES and request is not None:
-        record_authentication(
-            request, user, "mfa", id=authenticator.pk, type=authenticator.type, setup=True
-        )
-        # allauth sends this signal on commit, which may come after the response saved the
-        # session (e.g. inside an outer transaction): save it here too.
-        request.session.save()
+    """Setting up a user's first authenticator proves possession of it (a valid code, or the
+    key's signature): count it as this session's second factor, so the user goes on at once.
+
+    Only the first: a user who already had one must use it. Otherwise a session opened without
+    the code (one predating the authenticator) plus the password could add a key of its own
+    and pass the requirement."""
+    if authenticator.type not in SECOND_FACTOR_TYPES or request is None:
+        return
+    had_one = (
+        Authenticator.objects.filter(user_id=user.pk, type__in=SECOND_FACTOR_TYPES)
+        .exclude(pk=authenticator.pk)
+        .exists()
+    )
+    if had_one:
+        return
+    record_authentication(
+        request, user, "mfa", id=authenticator.pk, type=authenticator.type, setup=True
+    )
+    # allauth sends this signal on commit, which may come after the response saved the
+    # session (e.g. inside an outer transaction): save it here too.
+    request.session.save()
