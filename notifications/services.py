@@ -128,7 +128,7 @@ def notification_send(
 def notification_push(*, notification: Notification) -> None:
     """Push the in-app notification to the recipient's open pages (after commit). Each page
     gets the unread count its bell shows: all on the portal, that agency's in a workspace."""
-    from portal.consumers import user_group
+    from core.realtime import user_group
 
     layer = get_channel_layer()
     recipient_id = notification.recipient_id

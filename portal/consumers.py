@@ -5,31 +5,16 @@ resolved from the path and membership is checked inside ``schema_context`` in th
 Django connections are per thread, so the schema must be set where the query runs.
 """
 
-import hashlib
-
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django_tenants.utils import schema_context
 
+from core.realtime import session_group, user_group
 from tenants.models import Agency
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
-
-
-def user_group(schema_name: str, user_id: int) -> str:
-    """Channel-layer group of one user inside one schema (public or an agency)."""
-    return f"user.{schema_name}.{user_id}"
-
-
-def session_group(session_key: str) -> str:
-    """Channel-layer group of every socket opened by one browser session (both endpoints).
-
-    Logging out sends ``session.ended`` to it (portal.signals), which closes them all. The key
-    is hashed: group names end up in Redis and must not carry a usable session key.
-    """
-    return "session." + hashlib.sha256(session_key.encode()).hexdigest()[:40]
 
 
 @database_sync_to_async

@@ -8,7 +8,8 @@ from requests_app.models import Attachment, Comment, Request, TimelineEvent, Tra
 from requests_app.public.models import CatalogueEntry, RequestIndex
 from requests_app.search import normalize
 from tenants.models import Agency
-from tenants.staff.models import Department, Membership
+from tenants.selectors import department_scope
+from tenants.staff.models import Membership
 
 QUEUE_STATES = [
     Status.NEW,
@@ -104,30 +105,6 @@ def request_files(*, request_obj: Request, external_only: bool) -> list[Attachme
 def can_see_all(user: User) -> bool:
     """Sees beyond their own queue: agency-wide (view_all) or as a supervisor."""
     return user.has_perm("agency.requests.view_all") or user.has_perm("agency.requests.supervise")
-
-
-def department_subtree(department_id: int) -> list[int]:
-    """A department and every department under it (one query)."""
-    children: dict[int | None, list[int]] = {}
-    for pk, parent_id in Department.objects.values_list("id", "parent_id"):
-        children.setdefault(parent_id, []).append(pk)
-    found, stack = [], [department_id]
-    while stack:
-        current = stack.pop()
-        found.append(current)
-        stack.extend(children.get(current, []))
-    return found
-
-
-def department_scope(*, membership: Membership, user: User) -> list[int] | None:
-    """The departments whose work an employee oversees: None (every department) for an
-    agency-wide viewer (requests.view_all, which the admin role holds) or someone in no
-    department; else their department and the departments under it. The one definition of
-    "a supervisor of a department sees its subtree", used by the request lists, the statistics,
-    the satisfaction page and the audit trail."""
-    if user.has_perm("agency.requests.view_all") or membership.department_id is None:
-        return None
-    return department_subtree(membership.department_id)
 
 
 def workspace_requests(*, membership: Membership, user: User) -> QuerySet[Request]:

@@ -1,6 +1,7 @@
 """Reads about agencies and their staff used by views."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
@@ -111,11 +112,35 @@ def role_list() -> QuerySet[Role]:
     return Role.objects.order_by("id")
 
 
+def department_subtree(department_id: int) -> list[int]:
+    """A department and every department under it (one query)."""
+    children: dict[int | None, list[int]] = {}
+    for pk, parent_id in Department.objects.values_list("id", "parent_id"):
+        children.setdefault(parent_id, []).append(pk)
+    found, stack = [], [department_id]
+    while stack:
+        current = stack.pop()
+        found.append(current)
+        stack.extend(children.get(current, []))
+    return found
+
+
+def department_scope(*, membership: Membership, user: User) -> list[int] | None:
+    """The departments whose work an employee oversees: None (every department) for an
+    agency-wide viewer (requests.view_all, which the admin role holds) or someone in no
+    department; else their department and the departments under it. The one definition of
+    "a supervisor of a department sees its subtree", used by the request lists, the statistics,
+    the satisfaction page and the audit trail."""
+    if user.has_perm("agency.requests.view_all") or membership.department_id is None:
+        return None
+    return department_subtree(membership.department_id)
+
+
 def audit_search(
     *, query: str = "", action: str = "", department_ids: list[int] | None = None
 ) -> QuerySet[AuditEvent]:
     """The audit trail, newest first. ``department_ids`` (a supervisor's subtree, see
-    requests_app.selectors.department_scope; None: everything) keeps the events whose actor is
+    department_scope; None: everything) keeps the events whose actor is
     an employee of those departments, or whose object belongs to them: one of those
     departments, a membership in them, a request of them, or an appointment of such a
     membership. Agency-wide objects (roles, catalogue, service levels, settings) acted on by
@@ -135,11 +160,21 @@ def audit_search(
     return qs.order_by("-created_at", "-id")
 
 
+# Objects of the apps above tenants that belong to departments, for the audit trail's subtree
+# scope: each app registers, in its AppConfig.ready(), a function of (department_ids, members)
+# returning (model, queryset) pairs (the requests app: requests of those departments and
+# appointments of those memberships).
+_audit_scope_sources: list[Callable[..., Iterable[tuple[Any, QuerySet]]]] = []
+
+
+def audit_scope_register(source: Callable[..., Iterable[tuple[Any, QuerySet]]]) -> None:
+    if source not in _audit_scope_sources:
+        _audit_scope_sources.append(source)
+
+
 def _audit_scope(department_ids: list[int]) -> Q:
     from django.db.models import CharField
     from django.db.models.functions import Cast
-
-    from requests_app.models import Appointment, Request
 
     members = Membership.objects.filter(department_id__in=department_ids)
 
@@ -149,13 +184,15 @@ def _audit_scope(department_ids: list[int]) -> Q:
     def of(model, queryset) -> Q:
         return Q(object_type=model._meta.label_lower, object_id__in=ids(queryset))
 
-    return (
+    scope = (
         Q(actor_id__in=members.values("user_id"))
         | of(Department, Department.objects.filter(pk__in=department_ids))
         | of(Membership, members)
-        | of(Request, Request.objects.filter(department_id__in=department_ids))
-        | of(Appointment, Appointment.objects.filter(membership__in=members))
     )
+    for source in _audit_scope_sources:
+        for model, queryset in source(department_ids=department_ids, members=members):
+            scope |= of(model, queryset)
+    return scope
 
 
 def workspaces_for(*, user: User) -> QuerySet[Agency]:

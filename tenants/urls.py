@@ -1,6 +1,6 @@
 from django.urls import path
 
-import portal.converters  # noqa: F401 - registers <id:…>
+import core.converters  # noqa: F401 - registers <id:…>
 from insights.urls import workspace_urlpatterns as statistics_patterns
 from notifications.urls import workspace_urlpatterns as notification_patterns
 from requests_app.urls import workspace_urlpatterns as request_patterns

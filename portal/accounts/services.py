@@ -170,8 +170,8 @@ def signup_with_registered_details(*, owners: list[User], request=None) -> None:
     """Someone tried to register with an identity number, email or mobile that belongs to an
     account: no account is created, and each owner is told (email and SMS), without anything
     about who tried."""
+    from core import audit
     from notifications.services import notification_send
-    from tenants import audit
 
     with transaction.atomic():
         for owner in owners:
@@ -184,8 +184,8 @@ def signup_with_registered_details(*, owners: list[User], request=None) -> None:
 def email_change_to_registered_address(*, owner: User, request=None) -> None:
     """Someone signed in asked to use ``owner``'s address for their own account: nothing is
     attached; the owner is told, without anything about who tried."""
+    from core import audit
     from notifications.services import notification_send
-    from tenants import audit
 
     with transaction.atomic():
         audit.platform_record(

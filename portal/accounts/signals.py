@@ -4,7 +4,7 @@ from allauth.account.signals import user_signed_up
 from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.dispatch import receiver
 
-from tenants import audit
+from core import audit
 
 
 @receiver(user_logged_in)
