@@ -1,7 +1,7 @@
 from django.db.models import QuerySet
 
+from accounts.models import User
 from notifications.models import Delivery, Notification
-from portal.accounts.models import User
 from tenants.models import Agency
 
 

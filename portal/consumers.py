@@ -32,7 +32,7 @@ def _agency_schema_for_member(slug: str, user_id: int) -> str | None:
 
 @database_sync_to_async
 def _two_factor_allows(scope, slug: str, user) -> bool:
-    from portal.accounts.two_factor import session_allows_agency
+    from accounts.two_factor import session_allows_agency
 
     agency = Agency.objects.get(slug=slug)
     return session_allows_agency(scope["session"], user, agency)

@@ -6,12 +6,13 @@ before these patterns are resolved; workspace views receive ``agency_slug`` and 
 
 from django.urls import include, path
 
+from accounts import two_factor_views
+from accounts import views as account_views
 from insights.views import my_statistics
 from portal import views
-from portal.accounts import two_factor_views
-from portal.accounts import views as account_views
 from requests_app.urls import api_patterns, guide_patterns
 from requests_app.views_public import survey as survey_view
+from tenants import views_invitation as invitation_views
 
 public_patterns = [
     path("", views.home, name="home"),
@@ -24,7 +25,7 @@ account_patterns = [
     path("mobile/resend/", account_views.resend_mobile_code, name="resend_mobile_code"),
     path(
         "invitation/<str:agency_slug>/<str:token>/",
-        account_views.invitation_accept,
+        invitation_views.invitation_accept,
         name="invitation",
     ),
 ]

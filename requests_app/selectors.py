@@ -2,7 +2,7 @@
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 
-from portal.accounts.models import User
+from accounts.models import User
 from requests_app.constants import OPEN_STATUSES, PRIORITY_RANK, Status, Visibility
 from requests_app.models import Attachment, Comment, Request, TimelineEvent, TransactionType
 from requests_app.public.models import CatalogueEntry, RequestIndex

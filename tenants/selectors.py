@@ -6,7 +6,7 @@ from typing import Any
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from portal.accounts.models import User
+from accounts.models import User
 from tenants.models import Agency, AgencyMember
 from tenants.staff.models import AuditEvent, Department, Invitation, Membership, Role
 
@@ -201,3 +201,21 @@ def workspaces_for(*, user: User) -> QuerySet[Agency]:
         return Agency.objects.none()
     agency_ids = AgencyMember.objects.filter(user=user, is_active=True).values("agency_id")
     return Agency.objects.filter(pk__in=agency_ids, is_active=True).order_by("slug")
+
+
+# --- the agencies' two-factor requirement (R-2), registered with accounts.two_factor ---------
+
+
+def agencies_requiring_two_factor(user) -> QuerySet[Agency]:
+    """Active agencies where the user is active staff and which require two-factor sign-in."""
+    return Agency.objects.filter(
+        is_active=True,
+        requires_two_factor=True,
+        member_links__user_id=user.pk,
+        member_links__is_active=True,
+    )
+
+
+def is_agency_staff(user, agency: Agency) -> bool:
+    """Whether the user is active staff of the agency (from the public mirror)."""
+    return AgencyMember.objects.filter(user_id=user.pk, agency=agency, is_active=True).exists()

@@ -17,8 +17,8 @@ from django.utils.translation import gettext as _
 from django_tenants.clone import CloneSchema
 from django_tenants.utils import schema_context, schema_exists
 
+from accounts.models import User
 from core import audit, messaging
-from portal.accounts.models import User
 from tenants.backends import clear_permission_cache
 from tenants.models import Agency, AgencyMember
 from tenants.permissions import DEFAULT_ROLES, PERMISSIONS

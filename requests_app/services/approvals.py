@@ -9,9 +9,9 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import User
 from core import audit
 from notifications.services import notification_send
-from portal.accounts.models import User
 from requests_app.constants import OPEN_STATUSES, Status, Visibility
 from requests_app.models import ApprovalRequest, Assignment, Request, TimelineEvent
 from requests_app.services.index import index_sync

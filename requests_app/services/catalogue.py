@@ -7,8 +7,8 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
+from accounts.models import User
 from core import audit
-from portal.accounts.models import User
 from requests_app.models import DistributionRule, EmployeeProfile, Leave, TransactionType
 from requests_app.public.models import CatalogueEntry
 from requests_app.search import normalize

@@ -10,9 +10,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context
 
+from accounts.models import User
 from core import audit
 from notifications.services import notification_send
-from portal.accounts.models import User
 from requests_app.constants import Priority, Status, Visibility
 from requests_app.models import Assignment, Request, TimelineEvent, TransactionType
 from requests_app.public.models import DocumentIndex
