@@ -141,6 +141,8 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     # Two-factor sign-in where the platform or the agency requires it (R-2).
     "accounts.two_factor.TwoFactorRequiredMiddleware",
+    # Employees' time present in the workspaces (statistics, R-51).
+    "insights.middleware.PresenceMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
