@@ -99,6 +99,6 @@ def _index_sync(agency: Agency, request: Request) -> RequestIndex:
             setattr(old, name, value)
         old.save()
         row = old
-    # The statistics rollups move by the difference, in this same transaction.
+    # Its followers (the statistics rollups) move by the difference, in this same transaction.
     index_changed.send(sender=RequestIndex, agency=agency, previous=previous, row=row)
     return row
