@@ -38,8 +38,9 @@ test: $(STAMP) browser pdflibs
 bench: $(STAMP)
 	$(PY) infra/run.py bench -- $(ARGS)
 
+# ruff, then the layers contract of pyproject.toml (import-linter: no import runs back up).
 lint: $(STAMP)
-	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/lint-imports
 
 # Django's deployment checks with production-like settings (random keys, TLS, HSTS): any
 # warning fails. No database is needed.

@@ -453,7 +453,7 @@ def _names(agency: Agency, by: str, ids: list[int]) -> dict[int, str]:
     if not ids:
         return {}
     if by == "employee":
-        from portal.accounts.models import User
+        from accounts.models import User
 
         return {user.pk: user.display_name for user in User.objects.filter(pk__in=ids)}
     if by == "type":

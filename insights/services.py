@@ -9,9 +9,9 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
+from core import audit
 from insights.models import EvaluationSettings, Presence
 from insights.rollups import local_day
-from tenants import audit
 from tenants.models import Agency
 
 # A gap between two requests longer than this is time away, not time present.

@@ -327,7 +327,7 @@ def report(request):
 def _department_scope(request) -> list[int] | None:
     """Agency-wide viewers see every department; a supervisor of a department sees it and the
     departments under it."""
-    from requests_app.selectors import department_scope
+    from tenants.selectors import department_scope
 
     return department_scope(membership=request.membership, user=request.user)
 

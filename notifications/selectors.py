@@ -1,7 +1,7 @@
 from django.db.models import QuerySet
 
+from accounts.models import User
 from notifications.models import Delivery, Notification
-from portal.accounts.models import User
 from tenants.models import Agency
 
 
@@ -12,7 +12,7 @@ def visible_notifications(
     only). Notifications of an agency whose two-factor requirement the session does not meet
     are left out, in the same query (a subquery, whatever the number of rows); ``session=None``
     counts as a session that did not use a second factor."""
-    from portal.accounts.two_factor import agencies_withheld_from_session
+    from accounts.two_factor import agencies_withheld_from_session
 
     qs = Notification.objects.filter(recipient=user)
     if agency is not None:

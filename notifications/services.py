@@ -15,12 +15,12 @@ from django.template.loader import get_template, render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from accounts.identity import decrypt_identity, encrypt_identity
+from accounts.models import User
 from notifications.backends.errors import PermanentDeliveryError, TransientDeliveryError
 from notifications.backends.sms import get_sms_backend
 from notifications.events import EMAIL, EVENTS, INAPP, SMS, Event
 from notifications.models import AccountEmail, ChannelPreference, Delivery, Notification
-from portal.accounts.identity import decrypt_identity, encrypt_identity
-from portal.accounts.models import User
 from tenants.models import Agency
 
 logger = logging.getLogger("muamalat.notifications")
@@ -131,7 +131,7 @@ def notification_push(*, notification: Notification) -> None:
     ``user.notification``, which each socket filters and counts for its own session (an
     agency's notification is withheld where the session does not meet its two-factor
     requirement: portal.consumers)."""
-    from portal.consumers import user_group
+    from core.realtime import user_group
 
     layer = get_channel_layer()
     recipient_id = notification.recipient_id

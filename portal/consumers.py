@@ -5,37 +5,16 @@ resolved from the path and membership is checked inside ``schema_context`` in th
 Django connections are per thread, so the schema must be set where the query runs.
 """
 
-import hashlib
-
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django_tenants.utils import schema_context
 
+from core.realtime import session_group, user_group, user_sockets_group
 from tenants.models import Agency
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
-
-
-def user_group(schema_name: str, user_id: int) -> str:
-    """Channel-layer group of one user inside one schema (public or an agency)."""
-    return f"user.{schema_name}.{user_id}"
-
-
-def user_sockets_group(user_id: int) -> str:
-    """Every socket of one user, whatever the endpoint and session: a password change or
-    reset sends ``credentials.changed`` to it (portal.signals)."""
-    return f"sockets.user.{user_id}"
-
-
-def session_group(session_key: str) -> str:
-    """Channel-layer group of every socket opened by one browser session (both endpoints).
-
-    Logging out sends ``session.ended`` to it (portal.signals), which closes them all. The key
-    is hashed: group names end up in Redis and must not carry a usable session key.
-    """
-    return "session." + hashlib.sha256(session_key.encode()).hexdigest()[:40]
 
 
 @database_sync_to_async
@@ -53,7 +32,7 @@ def _agency_schema_for_member(slug: str, user_id: int) -> str | None:
 
 @database_sync_to_async
 def _two_factor_allows(scope, slug: str, user) -> bool:
-    from portal.accounts.two_factor import session_allows_agency
+    from accounts.two_factor import session_allows_agency
 
     agency = Agency.objects.get(slug=slug)
     return session_allows_agency(scope["session"], user, agency)
@@ -61,7 +40,7 @@ def _two_factor_allows(scope, slug: str, user) -> bool:
 
 @database_sync_to_async
 def _second_factor_pending(scope, user) -> bool:
-    from portal.accounts.two_factor import second_factor_pending
+    from accounts.two_factor import second_factor_pending
 
     return second_factor_pending(scope.get("session"), user)
 
@@ -71,8 +50,8 @@ def _notification_for_session(scope, user, event) -> dict | None:
     """What a portal socket shows of a notification: nothing when it belongs to an agency
     whose two-factor requirement this session does not meet; else the payload with the
     unread count the portal's bell shows to this session."""
+    from accounts.two_factor import agencies_withheld_from_session
     from notifications.selectors import unread_count
-    from portal.accounts.two_factor import agencies_withheld_from_session
 
     session = scope.get("session")
     agency_id = event.get("agency_id")
@@ -101,7 +80,7 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
                 return
         else:
             # A session opened without the code of an existing authenticator opens nothing
-            # until the code is entered (as its pages, portal.accounts.two_factor.gate).
+            # until the code is entered (as its pages, accounts.two_factor.gate).
             if await _second_factor_pending(self.scope, user):
                 await self.close(code=CLOSE_FORBIDDEN)
                 return

@@ -44,7 +44,7 @@ def request_has_nul(request) -> bool:
 
 def bad_request_page(request, message: str | None = None):
     """The translated 400 page (the language middleware may not have run yet: choose the
-    language as portal.accounts.middleware.LanguageMiddleware does)."""
+    language as accounts.middleware.LanguageMiddleware does)."""
     language = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
     if language not in dict(settings.LANGUAGES):
         language = settings.LANGUAGE_CODE

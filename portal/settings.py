@@ -86,7 +86,7 @@ SHARED_APPS = [
     "django_tenants",
     "daphne",
     "tenants",
-    "portal.accounts",
+    "accounts",
     "insights",
     "django.contrib.contenttypes",
     "django.contrib.auth",
@@ -131,16 +131,18 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "portal.accounts.middleware.LanguageMiddleware",
+    "accounts.middleware.LanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "portal.accounts.middleware.UserLanguageMiddleware",
+    "accounts.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     # Two-factor sign-in where the platform or the agency requires it (R-2).
-    "portal.accounts.two_factor.TwoFactorRequiredMiddleware",
+    "accounts.two_factor.TwoFactorRequiredMiddleware",
+    # Employees' time present in the workspaces (statistics, R-51).
+    "insights.middleware.PresenceMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -214,7 +216,7 @@ else:
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
-    "portal.accounts.backends.IdentifierBackend",
+    "accounts.backends.IdentifierBackend",
     "tenants.backends.AgencyPermissionBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
@@ -234,8 +236,8 @@ LOGIN_REDIRECT_URL = "portal:home"
 LOGOUT_REDIRECT_URL = "portal:home"
 
 # allauth: identity number, email or mobile all go through one login field (see
-# portal.accounts.forms.LoginForm and the IdentifierBackend).
-ACCOUNT_ADAPTER = "portal.accounts.adapter.AccountAdapter"
+# accounts.forms.LoginForm and the IdentifierBackend).
+ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
@@ -245,8 +247,8 @@ ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_FORMS = {
-    "login": "portal.accounts.forms.LoginForm",
-    "signup": "portal.accounts.forms.SignupForm",
+    "login": "accounts.forms.LoginForm",
+    "signup": "accounts.forms.SignupForm",
 }
 ACCOUNT_RATE_LIMITS = {
     # Keyed on the account, whatever spelling of its identifier was typed (see the adapter).
@@ -261,13 +263,13 @@ ACCOUNT_RATE_LIMITS = {
     "registered_details_notice": "3/d/key",
 }
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Muamalat] "
-# A sign-up with registered details answers as a new one would (portal.accounts.forms).
+# A sign-up with registered details answers as a new one would (accounts.forms).
 ACCOUNT_PREVENT_ENUMERATION = True
 # One email address per account, replaced only once the new one is confirmed; changing it
 # asks for the password again (allauth's reauthentication, REAUTHENTICATION_TIMEOUT 300 s).
 ACCOUNT_CHANGE_EMAIL = True
 ACCOUNT_REAUTHENTICATION_REQUIRED = True
-ACCOUNT_FORMS["add_email"] = "portal.accounts.forms.AddEmailForm"
+ACCOUNT_FORMS["add_email"] = "accounts.forms.AddEmailForm"
 # Mobile codes: one per MOBILE_CODE_RESEND_SECONDS, at most MOBILE_CODE_MAX_PER_HOUR an hour
 # per account, the sign-up's first code included.
 MOBILE_CODE_RESEND_SECONDS = int(os.environ.get("MOBILE_CODE_RESEND_SECONDS", "60"))
@@ -275,9 +277,9 @@ MOBILE_CODE_MAX_PER_HOUR = int(os.environ.get("MOBILE_CODE_MAX_PER_HOUR", "5"))
 
 # --- two-factor sign-in (R-2): allauth.mfa -----------------------------------------------------
 # TOTP apps, recovery codes and security keys (WebAuthn) where the browser has them. Who must use
-# it is decided in portal.accounts.two_factor (operators, oversight users, staff of agencies that
+# it is decided in accounts.two_factor (operators, oversight users, staff of agencies that
 # require it); the adapter keeps such a user from removing their last authenticator.
-MFA_ADAPTER = "portal.accounts.two_factor.MFAAdapter"
+MFA_ADAPTER = "accounts.two_factor.MFAAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 MFA_TOTP_ISSUER = os.environ.get("MFA_TOTP_ISSUER", "Muamalat")
 MFA_TOTP_TOLERANCE = 1  # one 30-second step either side: phones' clocks drift

@@ -6,12 +6,27 @@ before these patterns are resolved; workspace views receive ``agency_slug`` and 
 
 from django.urls import include, path
 
+from accounts import two_factor_views
+from accounts import views as account_views
+from insights import urls as insights_urls
 from insights.views import my_statistics
+from notifications import urls as notification_urls
 from portal import views
-from portal.accounts import two_factor_views
-from portal.accounts import views as account_views
+from requests_app import urls as request_urls
 from requests_app.urls import api_patterns, guide_patterns
 from requests_app.views_public import survey as survey_view
+from tenants import urls as tenant_urls
+from tenants import views_invitation as invitation_views
+
+# Each agency's workspace, /a/<slug>/…: the pages of every app that has some, in one
+# namespace ("workspace:…"). An app with workspace pages is added here (issue 11 part 2 will
+# let apps declare them).
+workspace_patterns = [
+    *tenant_urls.workspace_urlpatterns,
+    *notification_urls.workspace_urlpatterns,
+    *request_urls.workspace_urlpatterns,
+    *insights_urls.workspace_urlpatterns,
+]
 
 public_patterns = [
     path("", views.home, name="home"),
@@ -24,7 +39,7 @@ account_patterns = [
     path("mobile/resend/", account_views.resend_mobile_code, name="resend_mobile_code"),
     path(
         "invitation/<str:agency_slug>/<str:token>/",
-        account_views.invitation_accept,
+        invitation_views.invitation_accept,
         name="invitation",
     ),
 ]
@@ -47,7 +62,7 @@ urlpatterns = [
     path("api/", include((api_patterns, "api"))),
     path("oversight/", include("insights.urls")),
     path("me/statistics/", my_statistics, name="my_statistics"),
-    path("a/<slug:agency_slug>/", include("tenants.urls")),
+    path("a/<slug:agency_slug>/", include((workspace_patterns, "workspace"))),
 ]
 
 handler400 = "portal.views.bad_request"

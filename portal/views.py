@@ -18,8 +18,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from accounts.services import user_set_language
 from frontend.forms import apply_service_errors
-from portal.accounts.services import user_set_language
 from requests_app.selectors import my_requests
 from tenants import services as tenant_services
 from tenants.forms import AgencyOnboardForm

@@ -2,14 +2,13 @@
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 
-from portal.accounts.models import User
+from accounts.models import User
 from requests_app.constants import OPEN_STATUSES, PRIORITY_RANK, Status, Visibility
 from requests_app.models import Attachment, Comment, Request, TimelineEvent, TransactionType
 from requests_app.public.models import CatalogueEntry, RequestIndex
 from requests_app.search import normalize
 from tenants.models import Agency
-from tenants.selectors import department_subtree as department_subtree  # re-exported
-from tenants.selectors import scope_of
+from tenants.selectors import department_scope
 from tenants.staff.models import Membership
 
 QUEUE_STATES = [
@@ -106,19 +105,6 @@ def request_files(*, request_obj: Request, external_only: bool) -> list[Attachme
 def can_see_all(user: User) -> bool:
     """Sees beyond their own queue: agency-wide (view_all) or as a supervisor."""
     return user.has_perm("agency.requests.view_all") or user.has_perm("agency.requests.supervise")
-
-
-def department_scope(*, membership: Membership, user: User) -> list[int] | None:
-    """The departments whose work an employee oversees: None (every department) for an
-    agency-wide viewer (requests.view_all, which the admin role holds) or someone in no
-    department; else their department and the departments under it. The one definition of
-    "a supervisor of a department sees its subtree", used by the request lists, the statistics,
-    the satisfaction page and the audit trail (tenants.selectors.scope_of; the staff services
-    keep a scoped actor from placing anyone, or any department, outside that subtree)."""
-    return scope_of(
-        department_id=membership.department_id,
-        sees_everything=user.has_perm("agency.requests.view_all"),
-    )
 
 
 def workspace_requests(*, membership: Membership, user: User) -> QuerySet[Request]:

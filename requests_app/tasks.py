@@ -2,7 +2,7 @@
 
 from procrastinate.contrib.django import app
 
-from portal.jobs import agency_task
+from core.jobs import agency_task
 
 
 @agency_task(name="requests.sla_sweep", queue="sla")

@@ -1,6 +1,6 @@
 from django.urls import path
 
-import portal.converters  # noqa: F401 - registers <id:…>
+import core.converters  # noqa: F401 - registers <id:…>
 from requests_app import views_public, views_workspace
 
 app_name = "requests"

@@ -9,8 +9,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context
 
+from core.converters import parse_id
 from frontend.forms import apply_service_errors
-from portal.converters import parse_id
 from requests_app import selectors, services
 from requests_app.constants import Category, Priority, Status, Visibility
 from requests_app.downloads import attachment_response

@@ -10,8 +10,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core.converters import parse_id
 from frontend.forms import apply_service_errors
-from portal.converters import parse_id
 from requests_app import selectors, services
 from requests_app.constants import Priority, Status, Visibility
 from requests_app.downloads import attachment_response
@@ -27,6 +27,7 @@ from requests_app.forms import (
 )
 from requests_app.models import Attachment, DistributionRule, EmployeeProfile, TransactionType
 from tenants.decorators import workspace_view
+from tenants.selectors import department_scope
 from tenants.staff.models import Membership
 from tenants.urls_helpers import workspace_reverse
 
@@ -567,7 +568,7 @@ def satisfaction(request):
     from requests_app.services.survey import survey_results
 
     _supervising(request)
-    department_ids = selectors.department_scope(membership=request.membership, user=request.user)
+    department_ids = department_scope(membership=request.membership, user=request.user)
     return render(
         request,
         "requests_app/workspace/satisfaction.html",

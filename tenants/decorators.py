@@ -7,7 +7,6 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.utils.translation import gettext as _
 
-from insights.services import presence_touch
 from tenants.selectors import membership_for
 
 
@@ -26,7 +25,6 @@ def workspace_view(permission: str | None = None):
             if membership is None or not membership.is_active:
                 raise PermissionDenied(_("You are not an employee of this agency."))
             request.membership = membership
-            presence_touch(agency=request.agency, user=request.user)
             if permission and not request.user.has_perm("agency." + permission):
                 raise PermissionDenied(_("You do not have permission to do this."))
             return view(request, *args, **kwargs)

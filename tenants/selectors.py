@@ -1,11 +1,12 @@
 """Reads about agencies and their staff used by views."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from portal.accounts.models import User
+from accounts.models import User
 from tenants.models import Agency, AgencyMember
 from tenants.staff.models import AuditEvent, Department, Invitation, Membership, Role
 
@@ -135,11 +136,24 @@ def role_list() -> QuerySet[Role]:
     return Role.objects.order_by("id")
 
 
+def department_scope(*, membership: Membership, user: User) -> list[int] | None:
+    """The departments whose work an employee oversees: None (every department) for an
+    agency-wide viewer (requests.view_all, which the admin role holds) or someone in no
+    department; else their department and the departments under it. The one definition of
+    "a supervisor of a department sees its subtree", used by the request lists, the statistics,
+    the satisfaction page and the audit trail (scope_of; the staff services keep a scoped actor
+    from placing anyone, or any department, outside that subtree)."""
+    return scope_of(
+        department_id=membership.department_id,
+        sees_everything=user.has_perm("agency.requests.view_all"),
+    )
+
+
 def audit_search(
     *, query: str = "", action: str = "", department_ids: list[int] | None = None
 ) -> QuerySet[AuditEvent]:
     """The audit trail, newest first. ``department_ids`` (a supervisor's subtree, see
-    requests_app.selectors.department_scope; None: everything) keeps the events whose actor is
+    department_scope; None: everything) keeps the events whose actor is
     an employee of those departments, or whose object belongs to them: one of those
     departments, a membership in them, a request of them, or an appointment of such a
     membership. Agency-wide objects (roles, catalogue, service levels, settings) acted on by
@@ -159,11 +173,21 @@ def audit_search(
     return qs.order_by("-created_at", "-id")
 
 
+# Objects of the apps above tenants that belong to departments, for the audit trail's subtree
+# scope: each app registers, in its AppConfig.ready(), a function of (department_ids, members)
+# returning (model, queryset) pairs (the requests app: requests of those departments and
+# appointments of those memberships).
+_audit_scope_sources: list[Callable[..., Iterable[tuple[Any, QuerySet]]]] = []
+
+
+def audit_scope_register(source: Callable[..., Iterable[tuple[Any, QuerySet]]]) -> None:
+    if source not in _audit_scope_sources:
+        _audit_scope_sources.append(source)
+
+
 def _audit_scope(department_ids: list[int]) -> Q:
     from django.db.models import CharField
     from django.db.models.functions import Cast
-
-    from requests_app.models import Appointment, Request
 
     members = Membership.objects.filter(department_id__in=department_ids)
 
@@ -173,13 +197,15 @@ def _audit_scope(department_ids: list[int]) -> Q:
     def of(model, queryset) -> Q:
         return Q(object_type=model._meta.label_lower, object_id__in=ids(queryset))
 
-    return (
+    scope = (
         Q(actor_id__in=members.values("user_id"))
         | of(Department, Department.objects.filter(pk__in=department_ids))
         | of(Membership, members)
-        | of(Request, Request.objects.filter(department_id__in=department_ids))
-        | of(Appointment, Appointment.objects.filter(membership__in=members))
     )
+    for source in _audit_scope_sources:
+        for model, queryset in source(department_ids=department_ids, members=members):
+            scope |= of(model, queryset)
+    return scope
 
 
 def workspaces_for(*, user: User) -> QuerySet[Agency]:
@@ -188,3 +214,37 @@ def workspaces_for(*, user: User) -> QuerySet[Agency]:
         return Agency.objects.none()
     agency_ids = AgencyMember.objects.filter(user=user, is_active=True).values("agency_id")
     return Agency.objects.filter(pk__in=agency_ids, is_active=True).order_by("slug")
+
+
+# --- the agencies' two-factor requirement (R-2), registered with accounts.two_factor ---------
+
+
+def agencies_requiring_two_factor(user) -> QuerySet[Agency]:
+    """Active agencies where the user is active staff and which require two-factor sign-in."""
+    return Agency.objects.filter(
+        is_active=True,
+        requires_two_factor=True,
+        member_links__user_id=user.pk,
+        member_links__is_active=True,
+    )
+
+
+def agencies_withheld(user, *, verified: bool, pending: bool) -> QuerySet[Agency]:
+    """The agencies whose two-factor requirement a session of ``user`` does not meet (see
+    accounts.two_factor.agencies_withheld_from_session): none once the session used a second
+    factor, every agency while it is pending, else those requiring it where the user is active
+    staff. A queryset, to use as a subquery."""
+    if verified:
+        return Agency.objects.none()
+    if pending:
+        return Agency.objects.all()
+    return Agency.objects.filter(
+        requires_two_factor=True,
+        member_links__user_id=user.pk,
+        member_links__is_active=True,
+    )
+
+
+def is_agency_staff(user, agency: Agency) -> bool:
+    """Whether the user is active staff of the agency (from the public mirror)."""
+    return AgencyMember.objects.filter(user_id=user.pk, agency=agency, is_active=True).exists()

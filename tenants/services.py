@@ -17,8 +17,8 @@ from django.utils.translation import gettext as _
 from django_tenants.clone import CloneSchema
 from django_tenants.utils import schema_context, schema_exists
 
-from portal.accounts.models import User
-from tenants import audit
+from accounts.models import User
+from core import audit, messaging
 from tenants.backends import clear_permission_cache
 from tenants.models import Agency, AgencyMember
 from tenants.permissions import DEFAULT_ROLES, PERMISSIONS
@@ -294,18 +294,16 @@ def _invitation_notify(*, user: User, agency: Agency, invitation: Invitation, to
     its link carry no token. An account that merely claims the address (unverified, but
     usable: not the placeholder made for the invitation) is told nothing: the email goes to the
     address alone."""
-    from notifications.services import address_email_send, notification_send
-
     verified = _address_verified(user, invitation.email)
     if not verified and user.has_usable_password():
-        address_email_send(
+        messaging.notify_address(
             address=invitation.email,
             event="staff.invited",
             agency=agency,
             context={"new_account": True, "action_url": invitation_url(agency=agency, token=token)},
         )
         return
-    notification_send(
+    messaging.notify(
         recipient=user,
         event="staff.invited",
         agency=agency,
@@ -695,7 +693,7 @@ def employee_edit(
             mirror = mirror.filter(agency__schema_name=connection.schema_name)
         mirror.update(is_active=membership.is_active)
         if before["is_active"] and not membership.is_active:
-            from portal.signals import membership_sockets_close
+            from core.realtime import membership_sockets_close
 
             schema = agency.schema_name if agency is not None else connection.schema_name
             membership_sockets_close(schema, membership.user_id)

@@ -1,14 +1,11 @@
 from django.urls import path
 
-import portal.converters  # noqa: F401 - registers <id:…>
-from insights.urls import workspace_urlpatterns as statistics_patterns
-from notifications.urls import workspace_urlpatterns as notification_patterns
-from requests_app.urls import workspace_urlpatterns as request_patterns
+import core.converters  # noqa: F401 - registers <id:…>
 from tenants import views
 
-app_name = "workspace"
-
-urlpatterns = [
+# The agency's own pages of the workspace (/a/<slug>/…). The root URLconf (portal.urls) puts
+# them together with each app's ``workspace_urlpatterns`` under the "workspace" namespace.
+workspace_urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("staff/", views.staff_list, name="staff_list"),
     path("staff/invite/", views.staff_invite, name="staff_invite"),
@@ -19,7 +16,4 @@ urlpatterns = [
     path("roles/<id:role_id>/", views.role_edit, name="role_edit"),
     path("audit/", views.audit_list, name="audit_list"),
     path("settings/security/", views.security_settings, name="security_settings"),
-    *notification_patterns,
-    *request_patterns,
-    *statistics_patterns,
 ]

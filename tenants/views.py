@@ -303,10 +303,8 @@ def role_edit(request, role_id: int):
 
 @workspace_view("audit.view")
 def audit_list(request):
-    from requests_app.selectors import department_scope
-
     query = request.GET.get("q", "").strip()[:100]
-    department_ids = department_scope(membership=request.membership, user=request.user)
+    department_ids = selectors.department_scope(membership=request.membership, user=request.user)
     events = selectors.audit_search(query=query, department_ids=department_ids)
     page = Paginator(events, 50).get_page(request.GET.get("page"))
     return render(request, "tenants/audit_list.html", {"page": page, "q": query})

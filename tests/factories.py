@@ -5,8 +5,8 @@ from datetime import date
 
 from django_tenants.utils import schema_context
 
-from portal.accounts.identity import luhn_complete
-from portal.accounts.models import User
+from accounts.identity import luhn_complete
+from accounts.models import User
 from tenants.models import Agency
 from tenants.services import employee_invite, invitation_accept, invitation_accept_new_account
 from tenants.staff.models import Membership, Role

@@ -2,7 +2,7 @@
 and a signed-in session that counts as having used the second factor.
 
 ``client.force_login`` does not go through allauth's login stages, so on its own it leaves a
-user with an authenticator "second factor pending" (see portal.accounts.two_factor).
+user with an authenticator "second factor pending" (see accounts.two_factor).
 ``login_with_two_factor`` writes the session records allauth itself writes after a password
 and a TOTP code, so the pages behind the requirement open as they would after a real sign-in
 (the real sign-in is tested in tests/accounts/test_two_factor.py and tests/e2e)."""

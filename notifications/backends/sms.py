@@ -50,7 +50,7 @@ class ConsoleSmsBackend:
     """Writes the message to the SmsMessage outbox and the log (development and tests)."""
 
     def send(self, *, to: str, body: str) -> SmsResult:
-        from portal.accounts.models import SmsMessage
+        from accounts.models import SmsMessage
 
         message = SmsMessage.objects.create(to=to, body=body)
         logger.info("SMS to %s: %s", to, body)

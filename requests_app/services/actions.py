@@ -9,15 +9,15 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import User
+from core import audit
 from notifications.services import notification_send
-from portal.accounts.models import User
 from requests_app.constants import OPEN_STATUSES, Status, Visibility
 from requests_app.models import Comment, Request, TimelineEvent
 from requests_app.services.files import attachment_store
 from requests_app.services.index import index_sync
 from requests_app.services.pauses import pause_track
 from requests_app.uploads import check_upload
-from tenants import audit
 from tenants.models import Agency
 
 

@@ -8,9 +8,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core import audit
 from notifications.services import notification_send
 from requests_app.models import Appointment, Request
-from tenants import audit
 from tenants.models import Agency
 from tenants.staff.models import Membership
 

@@ -9,13 +9,13 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import User
+from core import audit
 from notifications.services import notification_send
-from portal.accounts.models import User
 from requests_app.constants import OPEN_STATUSES, Status, Visibility
 from requests_app.models import ApprovalRequest, Assignment, Request, TimelineEvent
 from requests_app.services.index import index_sync
 from requests_app.services.pauses import pause_track
-from tenants import audit
 from tenants.models import Agency
 from tenants.selectors import effective_permissions
 from tenants.staff.models import Membership
@@ -24,7 +24,7 @@ from tenants.staff.models import Membership
 def supervisors_for(item: Request) -> list[Membership]:
     """Who supervises ``item``: agency-wide viewers, and supervisors of its department or of a
     department above it (or without a department)."""
-    from requests_app.selectors import department_subtree
+    from tenants.selectors import department_subtree
 
     members = (
         Membership.objects.filter(is_active=True).select_related("user").prefetch_related("roles")

@@ -7,11 +7,11 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
-from portal.accounts.models import User
+from accounts.models import User
+from core import audit
 from requests_app.models import DistributionRule, EmployeeProfile, Leave, TransactionType
 from requests_app.public.models import CatalogueEntry
 from requests_app.search import normalize
-from tenants import audit
 from tenants.models import Agency
 from tenants.staff.models import Membership
 

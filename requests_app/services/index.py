@@ -1,19 +1,22 @@
 """The public request index row, rewritten in the same transaction as every change."""
 
+import copy
+
 from django.db import connection, transaction
 from django.db.models import F, Sum
 from django.utils import translation
 
-from insights.rollups import beneficiary_seen, rollup_apply, snapshot
 from requests_app.models import Request, StatusPause, SurveyResponse
 from requests_app.public.models import RequestIndex
+from requests_app.public.signals import index_changed
 from requests_app.search import normalize
 from tenants.models import Agency
 
 
 def index_sync(*, agency: Agency, request: Request) -> RequestIndex:
-    """Rewrite the request's index row and move the statistics rollups by the difference,
-    atomically (inside the caller's transaction when there is one)."""
+    """Rewrite the request's index row and tell the apps that follow it (``index_changed``: the
+    statistics rollups move by the difference), atomically (inside the caller's transaction
+    when there is one)."""
     if connection.schema_name != agency.schema_name:
         raise RuntimeError("index_sync must run in the request's agency schema")
     with transaction.atomic():
@@ -49,8 +52,7 @@ def _index_sync(agency: Agency, request: Request) -> RequestIndex:
         RequestIndex.objects.select_for_update().filter(agency=agency, request_id=request.pk)[:1]
     )
     old = found[0] if found else None
-    before = snapshot(old) if old is not None else None
-    old_created_at = old.created_at if old is not None else None
+    previous = copy.copy(old) if old is not None else None
     fields = {
         "reference": request.reference,
         "beneficiary_id": request.beneficiary_id,
@@ -97,10 +99,6 @@ def _index_sync(agency: Agency, request: Request) -> RequestIndex:
             setattr(old, name, value)
         old.save()
         row = old
-    # The statistics rollups move by the difference, in this same transaction.
-    rollup_apply(before=before, after=snapshot(row))
-    if old_created_at != row.created_at:
-        beneficiary_seen(
-            agency_id=agency.pk, beneficiary_id=request.beneficiary_id, at=request.created_at
-        )
+    # Its followers (the statistics rollups) move by the difference, in this same transaction.
+    index_changed.send(sender=RequestIndex, agency=agency, previous=previous, row=row)
     return row

@@ -9,13 +9,13 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from core import audit
 from notifications.services import notification_send
 from requests_app.calendar import SUNDAY_TO_THURSDAY, WorkingCalendar, paused_working_seconds
 from requests_app.constants import OPEN_STATUSES, Status, Visibility
 from requests_app.models import AgencyCalendar, Holiday, Request, SlaPolicy, TimelineEvent
 from requests_app.services.index import index_sync
 from requests_app.services.pauses import pause_track
-from tenants import audit
 from tenants.models import Agency
 
 HOUR = 3600

@@ -10,8 +10,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context
 
+from accounts.models import User
+from core import audit
 from notifications.services import notification_send
-from portal.accounts.models import User
 from requests_app.constants import Priority, Status, Visibility
 from requests_app.models import Assignment, Request, TimelineEvent, TransactionType
 from requests_app.public.models import DocumentIndex
@@ -20,7 +21,6 @@ from requests_app.services.files import attachment_store
 from requests_app.services.index import index_sync
 from requests_app.services.sla import agency_calendar, sla_due_dates
 from requests_app.uploads import check_upload
-from tenants import audit
 from tenants.models import Agency
 
 MAX_ATTACHMENTS = 10

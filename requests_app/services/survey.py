@@ -8,11 +8,11 @@ from django.db.models import Avg, Count
 from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext as _
 
+from core import audit
 from notifications.services import notification_send
 from requests_app.constants import Status
 from requests_app.models import Request, SurveyResponse
 from requests_app.survey import STATEMENTS
-from tenants import audit
 from tenants.models import Agency
 from tenants.staff.models import Membership
 

@@ -4,7 +4,7 @@ from allauth.account.models import EmailAddress
 from django.urls import reverse
 from django_tenants.utils import schema_context
 
-from portal.accounts.models import User
+from accounts.models import User
 from tenants.services import employee_invite
 from tests.factories import PASSWORD, make_beneficiary, make_employee
 from tests.jobs import run_pending_jobs

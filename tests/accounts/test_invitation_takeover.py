@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from portal.accounts.models import SmsMessage, User
+from accounts.models import SmsMessage, User
 from tenants.models import AgencyMember, PlatformAuditEvent
 from tenants.services import agency_onboard, employee_invite
 from tenants.staff.models import Invitation, Membership, Role

@@ -95,7 +95,7 @@ def test_lock_expires_and_then_every_spelling_logs_in(client, db, lock_of_three,
 def test_unknown_identifiers_are_keyed_on_their_normalised_form(client, db, lock_of_three):
     from django.test import RequestFactory
 
-    from portal.accounts.adapter import AccountAdapter
+    from accounts.adapter import AccountAdapter
 
     request = RequestFactory().post("/accounts/login/")
     adapter = AccountAdapter()

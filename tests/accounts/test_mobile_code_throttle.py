@@ -8,7 +8,7 @@ from django.core.cache import cache
 from django.db.models import F
 from django.urls import reverse
 
-from portal.accounts.models import MobileVerification, SmsMessage, User
+from accounts.models import MobileVerification, SmsMessage, User
 from tests.accounts.test_signup_login import signup_data
 from tests.factories import make_beneficiary, mobile_number
 from tests.jobs import run_pending_jobs

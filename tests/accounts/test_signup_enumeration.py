@@ -6,8 +6,8 @@ import pytest
 from django.core.cache import cache
 from django.urls import reverse
 
+from accounts.models import SmsMessage, User
 from notifications.models import Notification
-from portal.accounts.models import SmsMessage, User
 from tests.accounts.test_signup_login import signup_data
 from tests.factories import PASSWORD, make_beneficiary, mobile_number, national_id
 from tests.jobs import run_pending_jobs

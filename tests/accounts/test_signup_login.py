@@ -4,8 +4,8 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
-from portal.accounts.identity import identity_lookup_hash
-from portal.accounts.models import SmsMessage, User
+from accounts.identity import identity_lookup_hash
+from accounts.models import SmsMessage, User
 from tenants.models import PlatformAuditEvent
 from tests.factories import PASSWORD, iqama_number, make_beneficiary, mobile_number, national_id
 from tests.jobs import run_pending_jobs

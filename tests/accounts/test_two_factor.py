@@ -8,7 +8,7 @@ from django.contrib.auth import SESSION_KEY
 from django.urls import reverse
 from django_tenants.utils import schema_context
 
-from portal.accounts import two_factor
+from accounts import two_factor
 from tenants.models import Agency
 from tenants.staff.models import AuditEvent
 from tests.factories import PASSWORD, make_beneficiary, make_employee

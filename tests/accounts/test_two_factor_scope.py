@@ -13,9 +13,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from accounts import two_factor
 from notifications.models import Notification
 from notifications.services import notification_push
-from portal.accounts import two_factor
 from portal.asgi import application
 from portal.consumers import CLOSE_FORBIDDEN
 from tenants.models import Agency

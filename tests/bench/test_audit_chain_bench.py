@@ -16,7 +16,7 @@ from django.core.management import call_command
 from django.db import connection
 from django_tenants.utils import schema_context
 
-from tenants import audit
+from core import audit
 from tenants.services import agency_onboard
 from tests import roles
 from tests.bench.helpers import bench, load, pct

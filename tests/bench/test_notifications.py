@@ -29,9 +29,9 @@ from pathlib import Path
 import pytest
 from django.db import connection, transaction
 
+from accounts.models import SmsMessage
 from notifications.models import Delivery
 from notifications.services import notification_send
-from portal.accounts.models import SmsMessage
 from tests.e2e.conftest import _database_url
 from tests.factories import make_beneficiary, mobile_number, national_id
 

@@ -42,7 +42,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from portal.accounts.models import User
+from accounts.models import User
 from requests_app.constants import Category, Priority, Status
 from requests_app.models import Request
 from requests_app.public.models import RequestIndex

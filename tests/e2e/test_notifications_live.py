@@ -16,7 +16,7 @@ from django.utils import translation
 from django.utils.translation import gettext
 from playwright.sync_api import expect
 
-from portal.accounts.models import User
+from accounts.models import User
 from tests.e2e.helpers import Screenshots, assert_lang, submit_main_form, wait_for_js
 from tests.factories import PASSWORD, make_beneficiary, make_employee, mobile_number, national_id
 

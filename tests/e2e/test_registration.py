@@ -10,8 +10,8 @@ from django.utils.translation import gettext
 from hijridate import Hijri
 from playwright.sync_api import expect
 
-from portal.accounts.identity import identity_lookup_hash, normalize_digits
-from portal.accounts.models import SmsMessage, User
+from accounts.identity import identity_lookup_hash, normalize_digits
+from accounts.models import SmsMessage, User
 from tests.e2e.helpers import (
     SIGNUP,
     VERIFY,

@@ -21,7 +21,7 @@ from django.utils import translation
 from django_tenants.utils import schema_context
 from playwright.sync_api import expect
 
-from portal.accounts.models import SmsMessage
+from accounts.models import SmsMessage
 from requests_app.constants import Status
 from tests.e2e.helpers import Screenshots, assert_lang, submit_main_form, wait_for_js
 from tests.factories import (

@@ -6,7 +6,7 @@ from django.utils.translation import gettext
 from django_tenants.utils import schema_context
 from playwright.sync_api import expect
 
-from portal.accounts.models import User
+from accounts.models import User
 from tests.e2e.helpers import Screenshots, assert_lang, submit_main_form, wait_for_js
 from tests.factories import PASSWORD, make_employee
 

@@ -22,8 +22,8 @@ from django.utils.translation import gettext, pgettext
 from django_tenants.utils import schema_context
 from openpyxl import load_workbook
 
+from accounts.models import User
 from insights.models import EvaluationSettings
-from portal.accounts.models import User
 from requests_app.constants import Status
 from tenants.models import Agency
 from tenants.staff.models import AuditEvent
@@ -622,7 +622,7 @@ def test_workspace_statistics_queries_do_not_grow_with_employees(client, agency_
 
 
 def test_an_export_of_an_invalid_period_shows_the_errors_instead(client, db, agency_a):
-    from portal.accounts.models import User
+    from accounts.models import User
     from tests.factories import make_beneficiary
 
     viewer = make_beneficiary()

@@ -12,8 +12,8 @@ from django.urls import resolve, reverse
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from accounts.models import User
 from insights import urls as insights_urls
-from portal.accounts.models import User
 from requests_app.constants import Status, Visibility
 from requests_app.models import Attachment, Comment, Request
 from requests_app.public.models import RequestIndex

@@ -1,7 +1,7 @@
 """Each statistics page answers for the people it is for (full permission tables are in
 test_permissions.py)."""
 
-from portal.accounts.models import User
+from accounts.models import User
 from tests.factories import make_beneficiary, make_employee
 from tests.insights.dataset import build
 from tests.two_factor import sign_in

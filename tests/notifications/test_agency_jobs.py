@@ -1,4 +1,4 @@
-"""Jobs that belong to an agency (portal.jobs): deferred from the agency's schema, they carry it
+"""Jobs that belong to an agency (core.jobs): deferred from the agency's schema, they carry it
 and run inside it, whatever schema the process running them is on.
 
 The probe task is declared here, so it is registered in procrastinate's task registry when this
@@ -13,8 +13,8 @@ from django.db import connection
 from django_tenants.utils import schema_context
 from procrastinate.contrib.django import app
 
-from portal.jobs import agency_task, defer_in_agency
-from tenants.audit import agency_record
+from core.audit import agency_record
+from core.jobs import agency_task, defer_in_agency
 from tests.jobs import pending_jobs, run_pending_jobs
 
 PROBE = "tests.agency_probe"

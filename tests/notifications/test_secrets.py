@@ -18,11 +18,11 @@ from django.db import connection
 from django.urls import reverse
 from django_tenants.utils import schema_context
 
+from accounts.models import User
 from notifications import tasks
 from notifications.events import EMAIL, EVENTS, INAPP
 from notifications.models import AccountEmail, Delivery, Notification
 from notifications.services import notification_send, unseal
-from portal.accounts.models import User
 from tenants.services import employee_invite
 from tests.factories import make_beneficiary, make_employee
 from tests.jobs import pending_jobs, run_pending_jobs

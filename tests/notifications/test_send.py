@@ -8,10 +8,10 @@ from django.db import connection, transaction
 from django.utils import translation
 from django.utils.translation import gettext
 
+from accounts.models import SmsMessage
 from notifications.events import EMAIL, INAPP, SMS
 from notifications.models import Delivery, Notification
 from notifications.services import notification_send, unseal
-from portal.accounts.models import SmsMessage
 from tests.factories import make_beneficiary
 from tests.jobs import pending_jobs, run_pending_jobs
 

@@ -12,13 +12,13 @@ from django.utils.translation import gettext
 from procrastinate.jobs import Job
 from twilio.request_validator import RequestValidator
 
+from accounts.services import mobile_verification_confirm, mobile_verification_send
 from notifications import tasks
 from notifications.backends.errors import PermanentDeliveryError, TransientDeliveryError
 from notifications.backends.sms import TwilioSmsBackend, sms_segments
 from notifications.events import EMAIL, INAPP, SMS
 from notifications.models import Delivery, Notification
 from notifications.services import delivery_attempt, notification_send, preferences_save
-from portal.accounts.services import mobile_verification_confirm, mobile_verification_send
 from tests.factories import make_beneficiary
 from tests.jobs import pending_jobs, run_pending_jobs
 from tests.notifications.twilio_server import FakeTwilio

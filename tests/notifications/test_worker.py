@@ -30,10 +30,10 @@ from pathlib import Path
 import pytest
 from django.db import connection, connections, transaction
 
+from accounts.models import SmsMessage, User
 from notifications import tasks
 from notifications.models import Delivery, Notification
 from notifications.services import notification_send
-from portal.accounts.models import SmsMessage, User
 from tests.e2e.conftest import _database_url
 from tests.factories import make_beneficiary, mobile_number, national_id
 

@@ -12,9 +12,9 @@ import pytest
 from cryptography.fernet import Fernet
 from django.core.management import CommandError, call_command
 
-from portal.accounts import identity
-from portal.accounts.backends import user_find_by_identifier
-from portal.accounts.models import User
+from accounts import identity
+from accounts.backends import user_find_by_identifier
+from accounts.models import User
 from portal.keys import DEV_SECRET_KEY, derived_development_values, generate_keys
 from tests.factories import make_beneficiary, national_id
 

@@ -1,6 +1,6 @@
 from django.urls import reverse
 
-from portal.accounts.models import User
+from accounts.models import User
 from tests.factories import make_beneficiary
 
 

@@ -13,7 +13,7 @@ from django.utils import translation
 from django.utils.translation import gettext
 from django_tenants.utils import schema_context
 
-from portal.accounts.models import User
+from accounts.models import User
 from tenants.models import Agency
 from tenants.staff.models import Department
 from tests.factories import make_employee

@@ -4,7 +4,7 @@ from unittest import mock
 from django.core.management import call_command
 from django_tenants.utils import schema_context
 
-from portal.accounts.models import User
+from accounts.models import User
 from requests_app.models import Request
 from requests_app.public.models import CatalogueEntry, RequestIndex
 from tenants.models import Agency

@@ -13,9 +13,9 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django_tenants.utils import schema_context
 
+from accounts.models import SmsMessage
 from notifications.events import EMAIL, INAPP, SMS
 from notifications.models import Delivery, Notification
-from portal.accounts.models import SmsMessage
 from requests_app import services
 from requests_app.constants import Priority, Status, Visibility
 from requests_app.models import (

@@ -17,8 +17,8 @@ from django.utils import translation
 from django.utils.translation import gettext
 from django_tenants.utils import schema_context
 
+from accounts.models import SmsMessage
 from notifications.models import Delivery, Notification
-from portal.accounts.models import SmsMessage
 from portal.asgi import application
 from portal.consumers import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, user_group
 from requests_app.constants import Status, Visibility

@@ -12,10 +12,11 @@ from django_tenants.utils import schema_context
 from notifications.models import Notification
 from requests_app.constants import Visibility
 from requests_app.models import Assignment, Request, TimelineEvent
-from requests_app.selectors import department_subtree, workspace_requests
+from requests_app.selectors import workspace_requests
 from requests_app.services import comment_add
 from requests_app.services.approvals import supervisors_for
 from requests_app.services.index import index_sync
+from tenants.selectors import department_subtree
 from tenants.services import department_save
 from tenants.staff.models import Membership
 from tests.factories import make_employee, make_request, make_type

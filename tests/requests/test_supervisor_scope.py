@@ -1,6 +1,6 @@
 """A department supervisor's satisfaction page and audit trail are scoped like their statistics
 (issue 10, point 7): their department and the departments under it
-(requests_app.selectors.department_scope); an agency-wide viewer (the admin) sees everything.
+(tenants.selectors.department_scope); an agency-wide viewer (the admin) sees everything.
 
 Agency alpha: department A (the Desk's: supervisor, first, second) with a child A1 (``child``)
 and a sibling B (``sibling``). One surveyed request in each of A, A1 and B, each resolved by
@@ -14,8 +14,8 @@ from django.urls import reverse
 from django_tenants.utils import schema_context
 
 from requests_app.models import Request
-from requests_app.selectors import department_scope
 from requests_app.services.survey import survey_submit
+from tenants.selectors import department_scope
 from tenants.services import department_save
 from tenants.staff.models import AuditEvent, Membership
 from tests.factories import make_beneficiary, make_employee, make_type

@@ -3,7 +3,7 @@ from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
 from django_tenants.utils import schema_context
 
-from tenants import audit
+from core import audit
 from tenants.models import PlatformAuditEvent
 from tenants.staff.models import AuditEvent
 from tests.factories import make_employee

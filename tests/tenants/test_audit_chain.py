@@ -19,7 +19,7 @@ from django.db import DatabaseError, connection, connections, transaction
 from django_tenants.utils import schema_context
 from psycopg import errors
 
-from tenants import audit
+from core import audit
 from tenants.audit_chain import GENESIS, chain_verify
 from tenants.models import Agency
 from tenants.services import agency_onboard

@@ -11,7 +11,7 @@ from django.db import DatabaseError, connection, transaction
 from django_tenants.utils import schema_context
 from psycopg import errors, sql
 
-from tenants import audit
+from core import audit
 from tenants.services import agency_onboard
 from tests import roles
 

@@ -16,7 +16,7 @@ from django.core.exceptions import PermissionDenied
 from django.utils import translation
 from django_tenants.utils import schema_context
 
-from portal.accounts.models import User
+from accounts.models import User
 from tenants import services
 from tenants.selectors import effective_permissions
 from tenants.staff.models import AuditEvent, Department, Invitation, Membership, Role

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 from django_tenants.utils import schema_context
 
-from tenants import urls as workspace_urls
+from portal.urls import workspace_patterns
 from tenants.services import department_save
 from tenants.staff.models import Membership, Role
 from tests.factories import (
@@ -45,7 +45,7 @@ def workspace_paths(agency, admin) -> list[str]:
             postpone_until=item.created_at,
         ).pk
     paths = []
-    for pattern in workspace_urls.urlpatterns:
+    for pattern in workspace_patterns:
         kwargs = {name: ids[name] for name in pattern.pattern.converters}
         paths.append(
             reverse(f"workspace:{pattern.name}", kwargs={"agency_slug": agency.slug, **kwargs})
@@ -66,7 +66,7 @@ def setup(agency_a, agency_b):
 
 
 def test_workspace_urls_cover_every_view(setup):
-    assert len(setup["paths"]) == len(workspace_urls.urlpatterns) >= 9
+    assert len(setup["paths"]) == len(workspace_patterns) >= 9
 
 
 @pytest.mark.parametrize("method", ["get", "post"])

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django_tenants.utils import schema_context
 
-from portal.accounts.models import User
+from accounts.models import User
 from tenants.services import employee_set_permissions, role_save
 from tenants.staff.models import Membership, Role
 from tests.factories import make_employee, membership_of

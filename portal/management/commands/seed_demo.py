@@ -10,8 +10,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django_tenants.utils import schema_context
 
-from portal.accounts.identity import luhn_complete
-from portal.accounts.models import User
+from accounts.identity import luhn_complete
+from accounts.models import User
 from tenants.models import Agency
 from tenants.services import (
     agency_onboard,

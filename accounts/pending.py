@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from portal.accounts.models import User
+from accounts.models import User
 
 SESSION_KEY = "accounts_pending_signup"
 LIFETIME = timedelta(hours=1)

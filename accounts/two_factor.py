@@ -20,6 +20,7 @@ from allauth.mfa.signals import authenticator_added
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.signals import user_logged_in
+from django.core.exceptions import ImproperlyConfigured
 from django.dispatch import receiver
 from django.http import HttpResponseRedirect
 from django.urls import reverse
@@ -52,16 +53,28 @@ def platform_requires_two_factor(user) -> bool:
     return bool(user.is_authenticated and (user.is_staff or user.is_oversight))
 
 
+# The agencies' requirement is known to the tenants app (above accounts), which registers its
+# two reads here in its AppConfig.ready(): ``agencies_requiring(user)`` and
+# ``is_staff(user, agency)`` (tenants.selectors).
+_agency_rule: dict = {}
+
+
+def agency_rule_register(*, agencies_requiring, is_staff, withheld) -> None:
+    _agency_rule.update(agencies_requiring=agencies_requiring, is_staff=is_staff, withheld=withheld)
+
+
+def _agency_read(name: str):
+    try:
+        return _agency_rule[name]
+    except KeyError:
+        raise ImproperlyConfigured(
+            "No agency two-factor rule registered: the tenants app registers it in its ready()."
+        ) from None
+
+
 def agencies_requiring_two_factor(user):
     """Active agencies where the user is active staff and which require two-factor sign-in."""
-    from tenants.models import Agency
-
-    return Agency.objects.filter(
-        is_active=True,
-        requires_two_factor=True,
-        member_links__user_id=user.pk,
-        member_links__is_active=True,
-    )
+    return _agency_read("agencies_requiring")(user)
 
 
 def user_is_required_to_use_two_factor(user) -> bool:
@@ -82,9 +95,7 @@ def session_is_two_factor_verified(session, user) -> bool:
 
 
 def _is_agency_staff(user, agency) -> bool:
-    from tenants.models import AgencyMember
-
-    return AgencyMember.objects.filter(user_id=user.pk, agency=agency, is_active=True).exists()
+    return _agency_read("is_staff")(user, agency)
 
 
 def agencies_withheld_from_session(session, user):
@@ -94,18 +105,9 @@ def agencies_withheld_from_session(session, user):
     None when the session used a second factor; every agency while its second factor is
     pending; otherwise the agencies that require it and where the user is active staff. A
     missing session (``None``) counts as one that did not use a second factor."""
-    from tenants.models import Agency
-
-    if session is not None:
-        if session_is_two_factor_verified(session, user):
-            return Agency.objects.none()
-        if session.get(PENDING_SESSION_KEY):
-            return Agency.objects.all()
-    return Agency.objects.filter(
-        requires_two_factor=True,
-        member_links__user_id=user.pk,
-        member_links__is_active=True,
-    )
+    verified = session is not None and session_is_two_factor_verified(session, user)
+    pending = session is not None and bool(session.get(PENDING_SESSION_KEY))
+    return _agency_read("withheld")(user, verified=verified, pending=pending)
 
 
 def session_allows_agency(session, user, agency) -> bool:

@@ -2,9 +2,9 @@ from django.apps import AppConfig
 
 
 class AccountsConfig(AppConfig):
-    name = "portal.accounts"
+    name = "accounts"
     label = "accounts"
     verbose_name = "Accounts"
 
     def ready(self) -> None:
-        from portal.accounts import signals, two_factor  # noqa: F401
+        from accounts import signals, two_factor  # noqa: F401

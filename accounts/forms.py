@@ -9,8 +9,8 @@ from django.db import models
 from django.shortcuts import redirect
 from django.utils.translation import gettext_lazy as _
 
-from portal.accounts import identity, pending, services
-from portal.accounts.models import User
+from accounts import identity, pending, services
+from accounts.models import User
 
 NAME_FIELDS = [
     ("first_name_ar", _("First name (Arabic)"), "ar"),
@@ -184,7 +184,7 @@ class SignupForm(allauth_forms.SignupForm):
         """Register, or (details already registered) tell the owners and create nothing.
 
         Both lead to the same mobile-code step with the same messages; nobody is signed in
-        before the code is confirmed (see portal.accounts.pending), so the next page does not
+        before the code is confirmed (see accounts.pending), so the next page does not
         reveal which details exist. Returns allauth's ``(user, response)``.
         """
         from allauth.account.internal.flows import email_verification

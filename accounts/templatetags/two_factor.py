@@ -1,6 +1,6 @@
 from django import template
 
-from portal.accounts import two_factor
+from accounts import two_factor
 
 register = template.Library()
 

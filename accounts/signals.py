@@ -4,7 +4,7 @@ from allauth.account.signals import user_signed_up
 from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.dispatch import receiver
 
-from tenants import audit
+from core import audit, messaging
 
 
 @receiver(user_logged_in)
@@ -20,14 +20,12 @@ def record_logout(sender, request, user, **kwargs):
 
 @receiver(user_signed_up)
 def send_mobile_code(sender, request, user, **kwargs):
-    from portal.accounts.services import mobile_verification_send
+    from accounts.services import mobile_verification_send
 
     audit.platform_record(request=request, actor=user, action="account.signup", obj=user)
-    from notifications.services import notification_send
-
     if user.mobile:
         mobile_verification_send(user=user)
-    notification_send(
+    messaging.notify(
         recipient=user,
         event="account.welcome",
         idempotency_key=f"account.welcome:{user.pk}",

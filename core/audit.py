@@ -1,12 +1,33 @@
-"""Writing to the audit trails (R-15): the platform's in public, each agency's in its schema."""
+"""Writing to the audit trails (R-15): the platform's in public, each agency's in its schema.
+
+The tables are ``tenants.PlatformAuditEvent`` and ``staff.AuditEvent``; the tenants app hands
+their models to :func:`trails_register` in its ``AppConfig.ready()``, so every layer (accounts
+included) can record without importing an app above it.
+"""
 
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.http import HttpRequest
 
-from tenants.models import PlatformAuditEvent
+_trails: dict[str, Any] = {}
+
+
+def trails_register(*, platform: Any, agency: Any) -> None:
+    """Set the models of the platform's and the agencies' audit trails (tenants does it)."""
+    _trails["platform"] = platform
+    _trails["agency"] = agency
+
+
+def _trail(kind: str) -> Any:
+    try:
+        return _trails[kind]
+    except KeyError:
+        raise ImproperlyConfigured(
+            "No audit trail registered: the tenants app registers them in its ready()."
+        ) from None
 
 
 def client_ip(request: HttpRequest | None) -> str | None:
@@ -35,18 +56,16 @@ def _fields(*, request, actor, action: str, obj, before, after) -> dict[str, Any
 
 def platform_record(
     *, request=None, actor=None, action: str, obj=None, before=None, after=None
-) -> PlatformAuditEvent:
-    return PlatformAuditEvent.objects.create(
+) -> Any:
+    return _trail("platform").objects.create(
         **_fields(request=request, actor=actor, action=action, obj=obj, before=before, after=after)
     )
 
 
 def agency_record(*, request=None, actor=None, action: str, obj=None, before=None, after=None):
     """Append to the current agency's audit trail (the connection must be on its schema)."""
-    from tenants.staff.models import AuditEvent
-
     if connection.schema_name == settings.PUBLIC_SCHEMA_NAME:
         raise RuntimeError("agency_record needs an agency schema")
-    return AuditEvent.objects.create(
+    return _trail("agency").objects.create(
         **_fields(request=request, actor=actor, action=action, obj=obj, before=before, after=after)
     )

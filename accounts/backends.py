@@ -3,8 +3,8 @@
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import ValidationError
 
-from portal.accounts import identity
-from portal.accounts.models import User
+from accounts import identity
+from accounts.models import User
 
 
 def identifier_normalise(identifier: str) -> str:

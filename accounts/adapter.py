@@ -4,7 +4,8 @@ from django.contrib.sites.shortcuts import get_current_site
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from portal.accounts import services
+from accounts import services
+from core import messaging
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -25,7 +26,7 @@ class AccountAdapter(DefaultAccountAdapter):
         matches no account is keyed on its normalised form. allauth also calls this to clear
         the limit after a password reset (with the account's email): same key.
         """
-        from portal.accounts.backends import identifier_normalise, user_find_by_identifier
+        from accounts.backends import identifier_normalise, user_find_by_identifier
 
         site = get_current_site(request)
         typed = credentials.get("email") or credentials.get("username") or ""
@@ -50,9 +51,7 @@ class AccountAdapter(DefaultAccountAdapter):
     def send_mail(self, template_prefix, email, context):
         """Render allauth's message in the active language and queue it in the encrypted
         outbox; a job taking only the row's id sends it (no link in job arguments or logs)."""
-        from notifications.services import account_email_queue
-
-        account_email_queue(self.render_mail(template_prefix, email, context))
+        messaging.account_email(self.render_mail(template_prefix, email, context))
 
     def get_signup_redirect_url(self, request):
         return reverse("accounts:verify_mobile")

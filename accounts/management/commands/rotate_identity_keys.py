@@ -12,8 +12,8 @@ from cryptography.fernet import InvalidToken
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from portal.accounts import identity
-from portal.accounts.models import User
+from accounts import identity
+from accounts.models import User
 
 
 class Command(BaseCommand):

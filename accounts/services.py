@@ -13,7 +13,8 @@ from django.utils import timezone
 from django.utils.formats import time_format
 from django.utils.translation import gettext as _
 
-from portal.accounts.models import MobileVerification, User
+from accounts.models import MobileVerification, User
+from core import audit, messaging
 
 
 def _code_hash(code: str) -> str:
@@ -101,9 +102,7 @@ def mobile_verification_send(*, user: User) -> MobileVerification:
         verification = MobileVerification.objects.create(
             user=user, mobile=user.mobile, code_hash=_code_hash(code)
         )
-        from notifications.services import notification_send
-
-        notification_send(
+        messaging.notify(
             recipient=user,
             event="account.mobile_code",
             context={"code": code},
@@ -170,28 +169,22 @@ def signup_with_registered_details(*, owners: list[User], request=None) -> None:
     """Someone tried to register with an identity number, email or mobile that belongs to an
     account: no account is created, and each owner is told (email and SMS), without anything
     about who tried."""
-    from notifications.services import notification_send
-    from tenants import audit
-
     with transaction.atomic():
         for owner in owners:
             audit.platform_record(
                 request=request, actor=None, action="account.signup_registered_details", obj=owner
             )
-            notification_send(recipient=owner, event="account.registered_details_used", link="/")
+            messaging.notify(recipient=owner, event="account.registered_details_used", link="/")
 
 
 def email_change_to_registered_address(*, owner: User, request=None) -> None:
     """Someone signed in asked to use ``owner``'s address for their own account: nothing is
     attached; the owner is told, without anything about who tried."""
-    from notifications.services import notification_send
-    from tenants import audit
-
     with transaction.atomic():
         audit.platform_record(
             request=request, actor=None, action="account.email_change_registered", obj=owner
         )
-        notification_send(recipient=owner, event="account.registered_details_used", link="/")
+        messaging.notify(recipient=owner, event="account.registered_details_used", link="/")
 
 
 def user_set_language(*, user: User, language: str) -> None:

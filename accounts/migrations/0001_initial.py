@@ -5,7 +5,7 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
-import portal.accounts.models
+import accounts.models
 
 
 class Migration(migrations.Migration):
@@ -188,7 +188,7 @@ class Migration(migrations.Migration):
                 "db_table": "accounts_user",
             },
             managers=[
-                ("objects", portal.accounts.models.UserManager()),
+                ("objects", accounts.models.UserManager()),
             ],
         ),
         migrations.CreateModel(

@@ -1,0 +1,8 @@
+"""The bottom layer: helpers every app may use and that use no app.
+
+ids and URL converters (``converters``), jobs that run in an agency's schema (``jobs``), the
+audit-trail writers (``audit``; the tables belong to ``tenants``, which registers them), the
+channel-layer group names (``realtime``) and the port through which lower layers tell a user
+something (``messaging``; the ``notifications`` app plugs itself in). Nothing here imports a
+project app: see the layers contract in pyproject.toml.
+"""
