@@ -3,6 +3,8 @@ have the owner and app roles, and a cluster of an earlier version (superuser-own
 upgraded in place. Each test starts a throwaway cluster in a temporary directory and stops it."""
 
 import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -26,7 +28,20 @@ def _cluster(tmp_path, durable: bool) -> devdb.Cluster:
 
 
 @pytest.fixture
-def started(tmp_path):
+def cluster_dir():
+    """A directory under the project's var/ rather than pytest's tmp_path: pytest takes the
+    group and other bits off /tmp/pytest-of-<user> whenever a pytest session starts, which would
+    cut the `postgres` server user off from a cluster under it in the middle of its run."""
+    var = devdb.VAR
+    var.mkdir(exist_ok=True)
+    path = Path(tempfile.mkdtemp(prefix="devdb-test-", dir=var))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def started(cluster_dir):
+    tmp_path = cluster_dir
     clusters = []
 
     def start(durable: bool):
@@ -78,8 +93,9 @@ def test_the_cluster_has_an_owner_and_an_app_role_neither_superuser(started):
     assert temporary == "f|t"
 
 
-def test_a_cluster_of_an_earlier_version_is_upgraded_in_place(started, tmp_path):
+def test_a_cluster_of_an_earlier_version_is_upgraded_in_place(started, cluster_dir):
     """Earlier versions: one superuser `muamalat` owning the database and everything in it."""
+    tmp_path = cluster_dir
     cluster = _cluster(tmp_path, durable=False)
     bin_, owner = devdb.bindir(), devdb._owner()
     devdb._directories_prepare(cluster, owner)
