@@ -158,11 +158,10 @@ def system_roles_sync(*, actor: User | None = None, request=None, audited: bool 
     return changed
 
 
-def system_roles_sync_all(*, actor: User | None = None) -> dict[str, dict]:
-    """Sync the system roles of the template and of every agency (migrate_agencies)."""
+def system_roles_sync_agencies(*, actor: User | None = None) -> dict[str, dict]:
+    """Sync the system roles of every agency (migrate_agencies; the template schema is synced by
+    template_schema_ensure). Returns ``{schema: {role: [codes added]}}``."""
     results = {}
-    with schema_context(settings.TENANT_BASE_SCHEMA):
-        results[settings.TENANT_BASE_SCHEMA] = system_roles_sync(actor=actor, audited=False)
     for agency in Agency.objects.order_by("pk"):
         with schema_context(agency.schema_name):
             results[agency.schema_name] = system_roles_sync(actor=actor)

@@ -3,7 +3,7 @@ from django.core.management.base import BaseCommand
 from django.db import connection
 
 from tenants import dbroles
-from tenants.services import system_roles_sync_all, template_schema_ensure
+from tenants.services import system_roles_sync_agencies, template_schema_ensure
 
 
 class Command(BaseCommand):
@@ -36,7 +36,7 @@ class Command(BaseCommand):
             executor=options["executor"],
         )
         connection.set_schema_to_public()
-        for schema, changed in system_roles_sync_all().items():
+        for schema, changed in system_roles_sync_agencies().items():
             for role, added in changed.items():
                 if verbosity:
                     self.stdout.write(f"{schema}: role {role} given {', '.join(added) or '-'}")
