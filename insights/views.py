@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
 from insights import charts, selectors
 from insights.exports import table_response
 from insights.forms import EvaluationSettingsForm, MonthForm, PeriodForm
+from insights.module import Perm
 from insights.services import evaluation_settings_save
 from tenants.decorators import workspace_view
 from tenants.models import Agency
@@ -332,7 +333,7 @@ def _department_scope(request) -> list[int] | None:
     return department_scope(membership=request.membership, user=request.user)
 
 
-@workspace_view("statistics.view")
+@workspace_view(Perm.VIEW)
 def workspace_statistics(request):
     form, period = PeriodForm.from_query(request.GET)
     department_ids = _department_scope(request)
@@ -368,7 +369,7 @@ def workspace_statistics(request):
     )
 
 
-@workspace_view("statistics.view")
+@workspace_view(Perm.VIEW)
 def workspace_report(request):
     department_ids = _department_scope(request)
     agency = request.agency
@@ -394,7 +395,7 @@ def workspace_report(request):
     )
 
 
-@workspace_view("statistics.manage")
+@workspace_view(Perm.MANAGE)
 def evaluation_settings(request):
     config = selectors.evaluation_settings(request.agency)
     form = EvaluationSettingsForm(request.POST or None, instance=config)

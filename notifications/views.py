@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from notifications import selectors, services
 from notifications.forms import PreferencesForm
 from notifications.models import ChannelPreference, Delivery
+from notifications.module import Perm
 from tenants.decorators import workspace_view
 
 logger = logging.getLogger("muamalat.notifications")
@@ -109,7 +110,7 @@ def _log(request, agency, template):
     )
 
 
-@workspace_view("notifications.view_log")
+@workspace_view(Perm.VIEW_LOG)
 def agency_delivery_log(request):
     return _log(request, request.agency, "notifications/delivery_log.html")
 

@@ -17,7 +17,7 @@ application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(WebsocketRouter(websocket_urlpatterns))
+            AuthMiddlewareStack(WebsocketRouter(websocket_urlpatterns()))
         ),
     }
 )

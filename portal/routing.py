@@ -1,12 +1,23 @@
+"""Websocket routing: every module's routes (core.modules), behind a router that refuses unknown
+paths cleanly. The project's own routes (each user's live stream) are declared in
+portal/module.py like any module's."""
+
 from channels.routing import URLRouter
 from django.urls import path
 
+from core import modules
 from portal.consumers import NotificationConsumer
 
-websocket_urlpatterns = [
+stream_routes = [
     path("ws/notifications/", NotificationConsumer.as_asgi()),
     path("ws/a/<slug:agency_slug>/notifications/", NotificationConsumer.as_asgi()),
 ]
+
+
+def websocket_urlpatterns() -> list:
+    """Every installed module's websocket routes (read when the ASGI application is built)."""
+    return modules.websocket_urlpatterns()
+
 
 CLOSE_NOT_FOUND = 4404
 

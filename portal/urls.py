@@ -8,25 +8,16 @@ from django.urls import include, path
 
 from accounts import two_factor_views
 from accounts import views as account_views
-from insights import urls as insights_urls
+from core import modules
 from insights.views import my_statistics
-from notifications import urls as notification_urls
 from portal import views
-from requests_app import urls as request_urls
 from requests_app.urls import api_patterns, guide_patterns
 from requests_app.views_public import survey as survey_view
-from tenants import urls as tenant_urls
 from tenants import views_invitation as invitation_views
 
-# Each agency's workspace, /a/<slug>/…: the pages of every app that has some, in one
-# namespace ("workspace:…"). An app with workspace pages is added here (issue 11 part 2 will
-# let apps declare them).
-workspace_patterns = [
-    *tenant_urls.workspace_urlpatterns,
-    *notification_urls.workspace_urlpatterns,
-    *request_urls.workspace_urlpatterns,
-    *insights_urls.workspace_urlpatterns,
-]
+# Each agency's workspace, /a/<slug>/…: the pages every installed module declares
+# (``Module.workspace_urls``, core.modules), in one namespace ("workspace:…").
+workspace_patterns = modules.workspace_urlpatterns()
 
 public_patterns = [
     path("", views.home, name="home"),

@@ -5,6 +5,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from accounts.models import User
 from requests_app.constants import OPEN_STATUSES, PRIORITY_RANK, Status, Visibility
 from requests_app.models import Attachment, Comment, Request, TimelineEvent, TransactionType
+from requests_app.module import Perm
 from requests_app.public.models import CatalogueEntry, RequestIndex
 from requests_app.search import normalize
 from tenants.models import Agency
@@ -104,7 +105,7 @@ def request_files(*, request_obj: Request, external_only: bool) -> list[Attachme
 
 def can_see_all(user: User) -> bool:
     """Sees beyond their own queue: agency-wide (view_all) or as a supervisor."""
-    return user.has_perm("agency.requests.view_all") or user.has_perm("agency.requests.supervise")
+    return user.has_perm(Perm.VIEW_ALL.perm) or user.has_perm(Perm.SUPERVISE.perm)
 
 
 def workspace_requests(*, membership: Membership, user: User) -> QuerySet[Request]:
@@ -112,9 +113,9 @@ def workspace_requests(*, membership: Membership, user: User) -> QuerySet[Reques
     those of their department and the departments under it (all, when they have none); anyone
     else only the requests assigned to them."""
     qs = Request.objects.all()
-    if user.has_perm("agency.requests.view_all"):
+    if user.has_perm(Perm.VIEW_ALL.perm):
         return qs
-    if user.has_perm("agency.requests.supervise"):
+    if user.has_perm(Perm.SUPERVISE.perm):
         department_ids = department_scope(membership=membership, user=user)
         if department_ids is None:
             return qs

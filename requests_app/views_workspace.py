@@ -26,6 +26,7 @@ from requests_app.forms import (
     TransactionTypeForm,
 )
 from requests_app.models import Attachment, DistributionRule, EmployeeProfile, TransactionType
+from requests_app.module import Perm
 from tenants.decorators import workspace_view
 from tenants.selectors import department_scope
 from tenants.staff.models import Membership
@@ -34,9 +35,9 @@ from tenants.urls_helpers import workspace_reverse
 
 def _may_work(request) -> None:
     if not (
-        request.user.has_perm("agency.requests.work")
-        or request.user.has_perm("agency.requests.view_all")
-        or request.user.has_perm("agency.requests.supervise")
+        request.user.has_perm(Perm.WORK.perm)
+        or request.user.has_perm(Perm.VIEW_ALL.perm)
+        or request.user.has_perm(Perm.SUPERVISE.perm)
     ):
         raise PermissionDenied(_("You do not have permission to do this."))
 
@@ -110,9 +111,9 @@ def request_detail(request, request_id: int):
             # Both forms have a "reason" field: distinct ids, so each label names its own box.
             "reassign_form": ReassignForm(prefix=None, auto_id="id_reassign_%s"),
             "postpone_form": PostponeForm(auto_id="id_postpone_%s"),
-            "can_reassign": request.user.has_perm("agency.requests.reassign"),
-            "can_reopen": request.user.has_perm("agency.requests.reopen"),
-            "can_postpone": request.user.has_perm("agency.requests.postpone"),
+            "can_reassign": request.user.has_perm(Perm.REASSIGN.perm),
+            "can_reopen": request.user.has_perm(Perm.REOPEN.perm),
+            "can_postpone": request.user.has_perm(Perm.POSTPONE.perm),
             "approvals": list(item.approvals.select_related("requested_by")[:10]),
             "decisions": list(item.assignments.all()[:5])
             if selectors.can_see_all(request.user)
@@ -237,7 +238,7 @@ def request_reject(request, request_id: int):
 def request_reopen(request, request_id: int):
     # Like every request action: a request one cannot see is 404, then the permission.
     item = _request_or_404(request, request_id)
-    if not request.user.has_perm("agency.requests.reopen"):
+    if not request.user.has_perm(Perm.REOPEN.perm):
         raise PermissionDenied(_("You do not have permission to do this."))
     return _action(
         request,
@@ -262,7 +263,7 @@ def request_file(request, request_id: int, file_id: int):
 # --- catalogue and distribution (agency admin) -------------------------------------------------
 
 
-@workspace_view("requests.manage_catalogue")
+@workspace_view(Perm.MANAGE_CATALOGUE)
 def catalogue_list(request):
     form = TransactionTypeForm(
         request.POST or None, initial={"is_active": True, "expected_duration_hours": 72}
@@ -285,7 +286,7 @@ def catalogue_list(request):
     )
 
 
-@workspace_view("requests.manage_catalogue")
+@workspace_view(Perm.MANAGE_CATALOGUE)
 def catalogue_edit(request, type_id: int):
     request_type = get_object_or_404(TransactionType, pk=type_id)
     form = TransactionTypeForm(
@@ -312,7 +313,7 @@ def catalogue_edit(request, type_id: int):
     )
 
 
-@workspace_view("requests.manage_distribution")
+@workspace_view(Perm.MANAGE_DISTRIBUTION)
 def distribution_list(request, rule_id: int | None = None):
     rule = get_object_or_404(DistributionRule, pk=rule_id) if rule_id else None
     form = DistributionRuleForm(request.POST or None, instance=rule)
@@ -335,7 +336,7 @@ def distribution_list(request, rule_id: int | None = None):
     )
 
 
-@workspace_view("requests.manage_distribution")
+@workspace_view(Perm.MANAGE_DISTRIBUTION)
 def employee_availability(request, membership_id: int):
     membership = get_object_or_404(Membership.objects.select_related("user"), pk=membership_id)
     profile = EmployeeProfile.objects.filter(membership=membership).first()
@@ -505,7 +506,7 @@ def approval_decide(request, approval_id: int):
 # --- service levels ------------------------------------------------------------------------------
 
 
-@workspace_view("requests.manage_sla")
+@workspace_view(Perm.MANAGE_SLA)
 def sla_settings(request):
     from requests_app.forms import CalendarForm, HolidayForm, SlaPolicyForm
     from requests_app.models import Holiday, SlaPolicy

@@ -3,7 +3,7 @@ from django.contrib.auth import password_validation
 from django.utils.translation import gettext_lazy as _
 
 from tenants.models import Agency, slug_validator
-from tenants.permissions import PERMISSIONS, permission_choices
+from tenants.permissions import permission_choices, permission_labels
 from tenants.staff.models import Department, Role
 
 
@@ -51,7 +51,7 @@ def placeable_departments(scope: list[int] | None):
 
 
 def _code_choices(codes: set[str]) -> list[tuple[str, str]]:
-    return [(code, label) for code, label in PERMISSIONS.items() if code in codes]
+    return [(code, label) for code, label in permission_labels().items() if code in codes]
 
 
 class DepartmentForm(forms.Form):

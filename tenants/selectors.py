@@ -7,6 +7,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
+from core.modules import PERMISSION_PREFIX, agency_wide_permissions
 from tenants.models import Agency, AgencyMember
 from tenants.staff.models import AuditEvent, Department, Invitation, Membership, Role
 
@@ -104,9 +105,16 @@ def department_subtree(department_id: int) -> list[int]:
     return found
 
 
+def sees_everything(codes: Iterable[str]) -> bool:
+    """Whether a holder of ``codes`` oversees every department: one of them is declared
+    ``agency_wide`` by its module (requests.view_all)."""
+    return not agency_wide_permissions().isdisjoint(codes)
+
+
 def scope_of(*, department_id: int | None, sees_everything: bool) -> list[int] | None:
     """The departments an employee oversees: None (every department) for an agency-wide
-    viewer (``requests.view_all``) or someone in no department; else their department and
+    viewer (a permission its module declares ``agency_wide``: ``requests.view_all``) or
+    someone in no department; else their department and
     the departments under it. The one definition behind
     requests_app.selectors.department_scope (what a supervisor sees) and the services' rule
     that a scoped actor places people and departments only inside their own subtree."""
@@ -145,7 +153,9 @@ def department_scope(*, membership: Membership, user: User) -> list[int] | None:
     from placing anyone, or any department, outside that subtree)."""
     return scope_of(
         department_id=membership.department_id,
-        sees_everything=user.has_perm("agency.requests.view_all"),
+        sees_everything=any(
+            user.has_perm(PERMISSION_PREFIX + code) for code in agency_wide_permissions()
+        ),
     )
 
 

@@ -21,8 +21,15 @@ from accounts.models import User
 from core import audit, messaging
 from tenants.backends import clear_permission_cache
 from tenants.models import Agency, AgencyMember
-from tenants.permissions import DEFAULT_ROLES, PERMISSIONS
-from tenants.selectors import effective_permissions, membership_for, permission_set, scope_of
+from tenants.module import Perm
+from tenants.permissions import SYSTEM_ROLES, default_grants, permission_labels
+from tenants.selectors import (
+    effective_permissions,
+    membership_for,
+    permission_set,
+    scope_of,
+    sees_everything,
+)
 from tenants.staff.models import Department, Invitation, Membership, Role
 
 logger = logging.getLogger("muamalat.tenants")
@@ -42,6 +49,9 @@ def template_schema_ensure() -> None:
         with connection.cursor() as cursor:
             cursor.execute(f'CREATE SCHEMA "{base}"')
     call_command("migrate_schemas", schema_name=base, interactive=False, verbosity=0)
+    # New agencies are cloned with the system roles and their declared grants.
+    with schema_context(base):
+        system_roles_sync(audited=False)
     connection.set_schema_to_public()
     # The library's current version, installed once per deploy: its clone_schema() would
     # re-create it before every clone (each PostgreSQL connection then keeps every compiled
@@ -89,6 +99,76 @@ def _schema_create(schema_name: str) -> None:
         connection.set_schema_to_public()
 
 
+# --- system roles ------------------------------------------------------------------------------
+#
+# The system roles (admin, supervisor, employee) and their default grants are declared by the
+# installed modules (core.modules). The sync, run in every agency schema and the template by
+# migrate_agencies and at onboarding, ADDS: a missing system role is created with its defaults;
+# an existing one gets the defaults declared since its last sync (``Role.defaults_applied``).
+# It never removes: neither what an admin added to a system role, nor a permission a module no
+# longer declares by default, and a default an admin took away once is not given back.
+
+
+def system_roles_sync(*, actor: User | None = None, request=None, audited: bool = True) -> dict:
+    """Bring the current schema's system roles up to the declared defaults; returns
+    ``{codename: [codes added]}`` for the roles changed (created ones included). Each change
+    is an audit event ``role.sync`` (not in the template schema: ``audited=False``, its rows
+    would be copied into every new agency)."""
+    changed: dict[str, list[str]] = {}
+    with transaction.atomic():
+        existing = {
+            role.codename: role
+            for role in Role.objects.select_for_update().filter(
+                codename__in=[spec.codename for spec in SYSTEM_ROLES]
+            )
+        }
+        for spec in SYSTEM_ROLES:
+            defaults = set(default_grants(spec.codename))
+            role = existing.get(spec.codename)
+            if role is None:
+                role = Role.objects.create(
+                    codename=spec.codename,
+                    name_ar=spec.name_ar,
+                    name_en=spec.name_en,
+                    permissions=sorted(defaults),
+                    defaults_applied=sorted(defaults),
+                    is_system=True,
+                )
+                before = None
+                added = sorted(defaults)
+            else:
+                new = defaults - set(role.defaults_applied)
+                if not new:
+                    continue
+                before = {"permissions": sorted(role.permissions)}
+                added = sorted(new - set(role.permissions))
+                role.permissions = sorted(set(role.permissions) | new)
+                role.defaults_applied = sorted(set(role.defaults_applied) | new)
+                role.save(update_fields=["permissions", "defaults_applied"])
+            changed[spec.codename] = added
+            if audited:
+                audit.agency_record(
+                    request=request,
+                    actor=actor,
+                    action="role.sync",
+                    obj=role,
+                    before=before,
+                    after={"permissions": sorted(role.permissions), "added": added},
+                )
+    return changed
+
+
+def system_roles_sync_agencies(*, actor: User | None = None) -> dict[str, dict]:
+    """Sync the system roles of every agency (migrate_agencies; the template schema is synced by
+    template_schema_ensure). Returns ``{schema: {role: [codes added]}}``."""
+    results = {}
+    for agency in Agency.objects.order_by("pk"):
+        with schema_context(agency.schema_name):
+            results[agency.schema_name] = system_roles_sync(actor=actor)
+    connection.set_schema_to_public()
+    return results
+
+
 # --- onboarding --------------------------------------------------------------------------------
 
 
@@ -130,16 +210,10 @@ def agency_onboard(
         agency.save()
         _schema_create(agency.schema_name)
         with schema_context(agency.schema_name):
-            roles = {
-                spec["codename"]: Role.objects.create(
-                    codename=spec["codename"],
-                    name_ar=spec["name_ar"],
-                    name_en=spec["name_en"],
-                    permissions=spec["permissions"],
-                    is_system=True,
-                )
-                for spec in DEFAULT_ROLES
-            }
+            # The clone has the template's system roles; whatever a module declared since the
+            # template was last synced is added here (and audited).
+            system_roles_sync(actor=actor, request=request)
+            roles = {role.codename: role for role in Role.objects.filter(is_system=True)}
             agency.admin_invitation = employee_invite(
                 agency=agency,
                 by_platform=True,
@@ -221,9 +295,7 @@ def _actor_scope(actor: User | None) -> tuple[set[str], list[int] | None]:
     if membership is None:
         return set(), []
     perms = effective_permissions(membership)
-    scope = scope_of(
-        department_id=membership.department_id, sees_everything="requests.view_all" in perms
-    )
+    scope = scope_of(department_id=membership.department_id, sees_everything=sees_everything(perms))
     return perms, scope
 
 
@@ -244,7 +316,8 @@ def _require(actor_perms: set[str], code: str) -> None:
 
 
 def _labels(codes: Iterable[str]) -> str:
-    return ", ".join(str(PERMISSIONS.get(code, code)) for code in sorted(codes))
+    labels = permission_labels()
+    return ", ".join(str(labels.get(code, code)) for code in sorted(codes))
 
 
 def _check_roles_grantable(actor_perms: set[str], roles: Iterable[Role]) -> None:
@@ -344,7 +417,7 @@ def employee_invite(
     with transaction.atomic():
         if not by_platform:
             actor_perms, scope = _actor_scope(actor)
-            _require(actor_perms, "staff.manage_employees")
+            _require(actor_perms, Perm.MANAGE_EMPLOYEES)
             _check_roles_grantable(actor_perms, roles)
             _check_department_placeable(scope, department)
         user = User.objects.filter(email__iexact=email).first()
@@ -435,7 +508,7 @@ def _invitation_bind(
         inviter = User.objects.filter(pk=invitation.invited_by_id).first()
         inviter_perms, inviter_scope = _actor_scope(inviter)
         try:
-            _require(inviter_perms, "staff.manage_employees")
+            _require(inviter_perms, Perm.MANAGE_EMPLOYEES)
             _check_roles_grantable(inviter_perms, roles)
             _check_department_placeable(inviter_scope, invitation.department)
         except PermissionDenied:
@@ -575,7 +648,8 @@ def _membership_snapshot(membership: Membership) -> dict:
 
 
 def _check_codes(codes: Iterable[str]) -> list[str]:
-    unknown = [code for code in codes if code not in PERMISSIONS]
+    known = permission_labels()
+    unknown = [code for code in codes if code not in known]
     if unknown:
         raise ValidationError(_("Unknown permission: %(code)s") % {"code": ", ".join(unknown)})
     return sorted(set(codes))
@@ -643,9 +717,9 @@ def employee_edit(
                 )
         title_changed = title is not None and title != membership.title
         if employment_changed or title_changed:
-            _require(actor_perms, "staff.manage_employees")
+            _require(actor_perms, Perm.MANAGE_EMPLOYEES)
         if grants_changed:
-            _require(actor_perms, "staff.manage_roles")
+            _require(actor_perms, Perm.MANAGE_ROLES)
         holds = effective_permissions(membership, even_if_inactive=True)
         if not holds <= actor_perms:
             raise PermissionDenied(
@@ -773,7 +847,7 @@ def department_save(
     moves none out of it: who sees what never widens beyond what they see."""
     with transaction.atomic():
         actor_perms, scope = _actor_scope(actor)
-        _require(actor_perms, "staff.manage_departments")
+        _require(actor_perms, Perm.MANAGE_DEPARTMENTS)
         creating = department is None
         if creating:
             department = Department()
@@ -855,8 +929,8 @@ def role_save(
             role = Role.objects.select_for_update().get(pk=role.pk)
         role = role or Role(codename=codename)
         actor_perms = _actor_permissions(actor)
-        _require(actor_perms, "staff.manage_roles")
-        if role.is_system and role.codename == "admin" and "staff.manage_roles" not in permissions:
+        _require(actor_perms, Perm.MANAGE_ROLES)
+        if role.is_system and role.codename == "admin" and Perm.MANAGE_ROLES not in permissions:
             raise PermissionDenied(_("The admin role must keep the right to manage roles."))
         if not creating and not set(role.permissions) <= actor_perms:
             raise PermissionDenied(
@@ -911,7 +985,7 @@ def agency_set_two_factor_requirement(
     on the agency's schema (the audit event goes to its trail)."""
     if connection.schema_name != agency.schema_name:
         raise RuntimeError("agency_set_two_factor_requirement needs the agency's schema")
-    if not actor.has_perm("agency.staff.manage_roles"):
+    if not actor.has_perm(Perm.MANAGE_ROLES.perm):
         raise PermissionDenied(_("You do not have permission to do this."))
     with transaction.atomic():
         agency = Agency.objects.select_for_update().get(pk=agency.pk)

@@ -17,7 +17,8 @@ from tenants.forms import (
     PermissionGrantForm,
     RoleForm,
 )
-from tenants.permissions import PERMISSIONS
+from tenants.module import Perm
+from tenants.permissions import permission_labels
 from tenants.staff.models import Department, Membership, Role
 from tenants.urls_helpers import workspace_reverse
 
@@ -30,7 +31,7 @@ def _actor_scope(request) -> list[int] | None:
     """The departments the actor oversees (None: all), as the services count it."""
     return selectors.scope_of(
         department_id=request.membership.department_id,
-        sees_everything="requests.view_all" in _actor_permissions(request),
+        sees_everything=selectors.sees_everything(_actor_permissions(request)),
     )
 
 
@@ -45,13 +46,13 @@ def dashboard(request):
     return render(request, "tenants/dashboard.html", {"membership": request.membership})
 
 
-@workspace_view("staff.view")
+@workspace_view(Perm.VIEW_STAFF)
 def staff_list(request):
     search = request.GET.get("q", "").strip()[:100]
     members = list(selectors.staff_list(search=search))
     invitations = (
         selectors.invitation_pending_list(search=search)
-        if request.user.has_perm("agency.staff.manage_employees")
+        if request.user.has_perm(Perm.MANAGE_EMPLOYEES.perm)
         else []
     )
     return render(
@@ -61,7 +62,7 @@ def staff_list(request):
     )
 
 
-@workspace_view("staff.manage_employees")
+@workspace_view(Perm.MANAGE_EMPLOYEES)
 def staff_invite(request):
     form = EmployeeInviteForm(
         request.POST or None, actor_perms=_actor_permissions(request), scope=_actor_scope(request)
@@ -93,14 +94,14 @@ def staff_invite(request):
     return render(request, "tenants/staff_invite.html", {"form": form}, status=status)
 
 
-@workspace_view("staff.manage_employees")
+@workspace_view(Perm.MANAGE_EMPLOYEES)
 def staff_edit(request, membership_id: int):
     membership = get_object_or_404(
         Membership.objects.select_related("user", "department").prefetch_related("roles"),
         pk=membership_id,
     )
     actor_perms = _actor_permissions(request)
-    can_grant = "staff.manage_roles" in actor_perms
+    can_grant = Perm.MANAGE_ROLES in actor_perms
     own = membership.user_id == request.user.pk
     beyond = selectors.effective_permissions(membership, even_if_inactive=True) - actor_perms
     scope = _actor_scope(request)
@@ -175,9 +176,9 @@ def _department_tree(request, can_manage: bool) -> list[tuple[Department, int, b
     ]
 
 
-@workspace_view("staff.view")
+@workspace_view(Perm.VIEW_STAFF)
 def department_list(request):
-    can_manage = request.user.has_perm("agency.staff.manage_departments")
+    can_manage = request.user.has_perm(Perm.MANAGE_DEPARTMENTS.perm)
     form = DepartmentForm(request.POST or None, scope=_actor_scope(request)) if can_manage else None
     status = 200
     if request.method == "POST":
@@ -201,7 +202,7 @@ def department_list(request):
     )
 
 
-@workspace_view("staff.manage_departments")
+@workspace_view(Perm.MANAGE_DEPARTMENTS)
 def department_edit(request, department_id: int):
     department = get_object_or_404(Department, pk=department_id)
     form = DepartmentForm(
@@ -235,7 +236,7 @@ def department_edit(request, department_id: int):
     )
 
 
-@workspace_view("staff.manage_roles")
+@workspace_view(Perm.MANAGE_ROLES)
 def role_list(request):
     form = RoleForm(request.POST or None, actor_perms=_actor_permissions(request))
     status = 200
@@ -255,13 +256,13 @@ def role_list(request):
         {
             "roles": selectors.role_list(),
             "form": form,
-            "labels": PERMISSIONS,
+            "labels": permission_labels(),
         },
         status=status,
     )
 
 
-@workspace_view("staff.manage_roles")
+@workspace_view(Perm.MANAGE_ROLES)
 def role_edit(request, role_id: int):
     role = get_object_or_404(Role, pk=role_id)
     form = RoleForm(
@@ -301,7 +302,7 @@ def role_edit(request, role_id: int):
 # --- audit trail (scoped to a department supervisor's subtree) ---------------------------------
 
 
-@workspace_view("audit.view")
+@workspace_view(Perm.VIEW_AUDIT)
 def audit_list(request):
     query = request.GET.get("q", "").strip()[:100]
     department_ids = selectors.department_scope(membership=request.membership, user=request.user)
@@ -313,7 +314,7 @@ def audit_list(request):
 # --- end of audit trail ------------------------------------------------------------------------
 
 
-@workspace_view("staff.manage_roles")
+@workspace_view(Perm.MANAGE_ROLES)
 def security_settings(request):
     """The agency's sign-in security: whether its staff must use two-factor sign-in (R-2)."""
     form = AgencySecurityForm(

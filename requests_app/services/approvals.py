@@ -14,6 +14,7 @@ from core import audit
 from notifications.services import notification_send
 from requests_app.constants import OPEN_STATUSES, Status, Visibility
 from requests_app.models import ApprovalRequest, Assignment, Request, TimelineEvent
+from requests_app.module import Perm
 from requests_app.services.index import index_sync
 from requests_app.services.pauses import pause_track
 from tenants.models import Agency
@@ -32,9 +33,9 @@ def supervisors_for(item: Request) -> list[Membership]:
     found = []
     for member in members:
         codes = effective_permissions(member)
-        if "requests.view_all" in codes:
+        if Perm.VIEW_ALL in codes:
             found.append(member)
-        elif "requests.supervise" in codes:
+        elif Perm.SUPERVISE in codes:
             if member.department_id is None or (
                 item.department_id
                 and item.department_id in department_subtree(member.department_id)
@@ -55,7 +56,7 @@ def _locked(item: Request) -> Request:
 
 
 def _check_assignee(new_assignee: Membership, item: Request) -> None:
-    if not new_assignee.is_active or "requests.work" not in effective_permissions(new_assignee):
+    if not new_assignee.is_active or Perm.WORK not in effective_permissions(new_assignee):
         raise ValidationError({"new_assignee": _("This employee cannot receive requests.")})
     if new_assignee.pk == item.assignee_id:
         raise ValidationError({"new_assignee": _("The request is already assigned to them.")})
@@ -215,7 +216,7 @@ def request_reassign(
     with transaction.atomic():
         item = _locked(request_obj)
         _check_assignee(new_assignee, item)
-        if actor.has_perm("agency.requests.reassign"):
+        if actor.has_perm(Perm.REASSIGN.perm):
             return _apply_reassign(agency, item, actor, new_assignee, reason, http_request)
         return _ask_approval(
             agency,
@@ -250,7 +251,7 @@ def request_postpone(
         raise ValidationError(errors)
     with transaction.atomic():
         item = _locked(request_obj)
-        if actor.has_perm("agency.requests.postpone"):
+        if actor.has_perm(Perm.POSTPONE.perm):
             return _apply_postpone(agency, item, actor, until, reason, http_request)
         return _ask_approval(
             agency,
@@ -278,7 +279,7 @@ def approval_decide(
 
     membership = Membership.objects.filter(user_id=actor.pk, is_active=True).first()
     if membership is None or not (
-        actor.has_perm("agency.requests.supervise") or actor.has_perm("agency.requests.view_all")
+        actor.has_perm(Perm.SUPERVISE.perm) or actor.has_perm(Perm.VIEW_ALL.perm)
     ):
         raise PermissionDenied(_("Only a supervisor can decide."))
     if approval.requested_by_id == actor.pk:

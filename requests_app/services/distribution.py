@@ -16,11 +16,11 @@ from django.utils import timezone
 
 from requests_app.constants import OPEN_STATUSES, Chooser
 from requests_app.models import DistributionRule, EmployeeProfile, Leave, Request
-from tenants.permissions import PERMISSION_PREFIX  # noqa: F401 - documents the codename source
+from requests_app.module import Perm
 from tenants.selectors import effective_permissions
 from tenants.staff.models import Membership
 
-WORK_PERMISSION = "requests.work"
+WORK_PERMISSION = Perm.WORK
 DEFAULT_RULE = DistributionRule(
     name_ar="افتراضي",
     name_en="Default",

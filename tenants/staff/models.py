@@ -55,6 +55,10 @@ class Role(BilingualName):
         models.CharField(max_length=64), verbose_name=_("permissions"), default=list, blank=True
     )
     is_system = models.BooleanField(default=False)
+    # For a system role: the default grants the modules' declarations have already given it
+    # (tenants.services.system_roles_sync). A default is given once: an admin who takes it away
+    # again is not overruled by the next sync.
+    defaults_applied = ArrayField(models.CharField(max_length=64), default=list, blank=True)
 
     class Meta:
         ordering = ["id"]

@@ -1,0 +1,92 @@
+"""What the requests app brings to the platform (see core.modules): request permissions and
+their default grants, request events, the request pages of the workspace."""
+
+from django.utils.translation import gettext_lazy as _
+
+from core.modules import (
+    EMAIL,
+    EMPLOYEE,
+    INAPP,
+    SMS,
+    SUPERVISOR,
+    Event,
+    MenuEntry,
+    Module,
+    Permissions,
+)
+
+
+class Perm(Permissions):
+    WORK = "requests.work", _("Receive and work requests")
+    VIEW_ALL = "requests.view_all", _("See every request of the agency and why it was assigned")
+    MANAGE_CATALOGUE = "requests.manage_catalogue", _("Manage the catalogue of services")
+    MANAGE_DISTRIBUTION = (
+        "requests.manage_distribution",
+        _("Manage distribution rules and employee availability"),
+    )
+    SUPERVISE = (
+        "requests.supervise",
+        _("Supervise the requests of one's department and decide approvals"),
+    )
+    REASSIGN = "requests.reassign", _("Reassign requests directly")
+    POSTPONE = "requests.postpone", _("Postpone requests directly")
+    MANAGE_SLA = (
+        "requests.manage_sla",
+        _("Manage service levels, the working calendar and holidays"),
+    )
+    REOPEN = "requests.reopen", _("Reopen closed or rejected requests")
+
+
+# Who sees the request lists' pages of the menu.
+OVERSEERS = (Perm.SUPERVISE, Perm.VIEW_ALL)
+
+MODULE = Module(
+    name="requests",
+    permissions=Perm,
+    default_grants={
+        SUPERVISOR: [Perm.WORK, Perm.SUPERVISE, Perm.REASSIGN, Perm.POSTPONE, Perm.REOPEN],
+        EMPLOYEE: [Perm.WORK],
+    },
+    agency_wide=[Perm.VIEW_ALL],
+    events={
+        "request.submitted": Event(_("Your request was received"), (INAPP, EMAIL)),
+        "request.commented": Event(_("A reply on your request"), (INAPP, EMAIL, SMS)),
+        "request.info_requested": Event(
+            _("Information needed for your request"), (INAPP, EMAIL, SMS)
+        ),
+        "request.resolved": Event(_("Your request was completed"), (INAPP, EMAIL, SMS)),
+        "request.rejected": Event(_("Your request was rejected"), (INAPP, EMAIL, SMS)),
+        "request.reopened": Event(_("Your request was reopened"), (INAPP, EMAIL, SMS)),
+        "request.assigned": Event(_("A request was assigned to you"), (INAPP,)),
+        "request.replied": Event(_("The beneficiary replied"), (INAPP,)),
+        "request.postponed": Event(_("Your request was postponed"), (INAPP, EMAIL)),
+        "request.approval_requested": Event(_("An approval is waiting for you"), (INAPP, EMAIL)),
+        "request.approval_decided": Event(_("Your approval request was decided"), (INAPP,)),
+        "request.sla_warning": Event(_("A request is close to its deadline"), (INAPP,)),
+        "request.late": Event(_("A request is late"), (INAPP, EMAIL)),
+        "request.survey": Event(_("Tell us how we did"), (INAPP, EMAIL)),
+        "calendar.reminder": Event(_("Appointment reminder"), (INAPP, EMAIL)),
+        "request.escalated": Event(_("A late request was escalated to you"), (INAPP, EMAIL)),
+    },
+    menu=[
+        MenuEntry("workspace:queue", _("Requests"), (Perm.WORK, Perm.VIEW_ALL), order=20),
+        MenuEntry("workspace:calendar", _("Calendar"), order=40),
+        MenuEntry("workspace:approval_list", _("Approvals"), OVERSEERS, order=50),
+        MenuEntry("workspace:archive", _("Archive"), OVERSEERS, order=60),
+        MenuEntry("workspace:satisfaction", _("Satisfaction"), OVERSEERS, order=70),
+        MenuEntry(
+            "workspace:catalogue_list",
+            _("Services catalogue"),
+            (Perm.MANAGE_CATALOGUE,),
+            order=130,
+        ),
+        MenuEntry(
+            "workspace:distribution_list",
+            _("Distribution"),
+            (Perm.MANAGE_DISTRIBUTION,),
+            order=140,
+        ),
+        MenuEntry("workspace:sla_settings", _("Service levels"), (Perm.MANAGE_SLA,), order=150),
+    ],
+    workspace_urls="requests_app.urls.workspace_urlpatterns",
+)
