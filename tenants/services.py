@@ -22,7 +22,13 @@ from core import audit, messaging
 from tenants.backends import clear_permission_cache
 from tenants.models import Agency, AgencyMember
 from tenants.permissions import DEFAULT_ROLES, PERMISSIONS
-from tenants.selectors import effective_permissions, membership_for, permission_set, scope_of
+from tenants.selectors import (
+    department_subtree,
+    effective_permissions,
+    membership_for,
+    permission_set,
+    scope_of,
+)
 from tenants.staff.models import Department, Invitation, Membership, Role
 
 logger = logging.getLogger("muamalat.tenants")
@@ -804,14 +810,8 @@ def department_save(
                         "department under it."
                     )
                 )
-        if parent is not None and not creating:
-            ancestor = parent
-            while ancestor is not None:
-                if ancestor.pk == department.pk:
-                    raise ValidationError(
-                        {"parent": _("A department cannot be placed under itself.")}
-                    )
-                ancestor = ancestor.parent
+        if parent is not None and not creating and parent.pk in department_subtree(department.pk):
+            raise ValidationError({"parent": _("A department cannot be placed under itself.")})
         department.name_ar = name_ar.strip()
         department.name_en = name_en.strip()
         department.parent = parent
