@@ -2,7 +2,6 @@
 agency's drill-down, exports and the monthly PDF report. Workspace (statistics.view): the
 agency's own figures. Beneficiaries: their own history across agencies."""
 
-import logging
 from datetime import timedelta
 from functools import wraps
 
@@ -12,7 +11,6 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -21,15 +19,13 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
 
+from core.reports import pdf_response, table_response
 from insights import charts, selectors
-from insights.exports import table_response
 from insights.forms import EvaluationSettingsForm, MonthForm, PeriodForm
 from insights.module import Perm
 from insights.services import evaluation_settings_save
 from tenants.decorators import workspace_view
 from tenants.models import Agency
-
-logger = logging.getLogger(__name__)
 
 FIGURE_HEADERS = [
     pgettext_lazy("count", "Received"),
@@ -124,18 +120,6 @@ def _trend_context(period, rows) -> dict:
 def _previous_month_value() -> str:
     first = timezone.localdate().replace(day=1)
     return (first - timedelta(days=1)).strftime("%Y-%m")
-
-
-def _pdf(html: str, filename: str) -> HttpResponse | None:
-    """The PDF, or None when this server lacks the system libraries (Pango) weasyprint needs."""
-    try:
-        from weasyprint import HTML
-    except OSError:
-        logger.exception("PDF reports need Pango (apt-get install libpangoft2-1.0-0)")
-        return None
-    response = HttpResponse(HTML(string=html).write_pdf(), content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{filename}.pdf"'
-    return response
 
 
 def _status(form) -> int:
@@ -300,7 +284,7 @@ def _monthly_report(request, *, back: str, back_kwargs: dict, filename: str, con
         },
         request=request,
     )
-    response = _pdf(html, f"{filename}-{period.start:%Y-%m}")
+    response = pdf_response(html, f"{filename}-{period.start:%Y-%m}")
     if response is None:
         messages.error(request, _("PDF reports are not available on this server at the moment."))
         return redirect(back, **back_kwargs)

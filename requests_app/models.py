@@ -1,14 +1,13 @@
 """Agency-schema models of requests: catalogue types, distribution, requests and their history."""
 
-import uuid
-
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from core.files.models import PrivateFile
+from core.files.storage import private_key, select_private_storage
 from requests_app.constants import Category, Chooser, Priority, Status, Visibility
-from requests_app.storage import select_private_storage
 from tenants.staff.models import BilingualName, Department, Membership
 
 
@@ -232,35 +231,26 @@ class Comment(models.Model):
 
 
 def attachment_path(instance: "Attachment", filename: str) -> str:
-    from django.db import connection
-
-    return f"{connection.schema_name}/requests/{instance.request_id}/{uuid.uuid4().hex}"
+    return private_key("requests", instance.request_id)
 
 
-class Attachment(models.Model):
+class Attachment(PrivateFile):
+    """A file of a request (or of one of its comments); the file fields and their checks are
+    core.files'."""
+
     request = models.ForeignKey(Request, on_delete=models.CASCADE, related_name="attachments")
     comment = models.ForeignKey(
         Comment, null=True, blank=True, on_delete=models.CASCADE, related_name="attachments"
-    )
-    uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     visibility = models.CharField(max_length=10, choices=Visibility.choices)
     file = models.FileField(
         storage=select_private_storage, upload_to=attachment_path, max_length=300
     )
-    original_name = models.CharField(max_length=255)
-    content_type = models.CharField(max_length=100)
-    size = models.PositiveBigIntegerField()
     is_voice = models.BooleanField(default=False)
     duration_seconds = models.PositiveIntegerField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
-        ordering = ["created_at", "id"]
-
-    def __str__(self) -> str:
-        return self.original_name
+    class Meta(PrivateFile.Meta):
+        pass
 
 
 class TimelineEvent(models.Model):

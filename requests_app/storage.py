@@ -1,55 +1,6 @@
-"""Private file storage for attachments: local disk by default, S3 when configured.
+"""Kept for the migrations, which name ``requests_app.storage.select_private_storage`` as the
+attachments' storage: the storage itself is core.files.storage."""
 
-Files are never served from a public URL: downloads go through permission-checked views,
-which stream local files or redirect to a short-lived presigned S3 URL. Keys are prefixed with
-the agency's schema.
-"""
+from core.files.storage import select_private_storage
 
-from django.conf import settings
-from django.core.files.storage import FileSystemStorage
-from django.utils.functional import LazyObject
-
-
-def build_private_storage():
-    if settings.ATTACHMENTS_S3_BUCKET:
-        from storages.backends.s3 import S3Storage
-
-        return S3Storage(
-            bucket_name=settings.ATTACHMENTS_S3_BUCKET,
-            endpoint_url=settings.ATTACHMENTS_S3_ENDPOINT_URL or None,
-            region_name=settings.ATTACHMENTS_S3_REGION,
-            # No ACL on upload: objects are then private to the bucket owner, and buckets with
-            # ACLs disabled (S3's default since 2023) refuse any ACL but bucket-owner-full-control
-            # with AccessControlListNotSupported, which "private" would hit on every upload.
-            default_acl=None,
-            querystring_auth=True,
-            signature_version="s3v4",
-            querystring_expire=settings.ATTACHMENT_URL_TTL_SECONDS,
-            file_overwrite=False,
-            location="attachments",
-        )
-    return FileSystemStorage(location=settings.PRIVATE_MEDIA_ROOT, base_url=None)
-
-
-class PrivateStorage(LazyObject):
-    def _setup(self):
-        self._wrapped = build_private_storage()
-
-
-private_storage = PrivateStorage()
-
-
-def is_remote() -> bool:
-    return bool(settings.ATTACHMENTS_S3_BUCKET)
-
-
-def select_private_storage():
-    """FileField's storage callable (keeps migrations independent of the configuration)."""
-    return private_storage
-
-
-def reset_private_storage() -> None:
-    """Rebuild the storage from the current settings (tests switching to S3)."""
-    from django.utils.functional import empty
-
-    private_storage._wrapped = empty
+__all__ = ["select_private_storage"]

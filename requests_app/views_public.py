@@ -10,10 +10,10 @@ from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context
 
 from core.converters import parse_id
+from core.files.downloads import private_file_response
 from frontend.forms import apply_service_errors
 from requests_app import selectors, services
 from requests_app.constants import Category, Priority, Status, Visibility
-from requests_app.downloads import attachment_response
 from requests_app.forms import CommentForm, RequestForm
 from requests_app.models import Attachment
 from requests_app.public.models import CatalogueEntry
@@ -198,7 +198,7 @@ def request_file(request, agency_slug: str, reference: str, file_id: int):
             ).first()
         if attachment is None:
             raise Http404
-        return attachment_response(attachment)
+        return private_file_response(attachment)
 
 
 # --- JSON API (same rules as the pages) --------------------------------------------------------

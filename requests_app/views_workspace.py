@@ -11,10 +11,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.converters import parse_id
+from core.files.downloads import private_file_response
 from frontend.forms import apply_service_errors
 from requests_app import selectors, services
 from requests_app.constants import Priority, Status, Visibility
-from requests_app.downloads import attachment_response
 from requests_app.forms import (
     DistributionRuleForm,
     EmployeeProfileForm,
@@ -257,7 +257,7 @@ def request_reopen(request, request_id: int):
 def request_file(request, request_id: int, file_id: int):
     item = _request_or_404(request, request_id)
     attachment = get_object_or_404(Attachment, pk=file_id, request=item)
-    return attachment_response(attachment)
+    return private_file_response(attachment)
 
 
 # --- catalogue and distribution (agency admin) -------------------------------------------------

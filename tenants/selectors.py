@@ -3,7 +3,8 @@
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from accounts.models import User
@@ -92,17 +93,81 @@ def department_list() -> QuerySet[Department]:
     return Department.objects.select_related("parent").order_by("parent_id", "name_ar")
 
 
+# --- the department tree ---------------------------------------------------------------------
+#
+# The one walk of the tree: a recursive query giving every (ancestor, department) pair, each
+# department being its own ancestor. A subtree is the departments of one ancestor, the departments
+# overseeing one are its ancestors. UNION (not UNION ALL) ends even on a cycle the services would
+# have refused. PostgreSQL computes the whole closure (departments x depth rows): agencies have
+# tens or hundreds of departments.
+
+
+def _department_closure(select: str, where: str, department_id: int) -> RawSQL:
+    table = Department._meta.db_table
+    return RawSQL(
+        f"WITH RECURSIVE closure (ancestor_id, department_id) AS ("  # noqa: S608 - table name
+        f" SELECT id, id FROM {table}"
+        f" UNION SELECT closure.ancestor_id, d.id FROM {table} d"
+        f" JOIN closure ON d.parent_id = closure.department_id"
+        f") SELECT {select} FROM closure WHERE {where} = %s",
+        (department_id,),
+    )
+
+
+def department_subtree_ids(department_id: int) -> RawSQL:
+    """A department and every department under it, as a subquery (``pk__in=``)."""
+    return _department_closure("department_id", "ancestor_id", department_id)
+
+
+def department_ancestor_ids(department_id: int) -> RawSQL:
+    """A department and every department above it, as a subquery (``pk__in=``)."""
+    return _department_closure("ancestor_id", "department_id", department_id)
+
+
 def department_subtree(department_id: int) -> list[int]:
     """A department and every department under it (one query)."""
-    children: dict[int | None, list[int]] = {}
-    for pk, parent_id in Department.objects.values_list("id", "parent_id"):
-        children.setdefault(parent_id, []).append(pk)
-    found, stack = [], [department_id]
-    while stack:
-        current = stack.pop()
-        found.append(current)
-        stack.extend(children.get(current, []))
-    return found
+    return list(
+        Department.objects.filter(pk__in=department_subtree_ids(department_id))
+        .order_by()
+        .values_list("id", flat=True)
+    )
+
+
+def holds_permission(code: str) -> Q:
+    """Memberships holding ``code`` (see permission_set), as a filter: active, granted it
+    singly or through a role, and not revoked it."""
+    through_role = Exists(Role.objects.filter(members=OuterRef("pk"), permissions__contains=[code]))
+    return (
+        Q(is_active=True)
+        & (Q(granted_permissions__contains=[code]) | through_role)
+        & ~Q(revoked_permissions__contains=[code])
+    )
+
+
+def memberships_holding(
+    code: str, *, department_id: int | None = None, scope: str = "subtree"
+) -> QuerySet[Membership]:
+    """The memberships holding permission ``code`` (one query, see holds_permission), where:
+    - no ``department_id``: anywhere in the agency;
+    - ``scope="subtree"``: in the department ``department_id`` or one under it;
+    - ``scope="department"``: in the department ``department_id`` itself;
+    - ``scope="overseeing"``: whose department scope (scope_of) covers ``department_id``:
+      in it, in one above it, or in no department (a department-less holder oversees all;
+      ``department_id`` None then means work of no department, overseen by those only).
+    Combine with ``|`` for several permissions (still one query)."""
+    if scope not in ("subtree", "department", "overseeing"):
+        raise ValueError(f"unknown scope {scope!r}")
+    qs = Membership.objects.filter(holds_permission(code))
+    if scope == "overseeing":
+        covering = Q(department__isnull=True)
+        if department_id is not None:
+            covering |= Q(department_id__in=department_ancestor_ids(department_id))
+        return qs.filter(covering)
+    if department_id is None:
+        return qs
+    if scope == "department":
+        return qs.filter(department_id=department_id)
+    return qs.filter(department_id__in=department_subtree_ids(department_id))
 
 
 def sees_everything(codes: Iterable[str]) -> bool:

@@ -24,6 +24,7 @@ from tenants.models import Agency, AgencyMember
 from tenants.module import Perm
 from tenants.permissions import SYSTEM_ROLES, default_grants, permission_labels
 from tenants.selectors import (
+    department_subtree,
     effective_permissions,
     membership_for,
     permission_set,
@@ -878,14 +879,8 @@ def department_save(
                         "department under it."
                     )
                 )
-        if parent is not None and not creating:
-            ancestor = parent
-            while ancestor is not None:
-                if ancestor.pk == department.pk:
-                    raise ValidationError(
-                        {"parent": _("A department cannot be placed under itself.")}
-                    )
-                ancestor = ancestor.parent
+        if parent is not None and not creating and parent.pk in department_subtree(department.pk):
+            raise ValidationError({"parent": _("A department cannot be placed under itself.")})
         department.name_ar = name_ar.strip()
         department.name_en = name_en.strip()
         department.parent = parent

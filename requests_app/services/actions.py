@@ -11,13 +11,13 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from core import audit
+from core.files.checks import check_upload
 from notifications.services import notification_send
 from requests_app.constants import OPEN_STATUSES, Status, Visibility
 from requests_app.models import Comment, Request, TimelineEvent
 from requests_app.services.files import attachment_store
 from requests_app.services.index import index_sync
 from requests_app.services.pauses import pause_track
-from requests_app.uploads import check_upload
 from tenants.models import Agency
 
 
@@ -51,7 +51,7 @@ def _check_voice(voice: UploadedFile, duration: int | None):
     limits."""
     from django.conf import settings
 
-    from requests_app.uploads import AUDIO, check_upload
+    from core.files.checks import AUDIO, check_upload
 
     if duration is not None and (duration < 0 or duration > settings.VOICE_MAX_SECONDS):
         raise ValidationError(

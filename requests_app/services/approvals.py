@@ -18,30 +18,25 @@ from requests_app.module import Perm
 from requests_app.services.index import index_sync
 from requests_app.services.pauses import pause_track
 from tenants.models import Agency
-from tenants.selectors import effective_permissions
+from tenants.selectors import memberships_holding
 from tenants.staff.models import Membership
+
+WORK = Perm.WORK
+SUPERVISE = Perm.SUPERVISE
+VIEW_ALL = Perm.VIEW_ALL
 
 
 def supervisors_for(item: Request) -> list[Membership]:
     """Who supervises ``item``: agency-wide viewers, and supervisors of its department or of a
-    department above it (or without a department)."""
-    from tenants.selectors import department_subtree
-
-    members = (
-        Membership.objects.filter(is_active=True).select_related("user").prefetch_related("roles")
+    department above it (or without a department). One query."""
+    return list(
+        (
+            memberships_holding(VIEW_ALL)
+            | memberships_holding(SUPERVISE, department_id=item.department_id, scope="overseeing")
+        )
+        .select_related("user")
+        .order_by("id")
     )
-    found = []
-    for member in members:
-        codes = effective_permissions(member)
-        if Perm.VIEW_ALL in codes:
-            found.append(member)
-        elif Perm.SUPERVISE in codes:
-            if member.department_id is None or (
-                item.department_id
-                and item.department_id in department_subtree(member.department_id)
-            ):
-                found.append(member)
-    return found
 
 
 def _locked(item: Request) -> Request:
@@ -56,7 +51,7 @@ def _locked(item: Request) -> Request:
 
 
 def _check_assignee(new_assignee: Membership, item: Request) -> None:
-    if not new_assignee.is_active or Perm.WORK not in effective_permissions(new_assignee):
+    if not memberships_holding(WORK).filter(pk=new_assignee.pk).exists():
         raise ValidationError({"new_assignee": _("This employee cannot receive requests.")})
     if new_assignee.pk == item.assignee_id:
         raise ValidationError({"new_assignee": _("The request is already assigned to them.")})

@@ -17,7 +17,7 @@ from django.utils import timezone
 from requests_app.constants import OPEN_STATUSES, Chooser
 from requests_app.models import DistributionRule, EmployeeProfile, Leave, Request
 from requests_app.module import Perm
-from tenants.selectors import effective_permissions
+from tenants.selectors import memberships_holding
 from tenants.staff.models import Membership
 
 WORK_PERMISSION = Perm.WORK
@@ -58,12 +58,15 @@ def distribution_assign(
     """Choose the assignee of ``request`` (caller holds the transaction) and explain why."""
     now = now or timezone.now()
     rule = rule_for(request)
-    members = (
-        Membership.objects.filter(is_active=True).select_related("user").prefetch_related("roles")
+    members = list(
+        memberships_holding(
+            WORK_PERMISSION,
+            department_id=request.department_id if rule.restrict_to_department else None,
+            scope="department",
+        )
+        .select_related("user")
+        .order_by("id")
     )
-    if rule.restrict_to_department and request.department_id:
-        members = members.filter(department_id=request.department_id)
-    members = [m for m in members if WORK_PERMISSION in effective_permissions(m)]
     decision: dict = {
         "rule": rule.name_en,
         "rule_id": rule.pk,

@@ -1,10 +1,10 @@
 """Storing attachments: the private file, its row, and (when the beneficiary may see it) the
 public document index row, in the caller's transaction."""
 
+from core.files.checks import CheckedFile
 from requests_app.constants import Visibility
 from requests_app.models import Attachment, Comment, Request
 from requests_app.public.models import DocumentIndex
-from requests_app.uploads import CheckedFile
 from tenants.models import Agency
 
 

@@ -12,6 +12,7 @@ from django_tenants.utils import schema_context
 
 from accounts.models import User
 from core import audit
+from core.files.checks import check_upload
 from notifications.services import notification_send
 from requests_app.constants import Priority, Status, Visibility
 from requests_app.models import Assignment, Request, TimelineEvent, TransactionType
@@ -20,7 +21,6 @@ from requests_app.services.distribution import distribution_assign
 from requests_app.services.files import attachment_store
 from requests_app.services.index import index_sync
 from requests_app.services.sla import agency_calendar, sla_due_dates
-from requests_app.uploads import check_upload
 from tenants.models import Agency
 
 MAX_ATTACHMENTS = 10

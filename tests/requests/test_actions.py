@@ -14,6 +14,7 @@ from django.utils.translation import gettext
 from django_tenants.utils import schema_context
 
 from accounts.models import SmsMessage
+from core.files.storage import reset_private_storage
 from notifications.events import EMAIL, INAPP, SMS
 from notifications.models import Delivery, Notification
 from requests_app import services
@@ -27,7 +28,6 @@ from requests_app.models import (
 )
 from requests_app.public.models import RequestIndex
 from requests_app.services.submission import _next_reference
-from requests_app.storage import reset_private_storage
 from tenants.services import department_save
 from tenants.staff.models import AuditEvent, Membership
 from tests.factories import (

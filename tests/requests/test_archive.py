@@ -13,11 +13,11 @@ from django.urls import reverse
 from django.utils.html import escape
 from django_tenants.utils import schema_context
 
+from core.files.storage import reset_private_storage
 from requests_app import services
 from requests_app.constants import Visibility
 from requests_app.models import Attachment, Request
 from requests_app.public.models import DocumentIndex
-from requests_app.storage import reset_private_storage
 from tenants.services import department_save
 from tenants.staff.models import Membership
 from tests.factories import (

@@ -18,6 +18,7 @@ from django.utils.translation import gettext
 from django_tenants.utils import schema_context
 
 from accounts.models import SmsMessage
+from core.files.storage import reset_private_storage
 from notifications.models import Delivery, Notification
 from portal.asgi import application
 from portal.consumers import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, user_group
@@ -25,7 +26,6 @@ from requests_app.constants import Status, Visibility
 from requests_app.models import Attachment, Comment, Request, TimelineEvent
 from requests_app.public.models import RequestIndex
 from requests_app.services import comment_add
-from requests_app.storage import reset_private_storage
 from tenants.services import department_save
 from tenants.staff.models import AuditEvent, Membership
 from tests.factories import (

@@ -11,13 +11,13 @@ from django.utils.html import escape
 from django.utils.translation import gettext
 from django_tenants.utils import schema_context
 
+from core.files.storage import reset_private_storage
 from notifications.models import Notification
 from requests_app.constants import Priority, Status
 from requests_app.models import Attachment, ReferenceCounter, Request
 from requests_app.public.models import CatalogueEntry, RequestIndex
 from requests_app.services import request_resolve, transaction_type_save
 from requests_app.services.submission import MAX_ATTACHMENTS
-from requests_app.storage import reset_private_storage
 from tenants.models import Agency
 from tenants.services import department_save
 from tenants.staff.models import Membership

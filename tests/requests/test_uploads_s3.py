@@ -24,11 +24,11 @@ from django.utils.html import escape
 from django.utils.translation import gettext
 from django_tenants.utils import schema_context
 
+from core.files.storage import reset_private_storage
 from notifications.models import Notification
 from requests_app.models import Attachment, Request
 from requests_app.public.models import RequestIndex
 from requests_app.services import request_submit
-from requests_app.storage import reset_private_storage
 from tests.factories import PDF_BYTES, PNG_BYTES, make_beneficiary, make_employee, make_type
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -377,7 +377,7 @@ def keys(s3, prefix: str = "") -> list[str]:
 def test_s3_attachment_is_private_and_served_by_a_presigned_url(
     s3, client, agency_a, person, service
 ):
-    from requests_app.storage import private_storage
+    from core.files.storage import private_storage
 
     sent: list[dict] = []
     private_storage.connection.meta.client.meta.events.register(

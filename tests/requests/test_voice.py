@@ -19,11 +19,11 @@ from django.utils.html import escape
 from django.utils.translation import gettext
 from django_tenants.utils import schema_context
 
+from core.files.storage import reset_private_storage
 from notifications.models import Notification
 from requests_app.constants import Visibility
 from requests_app.models import Attachment, Comment, Request, TimelineEvent
 from requests_app.public.models import DocumentIndex
-from requests_app.storage import reset_private_storage
 from tenants.services import department_save
 from tenants.staff.models import Membership
 from tests.factories import PNG_BYTES, make_beneficiary, make_employee, make_request, make_type

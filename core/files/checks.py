@@ -1,4 +1,4 @@
-"""Attachment checks: size limit and type detected from the content, not the name."""
+"""Upload checks: size limit and type detected from the content, not the name."""
 
 import codecs
 import zipfile

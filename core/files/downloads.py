@@ -1,14 +1,15 @@
-"""Serving private attachments: only after the caller's permission check."""
+"""Serving private files: only after the caller's permission check (the caller finds the row
+through a selector that applies who may see it, and answers 404 otherwise)."""
 
 from django.http import FileResponse, HttpResponseRedirect
 from django.utils.http import content_disposition_header
 
-from requests_app.models import Attachment
-from requests_app.storage import is_remote
+from core.files.storage import is_remote
 
 
-def attachment_response(attachment: Attachment):
-    """Stream a local file, or redirect to a short-lived presigned S3 URL."""
+def private_file_response(attachment):
+    """Stream a local file, or redirect to a short-lived presigned S3 URL. ``attachment``: a
+    row with ``file``, ``original_name`` and ``content_type`` (see core.files.models)."""
     if is_remote():
         # S3 keys carry no name or extension, and S3 would serve its stored (guessed) type:
         # have the signed URL answer as a download with the checked type and the original

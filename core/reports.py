@@ -1,16 +1,21 @@
-"""Tables as CSV (UTF-8 with a byte-order mark, so spreadsheet programs read Arabic) or XLSX
-(openpyxl; right-to-left sheets in Arabic). Cells that a spreadsheet would run as a formula
-are written as text."""
+"""Reports any module can give: tables as CSV (UTF-8 with a byte-order mark, so spreadsheet
+programs read Arabic) or XLSX (openpyxl; right-to-left sheets in Arabic), and HTML rendered as
+PDF (weasyprint). Cells that a spreadsheet would run as a formula are written as text."""
 
 import csv
 import io
+import logging
 
 from django.http import HttpResponse
+from django.utils.http import content_disposition_header
 from django.utils.translation import get_language_bidi
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+logger = logging.getLogger(__name__)
 
 
 def _safe(value):
@@ -20,6 +25,7 @@ def _safe(value):
 
 
 def table_response(*, fmt: str, filename: str, header: list[str], rows: list[list]):
+    """A download of the table: ``fmt`` "xlsx", else CSV; ``filename`` without extension."""
     if fmt == "xlsx":
         book = Workbook()
         sheet = book.active
@@ -41,7 +47,7 @@ def table_response(*, fmt: str, filename: str, header: list[str], rows: list[lis
             buffer.getvalue(),
             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         )
-        response["Content-Disposition"] = f'attachment; filename="{filename}.xlsx"'
+        response["Content-Disposition"] = content_disposition_header(True, f"{filename}.xlsx")
         return response
     text = io.StringIO()
     text.write("\ufeff")
@@ -50,5 +56,18 @@ def table_response(*, fmt: str, filename: str, header: list[str], rows: list[lis
     for row in rows:
         writer.writerow(["" if value is None else _safe(value) for value in row])
     response = HttpResponse(text.getvalue(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
+    response["Content-Disposition"] = content_disposition_header(True, f"{filename}.csv")
+    return response
+
+
+def pdf_response(html: str, filename: str) -> HttpResponse | None:
+    """The PDF of ``html`` as a download, or None when this server lacks the system libraries
+    (Pango) weasyprint needs (the caller says so to the user)."""
+    try:
+        from weasyprint import HTML
+    except OSError:
+        logger.exception("PDF reports need Pango (apt-get install libpangoft2-1.0-0)")
+        return None
+    response = HttpResponse(HTML(string=html).write_pdf(), content_type="application/pdf")
+    response["Content-Disposition"] = content_disposition_header(True, f"{filename}.pdf")
     return response
