@@ -25,6 +25,15 @@ class Notification(models.Model):
     body = models.TextField(_("text"), blank=True)
     link = models.CharField(max_length=500, blank=True)
     idempotency_key = models.CharField(max_length=200, unique=True)
+    # What the delivery job renders the email/SMS texts from (notifications.services): the
+    # channels decided when the event happened and the caller's context as JSON, model
+    # instances by reference ({"_model": "app.Model", "pk": …, "schema": …}). A sensitive
+    # event's context is stored encrypted ({"_sealed": …}) and emptied once rendered.
+    channels = models.JSONField(default=list, blank=True)
+    context = models.JSONField(default=dict, blank=True)
+    # Set by the job once the deliveries exist (null: the email/SMS texts are not rendered yet;
+    # the title and in-app text are, from the start).
+    rendered_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     read_at = models.DateTimeField(null=True, blank=True)
 

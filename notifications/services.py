@@ -1,19 +1,26 @@
-"""Telling people things: one call renders, records and schedules every channel (R-7)."""
+"""Telling people things (R-7): one call records the event and its context in the caller's
+transaction; a job renders every channel, records the deliveries and sends them."""
 
+import json
 import logging
 import smtplib
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage, EmailMultiAlternatives
-from django.db import transaction
+from django.db import connection, models, transaction
 from django.template import Context
 from django.template.loader import get_template, render_to_string
 from django.utils import timezone, translation
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django_tenants.utils import schema_context
 
 from accounts.identity import decrypt_identity, encrypt_identity
 from accounts.models import User
@@ -59,11 +66,16 @@ def notification_send(
     idempotency_key: str | None = None,
     link: str = "",
 ) -> Notification:
-    """Render ``event`` in the recipient's language, record it, and schedule each channel.
+    """Record ``event`` for the recipient and defer the job that renders and sends it.
 
-    Runs in the caller's transaction: the delivery jobs are rows in the same transaction, so they
-    exist only if it commits, and the live push leaves only after commit. A repeated
-    ``idempotency_key`` returns the existing notification instead of sending twice.
+    Runs in the caller's transaction, which is often a business transaction holding row locks,
+    so it only writes: the notification (channels decided now, from the preferences; the
+    context as JSON, encrypted for a sensitive event) and one ``notifications.render`` job, a
+    row of the same transaction (it exists only if the caller commits). The title and in-app
+    text, which pages show, are rendered here (two cached templates, no query, no I/O); the
+    job renders the email/SMS texts in the recipient's language, writes the deliveries, queues
+    their sending and pushes the notification live. A repeated ``idempotency_key`` returns the
+    existing notification instead of sending twice.
     """
     spec = EVENTS.get(event)
     if spec is None:
@@ -71,42 +83,141 @@ def notification_send(
     from notifications import tasks
 
     key = idempotency_key or f"{event}:{recipient.pk}:{timezone.now().timestamp()}"
-    with transaction.atomic():
+    language = recipient.preferred_language or settings.LANGUAGE_CODE
+    # Serialised and rendered before the first statement: a context that cannot be stored or a
+    # template error fails here, leaving the caller's transaction usable.
+    with translation.override(language):
+        stored = context_dump(context or {})
+        base = _base_context(recipient=recipient, agency=agency, link=link)
+        # What stays in clear (title, in-app text) never sees a sensitive event's context.
+        clear = base if spec.sensitive else {**base, **(context or {})}
+        title = _render(event, "subject.txt", clear)
+        inapp = _render(event, "inapp.txt", clear) if INAPP in spec.channels else ""
+    if spec.sensitive and stored:
+        stored = {SEALED: seal(json.dumps(stored))}
+    # No savepoint of its own: inside the caller's transaction every row of it stands or falls
+    # with the caller's; outside one, this is the transaction.
+    with transaction.atomic(savepoint=False):
         existing = Notification.objects.filter(idempotency_key=key).first()
         if existing is not None:
             return existing
-        language = recipient.preferred_language or settings.LANGUAGE_CODE
         channels = channels_for(recipient=recipient, event=spec, code=event)
-        with translation.override(language):
-            base = {
-                "recipient": recipient,
-                "agency": agency,
-                "link": link,
-                "site_url": settings.SITE_URL,
+        body = inapp if INAPP in channels else ""
+        notification = Notification.objects.create(
+            recipient=recipient,
+            agency=agency,
+            event=event,
+            language=language,
+            title=title,
+            body=body,
+            link=link,
+            idempotency_key=key,
+            channels=channels,
+            context=stored,
+            rendered_at=None if channels else timezone.now(),
+        )
+        if channels:
+            tasks.render.defer(notification_id=notification.pk)
+    return notification
+
+
+def _base_context(*, recipient: User | None, agency: Agency | None, link: str) -> dict[str, Any]:
+    return {"recipient": recipient, "agency": agency, "link": link, "site_url": settings.SITE_URL}
+
+
+SEALED = "_sealed"
+_MODEL, _DATETIME, _DATE, _DECIMAL = "_model", "_datetime", "_date", "_decimal"
+
+
+def context_dump(value: Any) -> Any:
+    """A notification context as JSON: plain values as they are, dates and decimals tagged,
+    model instances by reference (``{"_model": "app.Model", "pk": n, "schema": s}``, resolved
+    by the job in that schema), lazy translations in the active language (the recipient's).
+    Anything else is refused, so nothing is pickled or silently turned into its repr."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, Promise):
+        return str(value)
+    if isinstance(value, dict):
+        for name in value:
+            if not isinstance(name, str) or name.startswith("_"):
+                raise TypeError(f"notification context key {name!r}: a string not starting with _")
+        return {name: context_dump(item) for name, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [context_dump(item) for item in value]
+    if isinstance(value, datetime):
+        return {_DATETIME: value.isoformat()}
+    if isinstance(value, date):
+        return {_DATE: value.isoformat()}
+    if isinstance(value, Decimal):
+        return {_DECIMAL: str(value)}
+    if isinstance(value, models.Model):
+        if value.pk is None:
+            raise TypeError(f"notification context: unsaved {value._meta.label} instance")
+        return {_MODEL: value._meta.label, "pk": value.pk, "schema": connection.schema_name}
+    raise TypeError(f"notification context cannot hold {type(value).__name__}")
+
+
+def context_load(value: Any) -> Any:
+    """The inverse of ``context_dump``; model references are fetched in their schema (one
+    query each; a row deleted since becomes None)."""
+    if isinstance(value, list):
+        return [context_load(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if _MODEL in value:
+        model = apps.get_model(value[_MODEL])
+        with schema_context(value.get("schema") or settings.PUBLIC_SCHEMA_NAME):
+            return model._default_manager.filter(pk=value["pk"]).first()
+    if _DATETIME in value:
+        return datetime.fromisoformat(value[_DATETIME])
+    if _DATE in value:
+        return date.fromisoformat(value[_DATE])
+    if _DECIMAL in value:
+        return Decimal(value[_DECIMAL])
+    return {name: context_load(item) for name, item in value.items()}
+
+
+def notification_render(*, notification_id: int, queue: str | None = None) -> Notification | None:
+    """The job's half of ``notification_send``: render the email/SMS texts in the
+    notification's language from its stored context, write one delivery per channel (a
+    sensitive event's texts sealed, its stored context emptied), queue each email/SMS
+    delivery's sending and, after commit, push the notification live. Runs once: the row is
+    locked and a rendered notification is left alone (a retried or re-run job). ``queue``: where
+    the delivery jobs go (the rendering job's own queue; default, the task's)."""
+    from notifications import tasks
+
+    with transaction.atomic():
+        notification = (
+            Notification.objects.select_for_update(of=("self",))
+            .select_related("recipient", "agency")
+            .filter(pk=notification_id)
+            .first()
+        )
+        if notification is None or notification.rendered_at is not None:
+            return notification
+        event, recipient = notification.event, notification.recipient
+        spec = EVENTS.get(event, Event("", ()))
+        stored = notification.context or {}
+        if SEALED in stored:
+            stored = json.loads(unseal(stored[SEALED]))
+        with translation.override(notification.language):
+            ctx = {
+                **_base_context(
+                    recipient=recipient, agency=notification.agency, link=notification.link
+                ),
+                **context_load(stored),
             }
-            ctx = {**base, **(context or {})}
-            # What stays in clear (title, in-app text) never sees a sensitive event's context.
-            clear = base if spec.sensitive else ctx
-            notification = Notification.objects.create(
-                recipient=recipient,
-                agency=agency,
-                event=event,
-                language=language,
-                title=_render(event, "subject.txt", clear),
-                body=_render(event, "inapp.txt", clear) if INAPP in channels else "",
-                link=link,
-                idempotency_key=key,
-            )
             deliveries = []
-            for channel in channels:
+            for channel in notification.channels:
                 delivery = Delivery(notification=notification, channel=channel)
                 if channel == EMAIL:
-                    delivery.address = recipient.email
+                    delivery.address = recipient.email or ""
                     delivery.subject = notification.title
                     delivery.body = _render(event, "email.txt", ctx)
                     delivery.html = _render(event, "email.html", ctx)
                 elif channel == SMS:
-                    delivery.address = recipient.mobile
+                    delivery.address = recipient.mobile or ""
                     delivery.body = _render(event, "sms.txt", ctx)
                 else:
                     delivery.address = f"user:{recipient.pk}"
@@ -116,11 +227,18 @@ def notification_send(
                     delivery.body, delivery.html = seal(delivery.body), seal(delivery.html)
                     delivery.sealed = True
                 deliveries.append(delivery)
-            Delivery.objects.bulk_create(deliveries)
+        Delivery.objects.bulk_create(deliveries)
+        notification.rendered_at = timezone.now()
+        fields = ["rendered_at"]
+        if spec.sensitive:
+            notification.context = {}
+            fields.append("context")
+        notification.save(update_fields=fields)
+        deliver = tasks.deliver.configure(queue=queue).defer if queue else tasks.deliver.defer
         for delivery in deliveries:
             if delivery.channel in (EMAIL, SMS):
-                tasks.deliver.defer(delivery_id=delivery.pk)
-        if INAPP in channels:
+                deliver(delivery_id=delivery.pk)
+        if INAPP in notification.channels:
             transaction.on_commit(lambda: notification_push(notification=notification))
     return notification
 

@@ -16,6 +16,22 @@ DELIVERY_RETRY = RetryStrategy(
 )
 
 
+# Rendering fails only on a database error (or a template bug, which retrying will not fix):
+# a few quick retries, then the job is failed and visible in procrastinate_jobs.
+RENDER_RETRY = RetryStrategy(max_attempts=4, exponential_wait=2)
+
+
+@app.task(name="notifications.render", queue="notifications", retry=RENDER_RETRY, pass_context=True)
+def render(context: JobContext, *, notification_id: int) -> None:
+    """Render a notification recorded by ``notification_send`` (off the caller's transaction
+    and its locks), write its deliveries, queue their sending (on the queue this job ran on)
+    and push it live."""
+    from notifications.services import notification_render
+
+    queue = getattr(context.job, "queue", None)
+    notification_render(notification_id=notification_id, queue=queue)
+
+
 @app.task(
     name="notifications.deliver", queue="notifications", retry=DELIVERY_RETRY, pass_context=True
 )

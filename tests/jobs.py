@@ -37,9 +37,25 @@ def pending_jobs(task_name: str | None = None) -> list[dict]:
 
 
 def run_pending_jobs(task_name: str | None = None, *, raise_errors: bool = True) -> int:
-    """Run every pending job once (in id order); returns how many ran."""
+    """Run every pending job once (in id order), then the jobs those deferred (a notification's
+    rendering job queues its deliveries' jobs), until none is left; returns how many ran."""
     ran = 0
-    for job in pending_jobs(task_name):
+    while True:
+        batch = pending_jobs(task_name)
+        if not batch:
+            return ran
+        ran += _run(batch, raise_errors=raise_errors)
+
+
+def render_pending() -> int:
+    """Run the pending notification rendering jobs (notifications.services.notification_send
+    defers one per notification; it writes the deliveries and queues their sending)."""
+    return _run(pending_jobs("notifications.render"), raise_errors=True)
+
+
+def _run(batch: list[dict], *, raise_errors: bool) -> int:
+    ran = 0
+    for job in batch:
         task = app.tasks[job["task_name"]]
         raw = job["args"]
         kwargs = json.loads(raw) if isinstance(raw, str) else dict(raw)
@@ -48,7 +64,7 @@ def run_pending_jobs(task_name: str | None = None, *, raise_errors: bool = True)
             args.append(
                 JobContext(
                     app=app,
-                    job=SimpleNamespace(attempts=job["attempts"], id=job["id"]),
+                    job=SimpleNamespace(attempts=job["attempts"], id=job["id"], queue=None),
                     start_timestamp=time.time(),
                     abort_reason=lambda: None,
                 )

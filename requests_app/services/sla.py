@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from core import audit
@@ -77,6 +78,57 @@ def _notify(agency: Agency, recipient, event: str, item: Request, key: str) -> N
     )
 
 
+def due_dates_refresh(**filters) -> int:
+    """Store again the due dates of the current agency's open requests (``filters`` narrow
+    them, e.g. to one type and priority) after a change of service level or calendar, in the
+    request and its public index row: the sweep's prefilter and the queue read them. Returns
+    how many changed."""
+    from django.db import connection
+
+    from requests_app.public.models import RequestIndex
+
+    calendar, _config = agency_calendar()
+    items = list(
+        Request.objects.filter(status__in=OPEN_STATUSES, **filters).select_related(
+            "transaction_type"
+        )
+    )
+    changed = []
+    for item in items:
+        dates = sla_due_dates(item, calendar)
+        if dates != (item.first_response_due_at, item.due_at):
+            item.first_response_due_at, item.due_at = dates
+            changed.append(item)
+    if changed:
+        Request.objects.bulk_update(changed, ["first_response_due_at", "due_at"])
+        agency = Agency.objects.get(schema_name=connection.schema_name)
+        due = {item.pk: item.due_at for item in changed}
+        rows = list(RequestIndex.objects.filter(agency=agency, request_id__in=due))
+        for row in rows:
+            row.due_at = due[row.request_id]
+        RequestIndex.objects.bulk_update(rows, ["due_at"])
+    return len(changed)
+
+
+def sla_candidates(*, now: datetime, calendar: WorkingCalendar, config: AgencyCalendar):
+    """The open requests a sweep at ``now`` may have to act on, from the stored due dates: a
+    postponement that ended, a late request not yet escalated, or a target (first response
+    while unanswered, resolution) that falls before the warning horizon. Stored due dates
+    assume no pause and pauses only push the real deadline later, so a request left out has
+    more than ``warn_before_hours`` of working time left and nothing to do. (They are written
+    at submission: a later change of the service level or the calendar moves the sweep's
+    targets: ``due_dates_refresh`` stores them again.) Requests without stored dates are always
+    looked at."""
+    horizon = max(now, calendar.add_working_seconds(now, config.warn_before_hours * HOUR))
+    return Request.objects.filter(status__in=OPEN_STATUSES).filter(
+        Q(status=Status.POSTPONED, postponed_until__lte=now)
+        | Q(is_late=True, escalated_at__isnull=True)
+        | Q(is_late=False, due_at__lte=horizon)
+        | Q(is_late=False, first_response_at__isnull=True, first_response_due_at__lte=horizon)
+        | Q(due_at__isnull=True)
+    )
+
+
 def sla_sweep(*, agency: Agency, now: datetime | None = None) -> dict[str, int]:
     """One pass over the agency's open requests (run in its schema): resume postponements
     whose date came, warn assignees before a target is missed, mark late, escalate."""
@@ -85,7 +137,9 @@ def sla_sweep(*, agency: Agency, now: datetime | None = None) -> dict[str, int]:
     now = now or timezone.now()
     calendar, config = agency_calendar()
     counts = {"resumed": 0, "warned": 0, "late": 0, "escalated": 0}
-    open_ids = list(Request.objects.filter(status__in=OPEN_STATUSES).values_list("id", flat=True))
+    open_ids = list(
+        sla_candidates(now=now, calendar=calendar, config=config).values_list("id", flat=True)
+    )
     for request_id in open_ids:
         with transaction.atomic():
             item = (
@@ -201,6 +255,7 @@ def sla_policy_save(
                 "resolution_hours": resolution_hours,
             },
         )
+        due_dates_refresh(transaction_type=transaction_type, priority=priority)
         audit.agency_record(
             request=request,
             actor=actor,
@@ -239,6 +294,7 @@ def calendar_save(
         config.warn_before_hours = warn_before_hours
         config.escalate_after_hours = escalate_after_hours
         config.save()
+        due_dates_refresh()
         audit.agency_record(
             request=request,
             actor=actor,

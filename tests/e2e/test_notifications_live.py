@@ -224,7 +224,7 @@ def test_agency_admin_reads_the_delivery_log_in_arabic(
     live_url, new_context, agencies, orm, seed, artifacts
 ):
     from notifications.models import Delivery
-    from notifications.services import notification_send
+    from notifications.services import notification_render, notification_send
 
     alpha = agencies["alpha"]
 
@@ -235,19 +235,25 @@ def test_agency_admin_reads_the_delivery_log_in_arabic(
             identity_number=national_id(seed + 1),
             mobile=mobile_number(seed + 1),
         )
-        notification = notification_send(
-            recipient=person, event="account.welcome", agency=alpha, idempotency_key=f"log-{seed}"
-        )
-        # Status as the worker and Twilio would leave it (set here, so the page is predictable).
-        Delivery.objects.filter(notification=notification, channel="sms").update(
-            status=Delivery.FAILED,
-            failure_reason="21211 The 'To' number is not a valid phone number.",
-            attempts=1,
-            segments=2,
-        )
-        Delivery.objects.filter(notification=notification, channel="email").update(
-            status=Delivery.DELIVERED, attempts=1
-        )
+        with transaction.atomic():  # committed at once, with the statuses below
+            notification = notification_send(
+                recipient=person,
+                event="account.welcome",
+                agency=alpha,
+                idempotency_key=f"log-{seed}",
+            )
+            # Rendered here (the worker's rendering job then finds it done), and the status as
+            # the worker and Twilio would leave it (set here, so the page is predictable).
+            notification_render(notification_id=notification.pk)
+            Delivery.objects.filter(notification=notification, channel="sms").update(
+                status=Delivery.FAILED,
+                failure_reason="21211 The 'To' number is not a valid phone number.",
+                attempts=1,
+                segments=2,
+            )
+            Delivery.objects.filter(notification=notification, channel="email").update(
+                status=Delivery.DELIVERED, attempts=1
+            )
         return admin, person
 
     admin, person = committed(orm, prepare)

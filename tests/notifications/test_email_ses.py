@@ -10,7 +10,7 @@ from moto.server import ThreadedMotoServer
 from notifications.models import Delivery
 from notifications.services import notification_send
 from tests.factories import make_beneficiary
-from tests.jobs import run_pending_jobs
+from tests.jobs import render_pending, run_pending_jobs
 
 
 def _free_port() -> int:
@@ -46,6 +46,7 @@ def test_email_goes_through_ses(db, ses_server):
     before = ses_server.get_send_quota()["SentLast24Hours"]
     user = make_beneficiary(preferred_language="ar")
     notification_send(recipient=user, event="account.welcome", idempotency_key="ses-1")
+    render_pending()
     run_pending_jobs()
     delivery = Delivery.objects.get(notification__idempotency_key="ses-1", channel="email")
     assert delivery.status == Delivery.SENT, delivery.failure_reason
@@ -58,6 +59,7 @@ def test_ses_refusal_is_reported(db, ses_server, settings):
     settings.DEFAULT_FROM_EMAIL = "unverified@elsewhere.example"  # SES refuses this sender
     user = make_beneficiary()
     notification_send(recipient=user, event="account.welcome", idempotency_key="ses-2")
+    render_pending()
     run_pending_jobs(raise_errors=False)
     delivery = Delivery.objects.get(notification__idempotency_key="ses-2", channel="email")
     assert delivery.status == Delivery.FAILED  # SES's MessageRejected: retrying cannot help
@@ -81,6 +83,7 @@ def test_unexpected_provider_error_is_retried_not_stuck(db, settings):
         context={"code": "123456"},
         idempotency_key="boom-1",
     )
+    render_pending()
     delivery = Delivery.objects.get(notification__idempotency_key="boom-1", channel="sms")
     with pytest.raises(TransientDeliveryError):
         delivery_attempt(delivery_id=delivery.pk)

@@ -18,7 +18,7 @@ from notifications.events import EMAIL
 from notifications.models import Delivery
 from notifications.services import notification_send
 from tests.factories import make_beneficiary
-from tests.jobs import pending_jobs, run_pending_jobs
+from tests.jobs import pending_jobs, render_pending, run_pending_jobs
 
 ARABIC = re.compile(r"[\u0600-\u06FF]")
 SITE_URL = "https://muamalat.example.sa"
@@ -110,6 +110,7 @@ def test_arabic_invitation_arrives_as_rtl_multipart(smtp, agency_a, db):
         context={"new_account": False, "action_url": action_url},
         link=f"/a/{agency_a.slug}/",
     )
+    render_pending()
     run_pending_jobs()
 
     [envelope] = smtp.envelopes
@@ -151,6 +152,7 @@ def test_arabic_invitation_arrives_as_rtl_multipart(smtp, agency_a, db):
 def test_english_welcome_arrives_in_english_ltr(smtp, db):
     user = make_beneficiary(preferred_language="en")
     notification = notification_send(recipient=user, event="account.welcome", link="/")
+    render_pending()
     run_pending_jobs()
 
     [envelope] = smtp.envelopes
@@ -173,6 +175,7 @@ def test_smtp_server_down_is_transient_and_kept_queued(smtp, db, settings):
     settings.EMAIL_PORT = _free_port()  # nothing listens there
     user = make_beneficiary(preferred_language="ar")
     notification = notification_send(recipient=user, event="account.welcome")
+    render_pending()
     with pytest.raises(TransientDeliveryError):
         run_pending_jobs("notifications.deliver")
     delivery = _email_delivery(notification)
@@ -185,6 +188,7 @@ def test_smtp_server_down_is_transient_and_kept_queued(smtp, db, settings):
 def test_temporary_smtp_refusal_is_retried_then_delivered(smtp, db):
     user = make_beneficiary(preferred_language="en")
     notification = notification_send(recipient=user, event="account.welcome")
+    render_pending()
     email_id = _email_delivery(notification).pk
     [job] = [
         j for j in pending_jobs("notifications.deliver") if _args(j) == {"delivery_id": email_id}
@@ -213,6 +217,7 @@ def test_refused_recipient_fails_with_reason(smtp, db):
     user = make_beneficiary(preferred_language="ar")
     smtp.refused.add(user.email)
     notification = notification_send(recipient=user, event="account.welcome")
+    render_pending()
     run_pending_jobs()  # no exception: a refused address is not retried
     delivery = _email_delivery(notification)
     assert delivery.status == Delivery.FAILED

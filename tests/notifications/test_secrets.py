@@ -25,7 +25,7 @@ from notifications.models import AccountEmail, Delivery, Notification
 from notifications.services import notification_send, unseal
 from tenants.services import employee_invite
 from tests.factories import make_beneficiary, make_employee
-from tests.jobs import pending_jobs, run_pending_jobs
+from tests.jobs import pending_jobs, render_pending, run_pending_jobs
 
 NEW_PASSWORD = "Another-Strong-Pass-77"
 INVITATION = re.compile(r"http://[^\s\"<]+/accounts/invitation/([^/\s]+)/([^/\s?\"<]+)/[^\s\"<]*")
@@ -38,7 +38,7 @@ def stored_texts() -> dict[str, str]:
     places = {
         "notifications_delivery": "SELECT subject || body || html FROM notifications_delivery",
         "notifications_notification": (
-            "SELECT title || body || link FROM notifications_notification"
+            "SELECT title || body || link || context::text FROM notifications_notification"
         ),
         "notifications_accountemail": (
             "SELECT subject || body || html || headers::text FROM notifications_accountemail"
@@ -87,6 +87,10 @@ def test_invitation_link_only_in_the_delivered_email(client, agency_a, mailoutbo
     mailoutbox.clear()
     with schema_context(agency_a.schema_name):
         employee_invite(agency=agency_a, email="secret.invitee@example.sa", actor=inviter)
+    # recorded, not yet rendered: the stored context (with the link) is encrypted
+    assert "/accounts/invitation/" not in str(stored_texts())
+    assert [args_of(job)["notification_id"] for job in pending_jobs("notifications.render")]
+    render_pending()
     user = User.objects.get(email="secret.invitee@example.sa")
     notification = Notification.objects.get(recipient=user, event="staff.invited")
     email = Delivery.objects.get(notification=notification, channel=EMAIL)
@@ -172,7 +176,14 @@ def test_email_confirmation_link_only_in_the_delivered_email(client, db, mailout
 
 def test_mobile_code_is_encrypted_while_queued(db, debug_logs):
     user = make_beneficiary()
-    notification_send(recipient=user, event="account.mobile_code", context={"code": "975312"})
+    notification = notification_send(
+        recipient=user, event="account.mobile_code", context={"code": "975312"}
+    )
+    assert "975312" not in str(stored_texts())  # the stored context is encrypted
+    assert notification.context and "975312" not in str(notification.context)
+    render_pending()
+    notification.refresh_from_db()
+    assert notification.context == {}  # emptied once rendered
     delivery = Delivery.objects.get(notification__recipient=user, channel="sms")
     assert delivery.sealed and "975312" not in delivery.body
     assert "975312" not in str(stored_texts())

@@ -13,7 +13,7 @@ from notifications.events import EMAIL, INAPP, SMS
 from notifications.models import Delivery, Notification
 from notifications.services import notification_send, unseal
 from tests.factories import make_beneficiary
-from tests.jobs import pending_jobs, run_pending_jobs
+from tests.jobs import pending_jobs, render_pending, run_pending_jobs
 
 ARABIC = re.compile(r"[\u0600-\u06FF]")
 
@@ -36,9 +36,11 @@ def test_send_in_a_rolled_back_transaction_leaves_nothing(db, django_capture_on_
         with pytest.raises(RuntimeError):
             with transaction.atomic():
                 notification = notification_send(recipient=user, event="account.welcome")
-                # inside the transaction everything exists: rows and the two delivery jobs
-                assert _channels(notification) == {INAPP, EMAIL, SMS}
-                assert _job_count() == jobs_before + 2
+                # inside the transaction everything exists: the notification, its channels
+                # and the one job that renders and sends them
+                assert notification.channels == [INAPP, EMAIL, SMS]
+                assert [job["task_name"] for job in pending_jobs()] == ["notifications.render"]
+                assert _job_count() == jobs_before + 1
                 raise RuntimeError("the caller's transaction fails")
 
     assert not Notification.objects.filter(recipient=user).exists()
@@ -57,8 +59,13 @@ def test_send_that_commits_schedules_jobs_and_push(db, django_capture_on_commit_
     with django_capture_on_commit_callbacks() as callbacks:
         with transaction.atomic():
             notification = notification_send(recipient=user, event="account.welcome")
-    assert len(callbacks) == 1  # the live push, after commit
-    assert _job_count() == jobs_before + 2
+    assert callbacks == []  # the business transaction only records; the job pushes
+    assert notification.title and notification.body  # what pages show is there at once
+    assert _job_count() == jobs_before + 1
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert render_pending() == 1
+    assert len(callbacks) == 1  # the live push, after the rendering job's commit
+    assert _job_count() == jobs_before + 3
     deliveries = {d.channel: d for d in notification.deliveries.all()}
     assert deliveries[INAPP].status == Delivery.SENT  # the in-app copy is there at once
     assert deliveries[EMAIL].status == deliveries[SMS].status == Delivery.QUEUED
@@ -71,6 +78,7 @@ def test_same_idempotency_key_sends_once(db, mailoutbox):
     first = notification_send(
         recipient=user, event="account.welcome", idempotency_key=f"account.welcome:{user.pk}"
     )
+    render_pending()
     second = notification_send(
         recipient=user,
         event="account.welcome",
@@ -81,6 +89,7 @@ def test_same_idempotency_key_sends_once(db, mailoutbox):
     assert second.link == ""
     assert Notification.objects.filter(recipient=user).count() == 1
     assert Delivery.objects.filter(notification=first).count() == 3
+    assert not pending_jobs("notifications.render")
     assert len(pending_jobs("notifications.deliver")) == 2
     run_pending_jobs()
     assert len(mailoutbox) == 1
@@ -108,10 +117,13 @@ def test_user_without_mobile_gets_no_sms(db):
     user = make_beneficiary(preferred_language="ar", mobile=None)
     sms_before = SmsMessage.objects.count()
     notification = notification_send(recipient=user, event="account.welcome")
+    render_pending()
     assert _channels(notification) == {INAPP, EMAIL}
     assert len(pending_jobs("notifications.deliver")) == 1
     # even a mandatory SMS-only event has nowhere to go
     code = notification_send(recipient=user, event="account.mobile_code", context={"code": "1"})
+    assert code.channels == [] and code.rendered_at  # nothing to render: no job
+    assert not pending_jobs("notifications.render")
     assert _channels(code) == set()
     assert len(pending_jobs("notifications.deliver")) == 1
     run_pending_jobs()
@@ -127,6 +139,7 @@ def test_arabic_recipient_gets_arabic(db, agency_a):
         agency=agency_a,
         context={"new_account": False, "action_url": "https://muamalat.example.sa/a/alpha/"},
     )
+    render_pending()
     assert notification.language == "ar"
     with translation.override("ar"):
         title = gettext("You are invited to %(agency)s on Muamalat") % {"agency": agency_a.name_ar}
@@ -148,6 +161,7 @@ def test_arabic_welcome_is_rendered_in_arabic(db):
     """Whatever locale/ar says today, the welcome is rendered with it, never in English."""
     user = make_beneficiary(preferred_language="ar")
     notification = notification_send(recipient=user, event="account.welcome")
+    render_pending()
     with translation.override("ar"):
         title = gettext("Welcome to Muamalat")
         body = gettext("Welcome, %(name)s. You can now submit requests to any agency.") % {
@@ -164,6 +178,7 @@ def test_arabic_welcome_is_rendered_in_arabic(db):
 def test_english_recipient_gets_english(db, agency_a):
     user = make_beneficiary(preferred_language="en")
     welcome = notification_send(recipient=user, event="account.welcome")
+    render_pending()
     assert welcome.language == "en"
     assert welcome.title == "Welcome to Muamalat"
     assert welcome.body == (
@@ -177,6 +192,7 @@ def test_english_recipient_gets_english(db, agency_a):
         agency=agency_a,
         context={"new_account": False, "action_url": "https://muamalat.example.sa/a/alpha/"},
     )
+    render_pending()
     assert invited.title == f"You are invited to {agency_a.name_en} on Muamalat"
     assert not ARABIC.search(invited.title + invited.body)
     assert 'dir="ltr"' in unseal(Delivery.objects.get(notification=invited, channel=EMAIL).html)
@@ -185,6 +201,7 @@ def test_english_recipient_gets_english(db, agency_a):
 def test_plain_text_parts_are_not_html_escaped(db, mailoutbox):
     user = make_beneficiary(preferred_language="en", family_name_en="O'Neil & Sons")
     notification = notification_send(recipient=user, event="account.welcome")
+    render_pending()
     assert notification.body.startswith("Welcome, Mohammed Ali O'Neil & Sons.")
     email = Delivery.objects.get(notification=notification, channel=EMAIL)
     assert "Welcome, Mohammed Ali O'Neil & Sons." in email.body
@@ -196,6 +213,7 @@ def test_verification_code_is_removed_after_sending(db):
     notification = notification_send(
         recipient=user, event="account.mobile_code", context={"code": "135790"}
     )
+    render_pending()
     assert _channels(notification) == {SMS}
     assert "135790" not in notification.title + notification.body
     delivery = Delivery.objects.get(notification=notification)
@@ -213,3 +231,41 @@ def test_verification_code_is_removed_after_sending(db):
     with translation.override("ar"):
         assert outbox.body == gettext("Muamalat verification code: %(code)s") % {"code": "135790"}
     assert ARABIC.search(outbox.body)
+
+
+def test_context_is_stored_as_json_and_resolved_by_the_job(db, agency_a):
+    """Model instances by reference (resolved in their schema by the job), dates tagged,
+    nothing pickled; an unsupported value is refused in the business transaction."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from django_tenants.utils import schema_context
+
+    from tenants.staff.models import Department
+
+    user = make_beneficiary(preferred_language="en")
+    with schema_context(agency_a.schema_name):
+        department = Department.objects.create(name_ar="قسم", name_en="Desk")
+        when = datetime(2026, 3, 1, 9, 30, tzinfo=ZoneInfo("Asia/Riyadh"))
+        notification = notification_send(
+            recipient=user,
+            event="calendar.reminder",
+            agency=agency_a,
+            context={"title": "Team", "starts_at": when, "notes": "", "desk": department},
+        )
+        with pytest.raises(TypeError):
+            notification_send(recipient=user, event="account.welcome", context={"x": object()})
+    notification.refresh_from_db()
+    assert notification.context == {
+        "title": "Team",
+        "starts_at": {"_datetime": "2026-03-01T09:30:00+03:00"},
+        "notes": "",
+        "desk": {"_model": "staff.Department", "pk": department.pk, "schema": "agency_alpha"},
+    }
+    from notifications.services import context_load
+
+    loaded = context_load(notification.context)  # from the public schema: found in alpha's
+    assert loaded["desk"] == department and loaded["starts_at"] == when
+    render_pending()
+    email = Delivery.objects.get(notification=notification, channel=EMAIL)
+    assert "2026-03-01 09:30" in email.body

@@ -20,7 +20,7 @@ from notifications.events import EMAIL, INAPP, SMS
 from notifications.models import Delivery, Notification
 from notifications.services import delivery_attempt, notification_send, preferences_save
 from tests.factories import make_beneficiary
-from tests.jobs import pending_jobs, run_pending_jobs
+from tests.jobs import pending_jobs, render_pending, run_pending_jobs
 from tests.notifications.twilio_server import FakeTwilio
 
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
@@ -57,7 +57,9 @@ def twilio(twilio_server, settings):
 
 
 def _send_code(user, code="482913") -> Notification:
-    return notification_send(recipient=user, event="account.mobile_code", context={"code": code})
+    _sent = notification_send(recipient=user, event="account.mobile_code", context={"code": code})
+    render_pending()
+    return _sent
 
 
 def _sms(notification: Notification) -> Delivery:
@@ -134,6 +136,7 @@ def test_long_arabic_text_takes_two_segments(twilio, db):
     assert sms_segments(LONG_ARABIC) == 2
     user = make_beneficiary(preferred_language="ar")
     notification = notification_send(recipient=user, event="account.welcome")
+    render_pending()
     # the welcome SMS is short (and awaits its translation): stand a long Arabic text in for it
     Delivery.objects.filter(notification=notification, channel=SMS).update(body=LONG_ARABIC)
     run_pending_jobs()
@@ -179,6 +182,7 @@ def test_messaging_service_segments_are_counted_locally(twilio, db, settings):
     settings.TWILIO_MESSAGING_SERVICE_SID = "MG" + "fedcba9876543210" * 2
     user = make_beneficiary(preferred_language="ar")
     notification = notification_send(recipient=user, event="account.welcome")
+    render_pending()
     Delivery.objects.filter(notification=notification, channel=SMS).update(body=LONG_ARABIC)
     run_pending_jobs()
 
@@ -318,6 +322,7 @@ def test_user_who_turned_sms_off_gets_none_but_codes_still_arrive(twilio, db, ma
     user = make_beneficiary(preferred_language="ar")
     preferences_save(user=user, choices={"account.welcome": {EMAIL, INAPP}})
     notification = notification_send(recipient=user, event="account.welcome")
+    render_pending()
     assert set(notification.deliveries.values_list("channel", flat=True)) == {EMAIL, INAPP}
     run_pending_jobs()
     assert twilio.requests == []

@@ -12,19 +12,22 @@ from django.urls import reverse
 from notifications.models import ChannelPreference, Delivery, Notification
 from notifications.services import notification_send
 from tests.factories import make_beneficiary, make_employee
+from tests.jobs import render_pending
 from tests.two_factor import sign_in
 
 _keys = itertools.count(1)
 
 
 def send(recipient, agency=None, **kwargs) -> Notification:
-    return notification_send(
+    _sent = notification_send(
         recipient=recipient,
         event="account.welcome",
         agency=agency,
         idempotency_key=f"test-views-{next(_keys)}",
         **kwargs,
     )
+    render_pending()
+    return _sent
 
 
 def employee_of(agency, **kwargs):

@@ -33,7 +33,7 @@ from django.db import connection, connections, transaction
 from accounts.models import SmsMessage, User
 from notifications import tasks
 from notifications.models import Delivery, Notification
-from notifications.services import notification_send
+from notifications.services import notification_render, notification_send
 from tests.e2e.conftest import _database_url
 from tests.factories import make_beneficiary, mobile_number, national_id
 
@@ -144,18 +144,23 @@ def make_users(committed, seed):
 
 
 def send_on_queue(queue_name: str, **kwargs) -> tuple[int, list[int]]:
-    """notification_send with its delivery jobs deferred on ``queue_name`` (the test's own);
-    returns the notification id and its delivery ids (email/SMS)."""
-    original = tasks.deliver.defer
+    """notification_send, then its rendering (done here, in process: these tests are about the
+    delivery jobs), with the delivery jobs deferred on ``queue_name`` (the test's own); returns
+    the notification id and its delivery ids (email/SMS)."""
+    original = tasks.deliver.defer, tasks.render.defer
+    rendered: list[int] = []
 
     def defer(**job_kwargs):
         return tasks.deliver.configure(queue=queue_name).defer(**job_kwargs)
 
     tasks.deliver.defer = defer
+    tasks.render.defer = lambda *, notification_id: rendered.append(notification_id)
     try:
         notification = notification_send(**kwargs)
+        assert rendered == [notification.pk]  # notification_send defers its rendering
+        notification_render(notification_id=notification.pk)
     finally:
-        tasks.deliver.defer = original
+        tasks.deliver.defer, tasks.render.defer = original
     ids = list(
         Delivery.objects.filter(notification=notification, channel__in=["sms", "email"])
         .order_by("pk")
@@ -289,6 +294,56 @@ def wait_for(predicate, *, timeout: float = 20, what: str = "", workers=()) -> N
 
 def statuses(delivery_ids: list[int]) -> Counter:
     return Counter(Delivery.objects.filter(pk__in=delivery_ids).values_list("status", flat=True))
+
+
+# --- the rendering job --------------------------------------------------------------------------
+
+
+def test_worker_renders_a_committed_notification_then_sends_it_once(
+    committed, queue, make_users, start_worker
+):
+    """The whole path through the real worker: notification_send records the event and defers
+    the rendering job; the worker renders, writes the delivery and queues its sending on the
+    same queue, then sends it once. Running the rendering job again adds nothing."""
+    (user,) = make_users(1)
+    original = tasks.render.defer
+    tasks.render.defer = tasks.render.configure(queue=queue).defer
+    try:
+        with committed():
+            notification = notification_send(
+                recipient=user,
+                event="account.mobile_code",
+                context={"code": "444444"},
+                idempotency_key=f"{queue}-render",
+            )
+            assert not Delivery.objects.filter(notification=notification).exists()
+            assert notification.rendered_at is None and "444444" not in str(notification.context)
+    finally:
+        tasks.render.defer = original
+    worker = start_worker(queue, "render").wait_started()
+    with committed():
+
+        def sent() -> bool:
+            return set(
+                Delivery.objects.filter(notification=notification).values_list("status", flat=True)
+            ) == {"sent"}
+
+        wait_for(sent, what="the rendered code to be sent", workers=[worker])
+        assert sms_to(user.mobile) == ["Muamalat verification code: 444444"]
+        notification.refresh_from_db()
+        assert notification.rendered_at and notification.context == {}
+        notification_render(notification_id=notification.pk)  # a re-run: nothing more
+        assert Delivery.objects.filter(notification=notification).count() == 1
+        worker.stop()
+        assert sms_to(user.mobile) == ["Muamalat verification code: 444444"]
+        tasks_run = _sql(
+            "SELECT task_name, status FROM procrastinate_jobs WHERE queue_name = %s ORDER BY id",
+            [queue],
+        )
+        assert tasks_run == [
+            ("notifications.render", "succeeded"),
+            ("notifications.deliver", "succeeded"),
+        ]
 
 
 # --- a) rolled back: never runs ---------------------------------------------------------------

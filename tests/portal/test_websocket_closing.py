@@ -90,6 +90,7 @@ def test_password_reset_closes_every_socket_of_the_user(agency_a, mailoutbox):
     EmailAddress.objects.update_or_create(
         user=employee, email=employee.email, defaults={"primary": True, "verified": True}
     )
+    run_pending_jobs()  # the invitation's email: sent before the reset's
     clients, headers, paths = open_sessions(agency_a, employee)
     resetting = Client()  # the browser that follows the emailed link, not signed in
 

@@ -38,7 +38,7 @@ from tests.factories import (
     pdf_upload,
     png_upload,
 )
-from tests.jobs import run_pending_jobs
+from tests.jobs import render_pending, run_pending_jobs
 
 
 @pytest.fixture(autouse=True)
@@ -214,6 +214,7 @@ def test_external_comment_notifies_the_beneficiary_everywhere(client, team):
     notification = Notification.objects.get(recipient=beneficiary, event="request.commented")
     assert notification.agency_id == team["agency"].pk
     assert notification.link == f"/requests/{team['agency'].slug}/{item.reference}/"
+    render_pending()
     deliveries = {d.channel: d for d in notification.deliveries.all()}
     assert set(deliveries) == {INAPP, EMAIL, SMS}
     assert deliveries[INAPP].status == Delivery.SENT
@@ -335,6 +336,7 @@ def test_ask_information_then_beneficiary_reply_returns_it_to_in_progress(client
     assert timeline(team)[-1] == (TimelineEvent.INFO_REQUESTED, Visibility.EXTERNAL)
     assert audit_actions(team)[-1] == "request.info_requested"
     asked = Notification.objects.get(recipient=beneficiary, event="request.info_requested")
+    render_pending()
     assert {d.channel for d in asked.deliveries.all()} == {INAPP, EMAIL, SMS}
     run_pending_jobs()
     assert "أرسل صورة العقد" in SmsMessage.objects.get(to=beneficiary.mobile).body
@@ -358,6 +360,7 @@ def test_ask_information_then_beneficiary_reply_returns_it_to_in_progress(client
         assert reply.author_id == beneficiary.pk and reply.visibility == Visibility.EXTERNAL
         assert reply.attachments.get().original_name == "contract.pdf"
     replied = Notification.objects.get(recipient=assignee, event="request.replied")
+    render_pending()
     assert [d.channel for d in replied.deliveries.all()] == [INAPP]
     assert replied.link == f"/a/{agency.slug}/requests/{item.pk}/"
     assert run_pending_jobs() == 0  # in-app only: no job, no SMS, no email to the employee
@@ -401,6 +404,7 @@ def test_start_then_resolve(client, team):
         note = Comment.objects.filter(request=item).latest("id")
         assert note.body == "تم إصدار الرخصة" and note.visibility == Visibility.EXTERNAL
     resolved = Notification.objects.get(recipient=beneficiary, event="request.resolved")
+    render_pending()
     assert {d.channel for d in resolved.deliveries.all()} == {INAPP, EMAIL, SMS}
     # the closed request's page: the step and the note, no reply form
     portal = client.__class__()

@@ -24,7 +24,7 @@ from requests_app.services.index import index_sync
 from tenants.services import department_save
 from tenants.staff.models import AuditEvent, Membership
 from tests.factories import make_beneficiary, make_employee, make_request, make_type
-from tests.jobs import run_pending_jobs
+from tests.jobs import render_pending, run_pending_jobs
 
 RIYADH = ZoneInfo("Asia/Riyadh")
 TASK = "requests.appointment_remind"
@@ -188,6 +188,7 @@ def test_reminder_is_sent_once_when_the_job_runs(client, office):
     assert reminder.agency_id == office.agency.pk
     assert reminder.link == "/a/alpha/calendar/"
     assert "اجتماع الفريق" in reminder.title
+    render_pending()
     assert {d.channel for d in reminder.deliveries.all()} == {INAPP, EMAIL}
     run_pending_jobs()  # the email
     (email,) = [m for m in mail.outbox if m.to == [office.me.email]]

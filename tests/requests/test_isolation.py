@@ -36,7 +36,7 @@ from tests.factories import (
     pdf_upload,
     png_upload,
 )
-from tests.jobs import run_pending_jobs
+from tests.jobs import render_pending, run_pending_jobs
 
 INTERNAL_TEXT = "ملاحظة-داخلية-سرية-7731"
 INTERNAL_FILE = "internal-memo-7731.pdf"
@@ -506,6 +506,7 @@ def test_internal_comments_never_reach_the_beneficiary(
     agency_channel = async_to_sync(layer.new_channel)()
     async_to_sync(layer.group_add)(public_group, channel)
     async_to_sync(layer.group_add)(agency_group, agency_channel)
+    run_pending_jobs()  # the world's own notifications: rendered (and not pushed) before
     try:
         with django_capture_on_commit_callbacks(execute=True):
             with schema_context(agency.schema_name):
@@ -525,7 +526,8 @@ def test_internal_comments_never_reach_the_beneficiary(
                     visibility=Visibility.EXTERNAL,
                     attachments=[pdf_upload("answer.pdf")],
                 )
-        run_pending_jobs()
+        with django_capture_on_commit_callbacks(execute=True):
+            run_pending_jobs()  # rendering (then the live pushes) and sending
         pushed = _drain(layer, channel)
         pushed_agency = _drain(layer, agency_channel)
     finally:
@@ -673,7 +675,9 @@ def test_assignment_push_reaches_only_the_assignee(
 
     def submit():
         with django_capture_on_commit_callbacks(execute=True):
-            return make_request(agency, beneficiary=new_beneficiary, request_type=world["type"])
+            item = make_request(agency, beneficiary=new_beneficiary, request_type=world["type"])
+            render_pending()  # the rendering job pushes, after its commit
+        return item
 
     async def run():
         communicators = {}
@@ -693,6 +697,7 @@ def test_assignment_push_reaches_only_the_assignee(
             await communicator.disconnect()
         return item, received
 
+    run_pending_jobs()  # the world's own notifications: rendered (and not pushed) before
     item, received = async_to_sync(run)()
     with schema_context(agency.schema_name):
         assert Request.objects.get(pk=item.pk).assignee.user_id == world["assignee"].pk

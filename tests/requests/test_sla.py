@@ -114,6 +114,9 @@ class Desk:
                 changes["created_at"] = created
             Request.objects.filter(pk=item.pk).update(**changes)
             item = self.get(item)
+            if created is not None:  # the due dates its submission would have stored
+                item.first_response_due_at, item.due_at = sla_due_dates(item, agency_calendar()[0])
+                item.save(update_fields=["first_response_due_at", "due_at"])
             index_sync(agency=self.agency, request=item)
         return item
 

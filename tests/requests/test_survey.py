@@ -29,7 +29,7 @@ from requests_app.survey import STATEMENTS
 from tenants.services import department_save
 from tenants.staff.models import AuditEvent, Membership
 from tests.factories import make_beneficiary, make_employee, make_request, make_type
-from tests.jobs import run_pending_jobs
+from tests.jobs import render_pending, run_pending_jobs
 
 ALREADY = "This survey was already answered. Thank you."
 INVALID = "This survey link is not valid or has expired."
@@ -170,6 +170,7 @@ def test_resolving_invites_the_beneficiary_in_app_and_by_email(client, desk, clo
     assert match, invite.link
     token = match.group(1)
     assert signing.loads(token, salt=SALT) == {"a": desk.agency.pk, "r": item.pk}
+    render_pending()
     deliveries = {d.channel: d for d in invite.deliveries.all()}
     assert set(deliveries) == {INAPP, EMAIL}
     assert deliveries[INAPP].status == Delivery.SENT
