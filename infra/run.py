@@ -71,6 +71,10 @@ def compile_messages(env: dict) -> None:
 def serve() -> int:
     env, started = database_env()
     env.setdefault("DEBUG", "1")
+    host = env.get("HOST", "127.0.0.1")
+    port = env.get("PORT", "8000")
+    # Links in emails and the websocket origin of the CSP follow where this server listens.
+    env.setdefault("SITE_URL", f"http://{host}:{port}")
     if not env.get("REDIS_URL") and redis_reachable():
         # Web server and worker are two processes: a shared channel layer lets pushes made by
         # jobs reach browsers. Without Redis, pushes from the web process still work.
@@ -84,8 +88,6 @@ def serve() -> int:
         compile_messages(env)
         manage(env, "migrate_agencies", "-v", "0")
         manage(env, "seed_demo")
-        host = env.get("HOST", "127.0.0.1")
-        port = env.get("PORT", "8000")
         print(f"[muamalat] serving http://{host}:{port}/ (Ctrl-C to stop)", flush=True)
         children.append(
             subprocess.Popen(
