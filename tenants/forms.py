@@ -81,8 +81,9 @@ class DepartmentForm(forms.Form):
         self.fields["parent"].queryset = qs
 
 
-class EmployeeInviteForm(forms.Form):
-    email = forms.EmailField(label=_("Email"), widget=forms.EmailInput(attrs={"dir": "ltr"}))
+class PersonNamesForm(forms.Form):
+    """A person's names in Arabic and English, all optional (invitation and its acceptance)."""
+
     first_name_ar = forms.CharField(label=_("First name (Arabic)"), max_length=60, required=False)
     family_name_ar = forms.CharField(label=_("Family name (Arabic)"), max_length=60, required=False)
     first_name_en = forms.CharField(
@@ -97,6 +98,19 @@ class EmployeeInviteForm(forms.Form):
         required=False,
         widget=forms.TextInput(attrs={"dir": "ltr"}),
     )
+
+    def names(self) -> dict[str, str]:
+        return {
+            k: self.cleaned_data[k]
+            for k in ("first_name_ar", "family_name_ar", "first_name_en", "family_name_en")
+            if self.cleaned_data.get(k)
+        }
+
+
+class EmployeeInviteForm(PersonNamesForm):
+    field_order = ["email"]
+
+    email = forms.EmailField(label=_("Email"), widget=forms.EmailInput(attrs={"dir": "ltr"}))
     title = forms.CharField(label=_("Job title"), max_length=120, required=False)
     department = forms.ModelChoiceField(
         label=_("Department"), required=False, queryset=Department.objects.none()
@@ -201,23 +215,9 @@ class RoleForm(forms.Form):
         return codename
 
 
-class InvitationAccountForm(forms.Form):
+class InvitationAccountForm(PersonNamesForm):
     """The invited person creates their account from the invitation link."""
 
-    first_name_ar = forms.CharField(label=_("First name (Arabic)"), max_length=60, required=False)
-    family_name_ar = forms.CharField(label=_("Family name (Arabic)"), max_length=60, required=False)
-    first_name_en = forms.CharField(
-        label=_("First name (English)"),
-        max_length=60,
-        required=False,
-        widget=forms.TextInput(attrs={"dir": "ltr"}),
-    )
-    family_name_en = forms.CharField(
-        label=_("Family name (English)"),
-        max_length=60,
-        required=False,
-        widget=forms.TextInput(attrs={"dir": "ltr"}),
-    )
     new_password1 = forms.CharField(
         label=_("New password"),
         strip=False,
@@ -236,13 +236,6 @@ class InvitationAccountForm(forms.Form):
         if first and second and first != second:
             self.add_error("new_password2", _("The two password fields didn’t match."))
         return data
-
-    def names(self) -> dict[str, str]:
-        return {
-            k: self.cleaned_data[k]
-            for k in ("first_name_ar", "family_name_ar", "first_name_en", "family_name_en")
-            if self.cleaned_data.get(k)
-        }
 
 
 class AgencySecurityForm(forms.Form):

@@ -15,6 +15,7 @@ pytestmark = pytest.mark.e2e
 def check(page, name, artifacts):
     """No horizontal scroll at 320 CSS px; a screenshot for a person to look at."""
     page.screenshot(path=str(artifacts / f"security-pages-{name}.png"), full_page=True)
+    assert page.evaluate("document.documentElement.lang") == name.split("-")[0], page.url
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 321, f"{name}: {page.url} is {width}px wide at 320"
 
@@ -35,7 +36,11 @@ def test_pages_of_issue_10_reflow_at_320_px_in_both_languages(
                 roles=list(Role.objects.filter(codename="employee")),
                 actor=admin,
             )
+    from accounts.models import User
+
     for lang in ("ar", "en"):
+        with orm():  # a signed-in person's pages follow their own language
+            User.objects.filter(pk=admin.pk).update(preferred_language=lang)
         ctx = new_context(viewport={"width": 320, "height": 700})
         ctx.add_cookies([{"name": "muamalat_language", "value": lang, "url": live_url}])
         page = ctx.new_page()
