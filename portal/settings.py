@@ -107,6 +107,7 @@ SHARED_APPS = [
 ]
 TENANT_APPS = [
     "tenants.staff",
+    "agenda",
     "requests_app",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]

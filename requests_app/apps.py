@@ -8,16 +8,24 @@ class RequestsConfig(AppConfig):
     verbose_name = _("Requests")
 
     def ready(self) -> None:
+        from agenda.sources import Source, source_register
+        from requests_app.selectors import request_calendar_link
         from tenants.selectors import audit_scope_register
 
         audit_scope_register(_audit_scope)
+        # The calendar page offers to link an appointment to a request by its reference.
+        source_register(
+            Source(
+                field="request_reference",
+                label=_("Request reference (optional)"),
+                not_found=_("No such request in your reach."),
+                find=request_calendar_link,
+            )
+        )
 
 
 def _audit_scope(*, department_ids, members):
-    """For a department subtree's audit trail: its requests and its members' appointments."""
-    from requests_app.models import Appointment, Request
+    """For a department subtree's audit trail: its requests."""
+    from requests_app.models import Request
 
-    return [
-        (Request, Request.objects.filter(department_id__in=department_ids)),
-        (Appointment, Appointment.objects.filter(membership__in=members)),
-    ]
+    return [(Request, Request.objects.filter(department_id__in=department_ids))]

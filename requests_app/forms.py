@@ -322,25 +322,3 @@ class SurveyForm(forms.Form):
         from requests_app.survey import STATEMENTS
 
         return [self.cleaned_data[f"q{i}"] for i in range(1, len(STATEMENTS) + 1)]
-
-
-class AppointmentForm(forms.Form):
-    title = forms.CharField(label=_("Title"), max_length=200)
-    starts_at = forms.DateTimeField(
-        label=_("Starts"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
-    )
-    ends_at = forms.DateTimeField(
-        label=_("Ends"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
-    )
-    remind_minutes_before = forms.IntegerField(
-        label=_("Remind me (minutes before)"), min_value=0, max_value=7 * 24 * 60, initial=30
-    )
-    request_reference = forms.CharField(
-        label=_("Request reference (optional)"),
-        max_length=40,
-        required=False,
-        widget=forms.TextInput(attrs={"dir": "ltr"}),
-    )
-    notes = forms.CharField(
-        label=_("Notes"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
-    )

@@ -442,37 +442,3 @@ class SurveyResponse(models.Model):
     @property
     def score(self) -> float:
         return sum(self.answers) / len(self.answers)
-
-
-class Appointment(models.Model):
-    """An entry in an employee's calendar (R-20), optionally about a request."""
-
-    membership = models.ForeignKey(
-        Membership, on_delete=models.CASCADE, related_name="appointments"
-    )
-    title = models.CharField(_("title"), max_length=200)
-    starts_at = models.DateTimeField(_("starts"))
-    ends_at = models.DateTimeField(_("ends"))
-    request = models.ForeignKey(
-        Request,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="appointments",
-        verbose_name=_("request"),
-    )
-    remind_minutes_before = models.PositiveIntegerField(_("remind me (minutes before)"), default=30)
-    reminded_at = models.DateTimeField(null=True, blank=True)
-    notes = models.TextField(_("notes"), blank=True)
-
-    class Meta:
-        ordering = ["starts_at", "id"]
-        constraints = [
-            models.CheckConstraint(
-                condition=models.Q(ends_at__gt=models.F("starts_at")),
-                name="appointment_ends_after_start",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return self.title

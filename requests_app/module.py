@@ -65,12 +65,10 @@ MODULE = Module(
         "request.sla_warning": Event(_("A request is close to its deadline"), (INAPP,)),
         "request.late": Event(_("A request is late"), (INAPP, EMAIL)),
         "request.survey": Event(_("Tell us how we did"), (INAPP, EMAIL)),
-        "calendar.reminder": Event(_("Appointment reminder"), (INAPP, EMAIL)),
         "request.escalated": Event(_("A late request was escalated to you"), (INAPP, EMAIL)),
     },
     menu=[
         MenuEntry("workspace:queue", _("Requests"), (Perm.WORK, Perm.VIEW_ALL), order=20),
-        MenuEntry("workspace:calendar", _("Calendar"), order=40),
         MenuEntry("workspace:approval_list", _("Approvals"), OVERSEERS, order=50),
         MenuEntry("workspace:archive", _("Archive"), OVERSEERS, order=60),
         MenuEntry("workspace:satisfaction", _("Satisfaction"), OVERSEERS, order=70),

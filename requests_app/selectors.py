@@ -3,6 +3,7 @@
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from accounts.models import User
+from agenda.sources import EntryLink
 from requests_app.constants import OPEN_STATUSES, PRIORITY_RANK, Status, Visibility
 from requests_app.models import Attachment, Comment, Request, TimelineEvent, TransactionType
 from requests_app.module import Perm
@@ -11,6 +12,7 @@ from requests_app.search import normalize
 from tenants.models import Agency
 from tenants.selectors import department_scope
 from tenants.staff.models import Membership
+from tenants.urls_helpers import workspace_reverse
 
 QUEUE_STATES = [
     Status.NEW,
@@ -121,6 +123,26 @@ def workspace_requests(*, membership: Membership, user: User) -> QuerySet[Reques
             return qs
         return qs.filter(Q(department_id__in=department_ids) | Q(assignee=membership))
     return qs.filter(assignee=membership)
+
+
+# What an appointment about a request is named in employees' calendars (agenda.sources).
+CALENDAR_SOURCE = "requests.request"
+
+
+def request_calendar_link(
+    *, agency: Agency, membership: Membership, user: User, text: str
+) -> EntryLink | None:
+    """The calendar link of the request whose reference is ``text``, if the employee may open
+    it (agenda.sources.Source.find)."""
+    item = workspace_requests(membership=membership, user=user).filter(reference=text).first()
+    if item is None:
+        return None
+    return EntryLink(
+        source=CALENDAR_SOURCE,
+        source_id=item.pk,
+        source_label=item.reference,
+        link=workspace_reverse(agency, "workspace:request_detail", request_id=item.pk),
+    )
 
 
 def queue(

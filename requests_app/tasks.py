@@ -33,15 +33,3 @@ def sla_dispatch(timestamp: int) -> None:
                 )
         except AlreadyEnqueued:
             continue
-
-
-@agency_task(name="requests.appointment_remind", queue="notifications")
-def appointment_remind(*, appointment_id: int) -> None:
-    from django.db import connection
-
-    from requests_app.services.appointments import appointment_send_reminder
-    from tenants.models import Agency
-
-    appointment_send_reminder(
-        agency=Agency.objects.get(schema_name=connection.schema_name), appointment_id=appointment_id
-    )

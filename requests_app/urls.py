@@ -73,7 +73,6 @@ workspace_urlpatterns = [
     path("service-levels/", views_workspace.sla_settings, name="sla_settings"),
     path("satisfaction/", views_workspace.satisfaction, name="satisfaction"),
     path("archive/", views_workspace.archive, name="archive"),
-    path("calendar/", views_workspace.calendar_view, name="calendar"),
     path(
         "staff/<id:membership_id>/availability/",
         views_workspace.employee_availability,

@@ -1,7 +1,5 @@
 """Agency-side views: queue, request page and actions, catalogue, distribution."""
 
-from datetime import timedelta
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -556,7 +554,7 @@ def sla_settings(request):
     )
 
 
-# --- satisfaction, archive, calendar -------------------------------------------------------------
+# --- satisfaction, archive ------------------------------------------------------------------------
 
 
 def _supervising(request) -> None:
@@ -602,66 +600,4 @@ def archive(request):
             "type_id": type_id,
             "types": TransactionType.objects.order_by("name_ar"),
         },
-    )
-
-
-@workspace_view()
-def calendar_view(request):
-    from requests_app.forms import AppointmentForm
-    from requests_app.models import Appointment, Request
-    from requests_app.services.appointments import appointment_create, appointment_delete
-
-    membership = request.membership
-    form = AppointmentForm(request.POST if request.POST.get("form") == "create" else None)
-    if request.method == "POST":
-        if request.POST.get("form") == "delete":
-            raw = request.POST.get("appointment", "")
-            appointment = get_object_or_404(
-                Appointment, pk=parse_id(raw) or 0, membership=membership
-            )
-            appointment_delete(membership=membership, appointment=appointment, http_request=request)
-            messages.success(request, _("The appointment was deleted."))
-            return redirect(workspace_reverse(request, "workspace:calendar"))
-        if form.is_valid():
-            data = form.cleaned_data
-            linked = None
-            if data["request_reference"]:
-                linked = (
-                    selectors.workspace_requests(membership=membership, user=request.user)
-                    .filter(reference=data["request_reference"].strip())
-                    .first()
-                )
-                if linked is None:
-                    form.add_error("request_reference", _("No such request in your reach."))
-            if not form.errors:
-                try:
-                    appointment_create(
-                        agency=request.agency,
-                        membership=membership,
-                        title=data["title"],
-                        starts_at=data["starts_at"],
-                        ends_at=data["ends_at"],
-                        remind_minutes_before=data["remind_minutes_before"],
-                        request_obj=linked,
-                        notes=data["notes"],
-                        http_request=request,
-                    )
-                except ValidationError as exc:
-                    apply_service_errors(form, exc)
-                else:
-                    messages.success(request, _("The appointment was added."))
-                    return redirect(workspace_reverse(request, "workspace:calendar"))
-    from django.utils import timezone
-
-    upcoming = (
-        Appointment.objects.filter(
-            membership=membership, ends_at__gte=timezone.now() - timedelta(days=1)
-        )
-        .select_related("request")
-        .order_by("starts_at")[:100]
-    )
-    return render(
-        request,
-        "requests_app/workspace/calendar.html",
-        {"form": form, "appointments": upcoming, "Request": Request},
     )

@@ -44,6 +44,16 @@ def workspace_paths(agency, admin) -> list[str]:
             reason="…",
             postpone_until=item.created_at,
         ).pk
+        from datetime import timedelta
+
+        from agenda.services import entry_add
+
+        ids["appointment_id"] = entry_add(
+            membership=Membership.objects.select_related("user").get(user_id=admin.pk),
+            title="موعد",
+            starts_at=item.created_at + timedelta(days=1),
+            ends_at=item.created_at + timedelta(days=1, hours=1),
+        ).pk
     paths = []
     for pattern in workspace_patterns:
         kwargs = {name: ids[name] for name in pattern.pattern.converters}

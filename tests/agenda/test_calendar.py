@@ -1,6 +1,7 @@
-"""Employees' calendars (R-20): appointments, optionally linked to a request the employee may
-open, with a reminder job scheduled at the chosen time before the start and delivered once
-through the notifications layer. Each employee sees and deletes only their own."""
+"""Employees' calendars (R-20, the agenda app): appointments, optionally linked to a request
+the employee may open (a source the requests app registers), with a reminder job scheduled at
+the chosen time before the start and delivered once through the notifications layer. Each
+employee sees and deletes only their own."""
 
 import json
 from datetime import datetime, timedelta
@@ -16,10 +17,11 @@ from django.utils.html import escape
 from django.utils.translation import gettext
 from django_tenants.utils import schema_context
 
+from agenda.models import Appointment
+from agenda.services import appointment_send_reminder
 from notifications.events import EMAIL, INAPP
 from notifications.models import Delivery, Notification
-from requests_app.models import Appointment, Request
-from requests_app.services.appointments import appointment_send_reminder
+from requests_app.models import Request
 from requests_app.services.index import index_sync
 from tenants.services import department_save
 from tenants.staff.models import AuditEvent, Membership
@@ -90,7 +92,7 @@ class Office:
 
     def appointments(self, user=None) -> list[Appointment]:
         with schema_context(self.agency.schema_name):
-            qs = Appointment.objects.select_related("request")
+            qs = Appointment.objects.all()
             if user is not None:
                 qs = qs.filter(membership__user_id=user.pk)
             return list(qs.order_by("id"))
@@ -158,7 +160,7 @@ def test_creating_an_appointment_schedules_its_reminder(client, office):
     assert appointment.starts_at == starts and appointment.ends_at == starts + timedelta(minutes=45)
     assert appointment.remind_minutes_before == 45 and appointment.reminded_at is None
     assert appointment.membership_id == office.membership(office.me).pk
-    assert appointment.request is None
+    assert appointment.source == "" and appointment.source_id is None and appointment.link == ""
     with schema_context(office.agency.schema_name):
         assert AuditEvent.objects.filter(
             action="calendar.create", object_id=str(appointment.pk)
@@ -208,7 +210,7 @@ def test_reminder_is_sent_once_when_the_job_runs(client, office):
         assert (
             appointment_send_reminder(agency=office.agency, appointment_id=appointment.pk) is False
         )
-    from requests_app.tasks import appointment_remind
+    from agenda.tasks import appointment_remind
 
     appointment_remind(schema_name=office.agency.schema_name, appointment_id=appointment.pk)
     assert len(reminders(office.me)) == 1
@@ -290,7 +292,8 @@ def test_linking_a_request_needs_it_to_be_in_reach(client, office):
     response = create(client, request_reference=f"  {office.mine.reference} ")
     assert response.status_code == 302
     (appointment,) = office.appointments(office.me)
-    assert appointment.request_id == office.mine.pk
+    assert (appointment.source, appointment.source_id) == ("requests.request", office.mine.pk)
+    assert appointment.source_label == office.mine.reference
     page = client.get(CALENDAR).content.decode()
     link = reverse(
         "workspace:request_detail", kwargs={"agency_slug": "alpha", "request_id": office.mine.pk}
@@ -303,7 +306,7 @@ def test_linking_a_request_needs_it_to_be_in_reach(client, office):
     assert create(boss, request_reference=office.theirs.reference).status_code == 302
     response = create(boss, request_reference=office.elsewhere.reference)
     assert response.context["form"].errors["request_reference"] == [message]
-    assert [a.request_id for a in office.appointments(office.boss)] == [office.theirs.pk]
+    assert [a.source_id for a in office.appointments(office.boss)] == [office.theirs.pk]
 
 
 def test_linked_request_in_another_agency_is_not_found(client, office, agency_b):
