@@ -66,9 +66,7 @@ def presence_end(*, user, now: datetime | None = None) -> int:
     return closed
 
 
-def evaluation_settings_save(
-    *, agency: Agency, actor, data: dict, http_request=None
-) -> EvaluationSettings:
+def evaluation_settings_save(*, agency: Agency, actor, data: dict) -> EvaluationSettings:
     """Store the agency's evaluation weights and targets (validated by the form), audited."""
     with transaction.atomic():
         config, _ = EvaluationSettings.objects.select_for_update().get_or_create(agency=agency)
@@ -78,7 +76,6 @@ def evaluation_settings_save(
         config.full_clean()
         config.save()
         audit.agency_record(
-            request=http_request,
             actor=actor,
             action="statistics.evaluation_settings",
             obj=config,

@@ -84,7 +84,6 @@ def new_request(request, agency_slug: str):
                 description=data["description"],
                 priority=data["priority"],
                 attachments=data["attachments"],
-                request=request,
             )
         except ValidationError as exc:
             apply_service_errors(form, exc)
@@ -154,7 +153,6 @@ def request_detail(request, agency_slug: str, reference: str):
                         attachments=form.cleaned_data["attachments"],
                         voice=form.cleaned_data.get("voice"),
                         voice_duration=form.cleaned_data.get("voice_duration"),
-                        http_request=request,
                     )
                 except ValidationError as exc:
                     apply_service_errors(form, exc)
@@ -298,7 +296,6 @@ def survey(request, token: str):
                     answers=form.answers(),
                     suggestion=form.cleaned_data["suggestion"],
                     user=request.user,
-                    http_request=request,
                 )
             except ValidationError as exc:
                 apply_service_errors(form, exc)

@@ -157,7 +157,6 @@ def request_comment(request, request_id: int):
                 attachments=form.cleaned_data["attachments"],
                 voice=form.cleaned_data.get("voice"),
                 voice_duration=form.cleaned_data.get("voice_duration"),
-                http_request=request,
             )
         except ValidationError as exc:
             _flash_errors(request, [exc.messages])
@@ -180,7 +179,7 @@ def request_start(request, request_id: int):
         request,
         request_id,
         lambda item: services.request_start(
-            agency=request.agency, request_obj=item, actor=request.user, http_request=request
+            agency=request.agency, request_obj=item, actor=request.user
         ),
     )
 
@@ -196,7 +195,6 @@ def request_ask(request, request_id: int):
             request_obj=item,
             actor=request.user,
             question=_text(request),
-            http_request=request,
         ),
     )
 
@@ -212,7 +210,6 @@ def request_resolve(request, request_id: int):
             request_obj=item,
             actor=request.user,
             note=_text(request),
-            http_request=request,
         ),
     )
 
@@ -228,7 +225,6 @@ def request_reject(request, request_id: int):
             request_obj=item,
             actor=request.user,
             reason=_text(request),
-            http_request=request,
         ),
     )
 
@@ -248,7 +244,6 @@ def request_reopen(request, request_id: int):
             request_obj=item,
             actor=request.user,
             reason=_text(request),
-            http_request=request,
         ),
     )
 
@@ -271,7 +266,7 @@ def catalogue_list(request):
     if request.method == "POST" and form.is_valid():
         try:
             services.transaction_type_save(
-                agency=request.agency, actor=request.user, data=form.service_data(), request=request
+                agency=request.agency, actor=request.user, data=form.service_data()
             )
         except ValidationError as exc:
             apply_service_errors(form, exc)
@@ -299,7 +294,6 @@ def catalogue_edit(request, type_id: int):
                 actor=request.user,
                 data=form.service_data(),
                 request_type=request_type,
-                request=request,
             )
         except ValidationError as exc:
             apply_service_errors(form, exc)
@@ -320,9 +314,7 @@ def distribution_list(request, rule_id: int | None = None):
     if request.method == "POST" and form.is_valid():
         data = {name: form.cleaned_data[name] for name in form.Meta.fields}
         try:
-            services.distribution_rule_save(
-                actor=request.user, data=data, rule=rule, request=request
-            )
+            services.distribution_rule_save(actor=request.user, data=data, rule=rule)
         except ValidationError as exc:
             apply_service_errors(form, exc)
         else:
@@ -362,7 +354,6 @@ def employee_availability(request, membership_id: int):
                     services.leave_add(
                         membership=membership,
                         actor=request.user,
-                        request=request,
                         **leave_form.cleaned_data,
                     )
                 else:
@@ -370,7 +361,6 @@ def employee_availability(request, membership_id: int):
                         membership=membership,
                         actor=request.user,
                         data=form.service_data(),
-                        request=request,
                     )
             except ValidationError as exc:
                 apply_service_errors(target, exc)
@@ -435,7 +425,6 @@ def request_reassign(request, request_id: int):
             actor=request.user,
             new_assignee=data["new_assignee"],
             reason=data["reason"],
-            http_request=request,
         ),
         _("The request was reassigned."),
     )
@@ -457,7 +446,6 @@ def request_postpone(request, request_id: int):
             actor=request.user,
             until=data["until"],
             reason=data["reason"],
-            http_request=request,
         ),
         _("The request was postponed."),
     )
@@ -494,7 +482,6 @@ def approval_decide(request, approval_id: int):
                 actor=request.user,
                 approve=form.cleaned_data["decision"] == "approve",
                 note=form.cleaned_data["note"],
-                http_request=request,
             )
         except ValidationError as exc:
             _flash_errors(request, [exc.messages])
@@ -533,11 +520,11 @@ def sla_settings(request):
         if form.is_valid():
             try:
                 if which == "policy":
-                    sla.sla_policy_save(actor=request.user, request=request, **form.cleaned_data)
+                    sla.sla_policy_save(actor=request.user, **form.cleaned_data)
                 elif which == "calendar":
-                    sla.calendar_save(actor=request.user, request=request, **form.cleaned_data)
+                    sla.calendar_save(actor=request.user, **form.cleaned_data)
                 else:
-                    sla.holiday_add(actor=request.user, request=request, **form.cleaned_data)
+                    sla.holiday_add(actor=request.user, **form.cleaned_data)
             except ValidationError as exc:
                 apply_service_errors(form, exc)
             else:
@@ -619,7 +606,7 @@ def calendar_view(request):
             appointment = get_object_or_404(
                 Appointment, pk=parse_id(raw) or 0, membership=membership
             )
-            appointment_delete(membership=membership, appointment=appointment, http_request=request)
+            appointment_delete(membership=membership, appointment=appointment)
             messages.success(request, _("The appointment was deleted."))
             return redirect(workspace_reverse(request, "workspace:calendar"))
         if form.is_valid():
@@ -644,7 +631,6 @@ def calendar_view(request):
                         remind_minutes_before=data["remind_minutes_before"],
                         request_obj=linked,
                         notes=data["notes"],
-                        http_request=request,
                     )
                 except ValidationError as exc:
                     apply_service_errors(form, exc)

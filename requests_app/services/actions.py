@@ -98,7 +98,6 @@ def comment_add(
     attachments: Sequence[UploadedFile] = (),
     voice: UploadedFile | None = None,
     voice_duration: int | None = None,
-    http_request=None,
 ) -> Comment:
     """A comment with optional attachments and an optional voice recording. Beneficiaries
     write external comments only; their comment answers a request for information and returns
@@ -163,7 +162,6 @@ def comment_add(
         )
         index_sync(agency=agency, request=item)
         audit.agency_record(
-            request=http_request,
             actor=author,
             action=f"request.comment.{visibility}",
             obj=item,
@@ -191,7 +189,6 @@ def attachment_add(
     author: User,
     visibility: str,
     files: Sequence[UploadedFile],
-    http_request=None,
 ) -> Comment:
     """Attachments without text are a comment with files only."""
     if not files:
@@ -203,7 +200,6 @@ def attachment_add(
         body="",
         visibility=visibility,
         attachments=files,
-        http_request=http_request,
     )
 
 
@@ -216,7 +212,6 @@ def _transition(
     kind: str,
     event: str | None,
     note: str,
-    http_request,
     **fields,
 ) -> Request:
     _ensure_schema(agency)
@@ -245,7 +240,6 @@ def _transition(
         )
         index_sync(agency=agency, request=item)
         audit.agency_record(
-            request=http_request,
             actor=actor,
             action=f"request.{kind}",
             obj=item,
@@ -259,9 +253,7 @@ def _transition(
     return item
 
 
-def request_start(
-    *, agency: Agency, request_obj: Request, actor: User, http_request=None
-) -> Request:
+def request_start(*, agency: Agency, request_obj: Request, actor: User) -> Request:
     """The assignee starts working on a new request."""
     return _transition(
         agency=agency,
@@ -271,12 +263,11 @@ def request_start(
         kind=TimelineEvent.STARTED,
         event=None,
         note="",
-        http_request=http_request,
     )
 
 
 def request_ask_information(
-    *, agency: Agency, request_obj: Request, actor: User, question: str, http_request=None
+    *, agency: Agency, request_obj: Request, actor: User, question: str
 ) -> Request:
     """Ask the beneficiary for information: awaiting the beneficiary until they answer."""
     question = (question or "").strip()
@@ -290,12 +281,11 @@ def request_ask_information(
         kind=TimelineEvent.INFO_REQUESTED,
         event="request.info_requested",
         note=question,
-        http_request=http_request,
     )
 
 
 def request_resolve(
-    *, agency: Agency, request_obj: Request, actor: User, note: str = "", http_request=None
+    *, agency: Agency, request_obj: Request, actor: User, note: str = ""
 ) -> Request:
     """Close the request as completed and invite the beneficiary to the survey (one
     transaction)."""
@@ -310,15 +300,12 @@ def request_resolve(
             kind=TimelineEvent.RESOLVED,
             event="request.resolved",
             note=(note or "").strip(),
-            http_request=http_request,
         )
         survey_invite(agency=agency, item=item)
     return item
 
 
-def request_reject(
-    *, agency: Agency, request_obj: Request, actor: User, reason: str, http_request=None
-) -> Request:
+def request_reject(*, agency: Agency, request_obj: Request, actor: User, reason: str) -> Request:
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": _("Give the reason for rejecting the request.")})
@@ -330,14 +317,11 @@ def request_reject(
         kind=TimelineEvent.REJECTED,
         event="request.rejected",
         note=reason,
-        http_request=http_request,
         rejection_reason=reason,
     )
 
 
-def request_reopen(
-    *, agency: Agency, request_obj: Request, actor: User, reason: str, http_request=None
-) -> Request:
+def request_reopen(*, agency: Agency, request_obj: Request, actor: User, reason: str) -> Request:
     """Open a closed or rejected request again (a supervisor's decision, with a reason the
     beneficiary sees). It goes back to its assignee in progress; statistics count the reopening
     and measure resolution to the final closing."""
@@ -368,7 +352,6 @@ def request_reopen(
         )
         index_sync(agency=agency, request=item)
         audit.agency_record(
-            request=http_request,
             actor=actor,
             action="request.reopened",
             obj=item,

@@ -25,7 +25,6 @@ def appointment_create(
     remind_minutes_before: int = 30,
     request_obj: Request | None = None,
     notes: str = "",
-    http_request=None,
 ) -> Appointment:
     """Add an appointment and schedule its reminder job (in the same transaction)."""
     from requests_app.tasks import appointment_remind
@@ -51,7 +50,6 @@ def appointment_create(
             notes=notes,
         )
         audit.agency_record(
-            request=http_request,
             actor=membership.user,
             action="calendar.create",
             obj=appointment,
@@ -64,15 +62,11 @@ def appointment_create(
     return appointment
 
 
-def appointment_delete(
-    *, membership: Membership, appointment: Appointment, http_request=None
-) -> None:
+def appointment_delete(*, membership: Membership, appointment: Appointment) -> None:
     if appointment.membership_id != membership.pk:
         raise ValidationError(_("This appointment is not yours."))
     with transaction.atomic():
-        audit.agency_record(
-            request=http_request, actor=membership.user, action="calendar.delete", obj=appointment
-        )
+        audit.agency_record(actor=membership.user, action="calendar.delete", obj=appointment)
         appointment.delete()
 
 

@@ -58,7 +58,7 @@ def _check_assignee(new_assignee: Membership, item: Request) -> None:
 
 
 def _apply_reassign(
-    agency: Agency, item: Request, actor: User, new_assignee: Membership, reason: str, http_request
+    agency: Agency, item: Request, actor: User, new_assignee: Membership, reason: str
 ) -> Request:
     previous = item.assignee_id
     item.assignee = new_assignee
@@ -83,7 +83,6 @@ def _apply_reassign(
     )
     index_sync(agency=agency, request=item)
     audit.agency_record(
-        request=http_request,
         actor=actor,
         action="request.reassign",
         obj=item,
@@ -103,7 +102,7 @@ def _apply_reassign(
 
 
 def _apply_postpone(
-    agency: Agency, item: Request, actor: User, until: datetime, reason: str, http_request
+    agency: Agency, item: Request, actor: User, until: datetime, reason: str
 ) -> Request:
     old_status = item.status
     item.status = Status.POSTPONED
@@ -127,7 +126,6 @@ def _apply_postpone(
     )
     index_sync(agency=agency, request=item)
     audit.agency_record(
-        request=http_request,
         actor=actor,
         action="request.postpone",
         obj=item,
@@ -150,7 +148,7 @@ def _apply_postpone(
 
 
 def _ask_approval(
-    agency: Agency, item: Request, actor: User, kind: str, reason: str, http_request, **fields
+    agency: Agency, item: Request, actor: User, kind: str, reason: str, **fields
 ) -> ApprovalRequest:
     if ApprovalRequest.objects.filter(
         request=item, kind=kind, status=ApprovalRequest.PENDING
@@ -167,7 +165,6 @@ def _ask_approval(
         data={"approval": approval.pk, "kind": kind, "reason": reason},
     )
     audit.agency_record(
-        request=http_request,
         actor=actor,
         action=f"request.{kind}.asked",
         obj=item,
@@ -200,7 +197,6 @@ def request_reassign(
     actor: User,
     new_assignee: Membership,
     reason: str,
-    http_request=None,
 ) -> Request | ApprovalRequest:
     """Reassign now with requests.reassign; otherwise ask a supervisor (returns the approval)."""
     if connection.schema_name != agency.schema_name:
@@ -212,14 +208,13 @@ def request_reassign(
         item = _locked(request_obj)
         _check_assignee(new_assignee, item)
         if actor.has_perm(Perm.REASSIGN.perm):
-            return _apply_reassign(agency, item, actor, new_assignee, reason, http_request)
+            return _apply_reassign(agency, item, actor, new_assignee, reason)
         return _ask_approval(
             agency,
             item,
             actor,
             ApprovalRequest.REASSIGN,
             reason,
-            http_request,
             new_assignee=new_assignee,
         )
 
@@ -231,7 +226,6 @@ def request_postpone(
     actor: User,
     until: datetime,
     reason: str,
-    http_request=None,
 ) -> Request | ApprovalRequest:
     """Postpone to a new date (with a reason) now with requests.postpone; otherwise ask."""
     if connection.schema_name != agency.schema_name:
@@ -247,14 +241,13 @@ def request_postpone(
     with transaction.atomic():
         item = _locked(request_obj)
         if actor.has_perm(Perm.POSTPONE.perm):
-            return _apply_postpone(agency, item, actor, until, reason, http_request)
+            return _apply_postpone(agency, item, actor, until, reason)
         return _ask_approval(
             agency,
             item,
             actor,
             ApprovalRequest.POSTPONE,
             reason,
-            http_request,
             postpone_until=until,
         )
 
@@ -266,7 +259,6 @@ def approval_decide(
     actor: User,
     approve: bool,
     note: str = "",
-    http_request=None,
 ) -> ApprovalRequest:
     """A supervisor approves (the change is applied) or refuses (nothing changes); the
     requester is told either way. Nobody decides on their own request."""
@@ -293,15 +285,11 @@ def approval_decide(
         if approve:
             if approval.kind == ApprovalRequest.REASSIGN:
                 _check_assignee(approval.new_assignee, item)
-                _apply_reassign(
-                    agency, item, actor, approval.new_assignee, approval.reason, http_request
-                )
+                _apply_reassign(agency, item, actor, approval.new_assignee, approval.reason)
             else:
                 if approval.postpone_until <= timezone.now():
                     raise ValidationError(_("The requested date has passed; ask again."))
-                _apply_postpone(
-                    agency, item, actor, approval.postpone_until, approval.reason, http_request
-                )
+                _apply_postpone(agency, item, actor, approval.postpone_until, approval.reason)
         approval.status = ApprovalRequest.APPROVED if approve else ApprovalRequest.REFUSED
         approval.decided_by = actor
         approval.decided_at = timezone.now()
@@ -315,7 +303,6 @@ def approval_decide(
             data={"approval": approval.pk, "status": approval.status},
         )
         audit.agency_record(
-            request=http_request,
             actor=actor,
             action=f"request.{approval.kind}.{approval.status}",
             obj=item,

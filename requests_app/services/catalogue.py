@@ -52,7 +52,6 @@ def transaction_type_save(
     actor: User,
     data: dict[str, Any],
     request_type: TransactionType | None = None,
-    request=None,
 ) -> TransactionType:
     """Create or edit a transaction type and publish it in the guidance catalogue."""
     if connection.schema_name != agency.schema_name:
@@ -71,7 +70,6 @@ def transaction_type_save(
         request_type.save()
         _catalogue_sync(agency=agency, request_type=request_type)
         audit.agency_record(
-            request=request,
             actor=actor,
             action="catalogue.create" if creating else "catalogue.update",
             obj=request_type,
@@ -86,7 +84,6 @@ def distribution_rule_save(
     actor: User,
     data: dict[str, Any],
     rule: DistributionRule | None = None,
-    request=None,
 ) -> DistributionRule:
     with transaction.atomic():
         creating = rule is None
@@ -96,7 +93,6 @@ def distribution_rule_save(
         rule.full_clean()
         rule.save()
         audit.agency_record(
-            request=request,
             actor=actor,
             action="distribution.create" if creating else "distribution.update",
             obj=rule,
@@ -110,7 +106,7 @@ def distribution_rule_save(
 
 
 def employee_profile_save(
-    *, membership: Membership, actor: User, data: dict[str, Any], request=None
+    *, membership: Membership, actor: User, data: dict[str, Any]
 ) -> EmployeeProfile:
     """Skills, weight, cap, out-of-office and work schedule of one employee."""
     schedule = data.get("work_schedule")
@@ -126,7 +122,6 @@ def employee_profile_save(
         profile.full_clean()
         profile.save()
         audit.agency_record(
-            request=request,
             actor=actor,
             action="staff.profile",
             obj=membership,
@@ -161,7 +156,6 @@ def leave_add(
     ends_on: date,
     reason: str,
     actor: User,
-    request=None,
 ) -> Leave:
     if ends_on < starts_on:
         raise ValidationError({"ends_on": _("The leave must end on or after its start.")})
@@ -170,7 +164,6 @@ def leave_add(
             membership=membership, starts_on=starts_on, ends_on=ends_on, reason=reason
         )
         audit.agency_record(
-            request=request,
             actor=actor,
             action="staff.leave",
             obj=membership,

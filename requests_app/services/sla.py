@@ -237,7 +237,6 @@ def sla_policy_save(
     priority: str,
     first_response_hours: int,
     resolution_hours: int,
-    request=None,
 ) -> SlaPolicy:
     from django.core.exceptions import ValidationError
     from django.utils.translation import gettext as _
@@ -257,7 +256,6 @@ def sla_policy_save(
         )
         due_dates_refresh(transaction_type=transaction_type, priority=priority)
         audit.agency_record(
-            request=request,
             actor=actor,
             action="sla.policy",
             obj=policy,
@@ -278,7 +276,6 @@ def calendar_save(
     day_end,
     warn_before_hours: int,
     escalate_after_hours: int,
-    request=None,
 ) -> AgencyCalendar:
     from django.core.exceptions import ValidationError
     from django.utils.translation import gettext as _
@@ -296,7 +293,6 @@ def calendar_save(
         config.save()
         due_dates_refresh()
         audit.agency_record(
-            request=request,
             actor=actor,
             action="sla.calendar",
             obj=config,
@@ -305,7 +301,7 @@ def calendar_save(
     return config
 
 
-def holiday_add(*, actor, day, name: str, request=None) -> Holiday:
+def holiday_add(*, actor, day, name: str) -> Holiday:
     from django.core.exceptions import ValidationError
     from django.utils.translation import gettext as _
 
@@ -314,7 +310,6 @@ def holiday_add(*, actor, day, name: str, request=None) -> Holiday:
             raise ValidationError({"day": _("This day is already a holiday.")})
         holiday = Holiday.objects.create(day=day, name=name.strip())
         audit.agency_record(
-            request=request,
             actor=actor,
             action="sla.holiday",
             obj=holiday,

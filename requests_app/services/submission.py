@@ -48,7 +48,6 @@ def request_submit(
     description: str,
     priority: str | None = None,
     attachments: Sequence[UploadedFile] = (),
-    request=None,
 ) -> Request:
     """Create the request in the agency's schema, assign it, index it, notify: one transaction.
 
@@ -135,7 +134,6 @@ def request_submit(
             )
             index_sync(agency=agency, request=item)
             audit.agency_record(
-                request=request,
                 actor=beneficiary,
                 action="request.submit",
                 obj=item,
