@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tenants', '0004_audit_chain'),
+        ("tenants", "0004_audit_chain"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='platformauditevent',
-            name='request_id',
-            field=models.CharField(blank=True, max_length=64, null=True, verbose_name='request id'),
+            model_name="platformauditevent",
+            name="request_id",
+            field=models.CharField(blank=True, max_length=64, null=True, verbose_name="request id"),
         ),
     ]

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('staff', '0005_role_defaults_applied'),
+        ("staff", "0005_role_defaults_applied"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='auditevent',
-            name='request_id',
-            field=models.CharField(blank=True, max_length=64, null=True, verbose_name='request id'),
+            model_name="auditevent",
+            name="request_id",
+            field=models.CharField(blank=True, max_length=64, null=True, verbose_name="request id"),
         ),
     ]
