@@ -221,7 +221,7 @@ AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     "accounts.backends.IdentifierBackend",
     "tenants.backends.AgencyPermissionBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
+    "accounts.backends.AllauthBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -267,6 +267,38 @@ class TimelineEvent(models.Model):
     RESOLVED = "resolved"
     REJECTED = "rejected"
     REOPENED = "reopened"
+    REASSIGNED = "reassigned"
+    POSTPONED = "postponed"
+    POSTPONE_REASON = "postpone_reason"
+    APPROVAL_REQUESTED = "approval_requested"
+    APPROVAL_DECIDED = "approval_decided"
+    RESUMED = "resumed"
+    LATE = "late"
+    ESCALATED = "escalated"
+    # The declared set: a transition (core.transitions) may only write one of these.
+    KINDS = frozenset(
+        {
+            SUBMITTED,
+            ASSIGNED,
+            UNASSIGNED,
+            COMMENTED,
+            ATTACHED,
+            INFO_REQUESTED,
+            INFO_PROVIDED,
+            STARTED,
+            RESOLVED,
+            REJECTED,
+            REOPENED,
+            REASSIGNED,
+            POSTPONED,
+            POSTPONE_REASON,
+            APPROVAL_REQUESTED,
+            APPROVAL_DECIDED,
+            RESUMED,
+            LATE,
+            ESCALATED,
+        }
+    )
 
     request = models.ForeignKey(Request, on_delete=models.CASCADE, related_name="timeline")
     kind = models.CharField(max_length=30)

@@ -104,8 +104,10 @@ def request_files(*, request_obj: Request, external_only: bool) -> list[Attachme
 
 
 def can_see_all(user: User) -> bool:
-    """Sees beyond their own queue: agency-wide (view_all) or as a supervisor."""
-    return user.has_perm(Perm.VIEW_ALL.perm) or user.has_perm(Perm.SUPERVISE.perm)
+    """Sees beyond their own queue (requests_app.policies.sees_all)."""
+    from requests_app.policies import sees_all
+
+    return sees_all(user)
 
 
 def workspace_requests(*, membership: Membership, user: User) -> QuerySet[Request]:

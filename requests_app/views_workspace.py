@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from core.converters import parse_id
 from core.files.downloads import private_file_response
 from frontend.forms import apply_service_errors
-from requests_app import selectors, services
+from requests_app import policies, selectors, services
 from requests_app.constants import Priority, Status, Visibility
 from requests_app.forms import (
     DistributionRuleForm,
@@ -34,11 +34,7 @@ from tenants.urls_helpers import workspace_reverse
 
 
 def _may_work(request) -> None:
-    if not (
-        request.user.has_perm(Perm.WORK.perm)
-        or request.user.has_perm(Perm.VIEW_ALL.perm)
-        or request.user.has_perm(Perm.SUPERVISE.perm)
-    ):
+    if not policies.uses_workspace(request.user):
         raise PermissionDenied(_("You do not have permission to do this."))
 
 
@@ -86,7 +82,7 @@ def queue(request):
         "counts": selectors.queue_counts(
             membership=request.membership, user=request.user, scope=scope
         ),
-        "can_see_all": selectors.can_see_all(request.user),
+        "can_see_all": policies.sees_all(request.user),
     }
     template = (
         "requests_app/workspace/partials/queue_rows.html"
@@ -111,12 +107,12 @@ def request_detail(request, request_id: int):
             # Both forms have a "reason" field: distinct ids, so each label names its own box.
             "reassign_form": ReassignForm(prefix=None, auto_id="id_reassign_%s"),
             "postpone_form": PostponeForm(auto_id="id_postpone_%s"),
-            "can_reassign": request.user.has_perm(Perm.REASSIGN.perm),
-            "can_reopen": request.user.has_perm(Perm.REOPEN.perm),
-            "can_postpone": request.user.has_perm(Perm.POSTPONE.perm),
+            "can_reassign": policies.reassigns_directly(request.user),
+            "can_reopen": policies.can_reopen(request.user, item),
+            "can_postpone": policies.postpones_directly(request.user),
             "approvals": list(item.approvals.select_related("requested_by")[:10]),
             "decisions": list(item.assignments.all()[:5])
-            if selectors.can_see_all(request.user)
+            if policies.sees_all(request.user)
             else [],
         },
     )
@@ -234,7 +230,7 @@ def request_reject(request, request_id: int):
 def request_reopen(request, request_id: int):
     # Like every request action: a request one cannot see is 404, then the permission.
     item = _request_or_404(request, request_id)
-    if not request.user.has_perm(Perm.REOPEN.perm):
+    if not policies.can_reopen(request.user, item):
         raise PermissionDenied(_("You do not have permission to do this."))
     return _action(
         request,
@@ -455,7 +451,7 @@ def request_postpone(request, request_id: int):
 def approval_list(request):
     from requests_app.services.approvals import pending_approvals
 
-    if not selectors.can_see_all(request.user):
+    if not policies.sees_all(request.user):
         raise PermissionDenied(_("Only a supervisor can decide."))
     approvals = list(pending_approvals(membership=request.membership, user=request.user))
     return render(request, "requests_app/workspace/approvals.html", {"approvals": approvals})
@@ -468,7 +464,7 @@ def approval_decide(request, approval_id: int):
     from requests_app.models import ApprovalRequest
     from requests_app.services.approvals import approval_decide as decide
 
-    if not selectors.can_see_all(request.user):
+    if not policies.sees_all(request.user):
         raise PermissionDenied(_("Only a supervisor can decide."))
     approval = get_object_or_404(ApprovalRequest, pk=approval_id)
     form = DecisionForm(request.POST)
@@ -547,7 +543,7 @@ def sla_settings(request):
 
 
 def _supervising(request) -> None:
-    if not selectors.can_see_all(request.user):
+    if not policies.sees_all(request.user):
         raise PermissionDenied(_("You do not have permission to do this."))
 
 

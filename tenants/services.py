@@ -19,6 +19,7 @@ from django_tenants.utils import schema_context, schema_exists
 
 from accounts.models import User
 from core import audit, messaging
+from core.actions import use_case
 from tenants.backends import clear_permission_cache
 from tenants.models import Agency, AgencyMember
 from tenants.module import Perm
@@ -237,6 +238,7 @@ def agency_onboard(
     return agency
 
 
+@use_case
 def agency_set_active(*, agency: Agency, is_active: bool, actor: User) -> Agency:
     with transaction.atomic():
         before = {"is_active": agency.is_active}
@@ -646,6 +648,7 @@ def _check_codes(codes: Iterable[str]) -> list[str]:
 _UNCHANGED = object()
 
 
+@use_case
 def employee_edit(
     *,
     agency: Agency | None,
@@ -772,6 +775,7 @@ def employee_edit(
     return membership
 
 
+@use_case
 def employee_update(
     *,
     agency: Agency,
@@ -783,7 +787,7 @@ def employee_update(
     is_active: bool | None = None,
 ) -> Membership:
     """Change an employee's department, title, roles or active state (see employee_edit)."""
-    return employee_edit(
+    return employee_edit.within(
         agency=agency,
         membership=membership,
         actor=actor,
@@ -794,6 +798,7 @@ def employee_update(
     )
 
 
+@use_case
 def employee_set_permissions(
     *,
     membership: Membership,
@@ -802,7 +807,7 @@ def employee_set_permissions(
     actor: User,
 ) -> Membership:
     """Grant or refuse single permissions to one employee, on top of their roles (R-17)."""
-    return employee_edit(
+    return employee_edit.within(
         agency=None,
         membership=membership,
         actor=actor,
@@ -814,6 +819,7 @@ def employee_set_permissions(
 # --- departments -------------------------------------------------------------------------------
 
 
+@use_case
 def department_save(
     *,
     actor: User,
@@ -883,6 +889,7 @@ def department_save(
 # --- roles -------------------------------------------------------------------------------------
 
 
+@use_case
 def role_save(
     *,
     actor: User,
@@ -949,6 +956,7 @@ def role_save(
 # --- agency security settings ------------------------------------------------------------------
 
 
+@use_case
 def agency_set_two_factor_requirement(
     *, agency: Agency, requires_two_factor: bool, actor: User
 ) -> Agency:

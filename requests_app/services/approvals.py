@@ -4,14 +4,16 @@ of a supervisor who approves or refuses. Notifications go both ways."""
 from datetime import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
 from core import audit
+from core.actions import require, use_case
 from notifications.services import notification_send
+from requests_app import policies
 from requests_app.constants import OPEN_STATUSES, Status, Visibility
 from requests_app.models import ApprovalRequest, Assignment, Request, TimelineEvent
 from requests_app.module import Perm
@@ -76,7 +78,7 @@ def _apply_reassign(
     )
     TimelineEvent.objects.create(
         request=item,
-        kind="reassigned",
+        kind=TimelineEvent.REASSIGNED,
         visibility=Visibility.INTERNAL,
         actor=actor,
         data={"from": previous, "to": new_assignee.pk, "reason": reason},
@@ -111,7 +113,7 @@ def _apply_postpone(
     pause_track(item=item, old_status=old_status)
     TimelineEvent.objects.create(
         request=item,
-        kind="postponed",
+        kind=TimelineEvent.POSTPONED,
         visibility=Visibility.EXTERNAL,
         actor=actor,
         # in the agency's time: the beneficiary's timeline shows this text as it is
@@ -119,7 +121,7 @@ def _apply_postpone(
     )
     TimelineEvent.objects.create(
         request=item,
-        kind="postpone_reason",
+        kind=TimelineEvent.POSTPONE_REASON,
         visibility=Visibility.INTERNAL,
         actor=actor,
         data={"reason": reason},
@@ -159,7 +161,7 @@ def _ask_approval(
     )
     TimelineEvent.objects.create(
         request=item,
-        kind="approval_requested",
+        kind=TimelineEvent.APPROVAL_REQUESTED,
         visibility=Visibility.INTERNAL,
         actor=actor,
         data={"approval": approval.pk, "kind": kind, "reason": reason},
@@ -190,6 +192,7 @@ def _ask_approval(
     return approval
 
 
+@use_case
 def request_reassign(
     *,
     agency: Agency,
@@ -204,21 +207,22 @@ def request_reassign(
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": _("Give the reason.")})
-    with transaction.atomic():
-        item = _locked(request_obj)
-        _check_assignee(new_assignee, item)
-        if actor.has_perm(Perm.REASSIGN.perm):
-            return _apply_reassign(agency, item, actor, new_assignee, reason)
-        return _ask_approval(
-            agency,
-            item,
-            actor,
-            ApprovalRequest.REASSIGN,
-            reason,
-            new_assignee=new_assignee,
-        )
+    item = _locked(request_obj)
+    require(policies.can_ask_change(actor, item))
+    _check_assignee(new_assignee, item)
+    if policies.reassigns_directly(actor):
+        return _apply_reassign(agency, item, actor, new_assignee, reason)
+    return _ask_approval(
+        agency,
+        item,
+        actor,
+        ApprovalRequest.REASSIGN,
+        reason,
+        new_assignee=new_assignee,
+    )
 
 
+@use_case
 def request_postpone(
     *,
     agency: Agency,
@@ -238,20 +242,21 @@ def request_postpone(
         errors["until"] = [_("Choose a date in the future.")]
     if errors:
         raise ValidationError(errors)
-    with transaction.atomic():
-        item = _locked(request_obj)
-        if actor.has_perm(Perm.POSTPONE.perm):
-            return _apply_postpone(agency, item, actor, until, reason)
-        return _ask_approval(
-            agency,
-            item,
-            actor,
-            ApprovalRequest.POSTPONE,
-            reason,
-            postpone_until=until,
-        )
+    item = _locked(request_obj)
+    require(policies.can_ask_change(actor, item))
+    if policies.postpones_directly(actor):
+        return _apply_postpone(agency, item, actor, until, reason)
+    return _ask_approval(
+        agency,
+        item,
+        actor,
+        ApprovalRequest.POSTPONE,
+        reason,
+        postpone_until=until,
+    )
 
 
+@use_case
 def approval_decide(
     *,
     agency: Agency,
@@ -262,66 +267,53 @@ def approval_decide(
 ) -> ApprovalRequest:
     """A supervisor approves (the change is applied) or refuses (nothing changes); the
     requester is told either way. Nobody decides on their own request."""
-    from requests_app.selectors import workspace_requests
-
-    membership = Membership.objects.filter(user_id=actor.pk, is_active=True).first()
-    if membership is None or not (
-        actor.has_perm(Perm.SUPERVISE.perm) or actor.has_perm(Perm.VIEW_ALL.perm)
-    ):
-        raise PermissionDenied(_("Only a supervisor can decide."))
-    if approval.requested_by_id == actor.pk:
-        raise PermissionDenied(_("You cannot decide on your own request."))
-    if (
-        not workspace_requests(membership=membership, user=actor)
-        .filter(pk=approval.request_id)
-        .exists()
-    ):
-        raise PermissionDenied(_("This request is not under your supervision."))
-    with transaction.atomic():
-        approval = ApprovalRequest.objects.select_for_update().get(pk=approval.pk)
-        if approval.status != ApprovalRequest.PENDING:
-            raise ValidationError(_("This was already decided."))
-        item = _locked(approval.request)
-        if approve:
-            if approval.kind == ApprovalRequest.REASSIGN:
-                _check_assignee(approval.new_assignee, item)
-                _apply_reassign(agency, item, actor, approval.new_assignee, approval.reason)
-            else:
-                if approval.postpone_until <= timezone.now():
-                    raise ValidationError(_("The requested date has passed; ask again."))
-                _apply_postpone(agency, item, actor, approval.postpone_until, approval.reason)
-        approval.status = ApprovalRequest.APPROVED if approve else ApprovalRequest.REFUSED
-        approval.decided_by = actor
-        approval.decided_at = timezone.now()
-        approval.decision_note = (note or "").strip()
-        approval.save()
-        TimelineEvent.objects.create(
-            request=item,
-            kind="approval_decided",
-            visibility=Visibility.INTERNAL,
-            actor=actor,
-            data={"approval": approval.pk, "status": approval.status},
-        )
-        audit.agency_record(
-            actor=actor,
-            action=f"request.{approval.kind}.{approval.status}",
-            obj=item,
-            after={"approval": approval.pk},
-        )
-        notification_send(
-            recipient=approval.requested_by,
-            event="request.approval_decided",
-            agency=agency,
-            context={
-                "reference": item.reference,
-                "subject": item.subject,
-                "kind": approval.kind,
-                "approved": approve,
-                "note": approval.decision_note,
-            },
-            link=f"/a/{agency.slug}/requests/{item.pk}/",
-            idempotency_key=f"approval.decided:{agency.pk}:{approval.pk}",
-        )
+    refusal = policies.decide_refusal(actor, approval)
+    if refusal is not None:
+        raise PermissionDenied(refusal)
+    approval = ApprovalRequest.objects.select_for_update().get(pk=approval.pk)
+    if approval.status != ApprovalRequest.PENDING:
+        raise ValidationError(_("This was already decided."))
+    item = _locked(approval.request)
+    if approve:
+        if approval.kind == ApprovalRequest.REASSIGN:
+            _check_assignee(approval.new_assignee, item)
+            _apply_reassign(agency, item, actor, approval.new_assignee, approval.reason)
+        else:
+            if approval.postpone_until <= timezone.now():
+                raise ValidationError(_("The requested date has passed; ask again."))
+            _apply_postpone(agency, item, actor, approval.postpone_until, approval.reason)
+    approval.status = ApprovalRequest.APPROVED if approve else ApprovalRequest.REFUSED
+    approval.decided_by = actor
+    approval.decided_at = timezone.now()
+    approval.decision_note = (note or "").strip()
+    approval.save()
+    TimelineEvent.objects.create(
+        request=item,
+        kind=TimelineEvent.APPROVAL_DECIDED,
+        visibility=Visibility.INTERNAL,
+        actor=actor,
+        data={"approval": approval.pk, "status": approval.status},
+    )
+    audit.agency_record(
+        actor=actor,
+        action=f"request.{approval.kind}.{approval.status}",
+        obj=item,
+        after={"approval": approval.pk},
+    )
+    notification_send(
+        recipient=approval.requested_by,
+        event="request.approval_decided",
+        agency=agency,
+        context={
+            "reference": item.reference,
+            "subject": item.subject,
+            "kind": approval.kind,
+            "approved": approve,
+            "note": approval.decision_note,
+        },
+        link=f"/a/{agency.slug}/requests/{item.pk}/",
+        idempotency_key=f"approval.decided:{agency.pk}:{approval.pk}",
+    )
     return approval
 
 

@@ -9,6 +9,8 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from core import audit
+from core.actions import require
+from requests_app import policies
 from requests_app.models import DistributionRule, EmployeeProfile, Leave, TransactionType
 from requests_app.public.models import CatalogueEntry
 from requests_app.search import normalize
@@ -54,6 +56,7 @@ def transaction_type_save(
     request_type: TransactionType | None = None,
 ) -> TransactionType:
     """Create or edit a transaction type and publish it in the guidance catalogue."""
+    require(policies.manages_catalogue(actor))
     if connection.schema_name != agency.schema_name:
         raise RuntimeError("transaction_type_save must run in the agency's schema")
     with transaction.atomic():
@@ -85,6 +88,7 @@ def distribution_rule_save(
     data: dict[str, Any],
     rule: DistributionRule | None = None,
 ) -> DistributionRule:
+    require(policies.manages_distribution(actor))
     with transaction.atomic():
         creating = rule is None
         rule = rule or DistributionRule()
@@ -109,6 +113,7 @@ def employee_profile_save(
     *, membership: Membership, actor: User, data: dict[str, Any]
 ) -> EmployeeProfile:
     """Skills, weight, cap, out-of-office and work schedule of one employee."""
+    require(policies.manages_distribution(actor))
     schedule = data.get("work_schedule")
     if schedule is not None:
         _check_schedule(schedule)
@@ -157,6 +162,7 @@ def leave_add(
     reason: str,
     actor: User,
 ) -> Leave:
+    require(policies.manages_distribution(actor))
     if ends_on < starts_on:
         raise ValidationError({"ends_on": _("The leave must end on or after its start.")})
     with transaction.atomic():
