@@ -85,6 +85,8 @@ IDENTITY_HASH_KEY_PREVIOUS = (os.environ.get("IDENTITY_HASH_KEY_PREVIOUS") or ""
 SHARED_APPS = [
     "django_tenants",
     "daphne",
+    # numbering's counter table, in public and (TENANT_APPS) in every agency schema
+    "core.numbering",
     "tenants",
     "accounts",
     "insights",
@@ -106,6 +108,7 @@ SHARED_APPS = [
     "portal",
 ]
 TENANT_APPS = [
+    "core.numbering",
     "tenants.staff",
     "requests_app",
 ]

@@ -128,16 +128,6 @@ class Leave(models.Model):
         return f"leave:{self.membership_id}:{self.starts_on}"
 
 
-class ReferenceCounter(models.Model):
-    """Next number of the agency's request references for one year (row-locked)."""
-
-    year = models.PositiveSmallIntegerField(primary_key=True)
-    last = models.PositiveIntegerField(default=0)
-
-    def __str__(self) -> str:
-        return f"{self.year}:{self.last}"
-
-
 class Request(models.Model):
     reference = models.CharField(_("reference"), max_length=40, unique=True)
     transaction_type = models.ForeignKey(

@@ -43,7 +43,8 @@ logger = logging.getLogger("muamalat.tenants")
 def template_schema_ensure() -> None:
     """Create and migrate the template schema that new agencies are cloned from, and install
     the clone functions (django-tenants' clone_schema and our SECURITY DEFINER entry point,
-    tenants.dbroles). DDL: runs as the owner role (migrate_agencies)."""
+    tenants.dbroles) and the fast numbers' one. DDL: runs as the owner role
+    (migrate_agencies)."""
     from tenants import dbroles
 
     base = settings.TENANT_BASE_SCHEMA
@@ -60,6 +61,7 @@ def template_schema_ensure() -> None:
     # version), and the app role may not create functions anyway.
     CloneSchema()._create_clone_schema_function()
     dbroles.clone_function_install()
+    dbroles.number_function_install()
 
 
 def _schema_has_pending_migrations(schema_name: str) -> bool:

@@ -22,7 +22,6 @@ from requests_app.constants import Priority, Status, Visibility
 from requests_app.models import (
     Attachment,
     Comment,
-    ReferenceCounter,
     Request,
     TimelineEvent,
 )
@@ -35,6 +34,7 @@ from tests.factories import (
     make_type,
     pdf_upload,
     png_upload,
+    reference_counter,
 )
 from tests.jobs import render_pending, run_pending_jobs
 
@@ -565,16 +565,9 @@ def test_unassigned_submission_is_indexed_without_assignee(team):
 # --- references ---------------------------------------------------------------------------
 
 
-def _counter(agency, year) -> int:
-    with schema_context(agency.schema_name):
-        return (
-            ReferenceCounter.objects.filter(year=year).values_list("last", flat=True).first() or 0
-        )
-
-
 def test_references_per_agency_and_year(agency_a, agency_b):
     year = timezone.localtime().year
-    start_a, start_b = _counter(agency_a, year), _counter(agency_b, year)
+    start_a, start_b = reference_counter(agency_a, year), reference_counter(agency_b, year)
     type_a, type_b = make_type(agency_a), make_type(agency_b)
     first = make_request(agency_a, request_type=type_a)
     second = make_request(agency_a, request_type=type_a)
