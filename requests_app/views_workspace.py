@@ -27,6 +27,7 @@ from requests_app.forms import (
 )
 from requests_app.models import Attachment, DistributionRule, EmployeeProfile, TransactionType
 from requests_app.module import Perm
+from requests_app.services.live import request_version
 from tenants.decorators import workspace_view
 from tenants.selectors import department_scope
 from tenants.staff.models import Membership
@@ -100,6 +101,8 @@ def request_detail(request, request_id: int):
         "requests_app/workspace/request_detail.html",
         {
             "item": item,
+            # the socket's hello tells the page of a change made before it joined
+            "live_version": request_version(item.updated_at),
             "timeline": selectors.staff_timeline(request_obj=item),
             "files": selectors.request_files(request_obj=item, external_only=False),
             "comment_form": StaffCommentForm(),

@@ -18,6 +18,7 @@ from requests_app.constants import OPEN_STATUSES, Status, Visibility
 from requests_app.models import ApprovalRequest, Assignment, Request, TimelineEvent
 from requests_app.module import Perm
 from requests_app.services.index import index_sync
+from requests_app.services.live import request_changed_publish
 from requests_app.services.pauses import pause_track
 from tenants.models import Agency
 from tenants.selectors import memberships_holding
@@ -166,6 +167,7 @@ def _ask_approval(
         actor=actor,
         data={"approval": approval.pk, "kind": kind, "reason": reason},
     )
+    request_changed_publish(agency=agency, request_id=item.pk, what="approval")
     audit.agency_record(
         actor=actor,
         action=f"request.{kind}.asked",
@@ -294,6 +296,7 @@ def approval_decide(
         actor=actor,
         data={"approval": approval.pk, "status": approval.status},
     )
+    request_changed_publish(agency=agency, request_id=item.pk, what="approval")
     audit.agency_record(
         actor=actor,
         action=f"request.{approval.kind}.{approval.status}",
