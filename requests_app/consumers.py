@@ -1,28 +1,17 @@
 """The workspace request page's socket: it hears when the request changes (another employee
 comments, acts, reassigns…) and offers to reload (frontend/static/frontend/object_live.js)."""
 
-from requests_app import selectors
+from requests_app import policies
 from requests_app.models import Request
-from requests_app.module import Perm
 from requests_app.services.live import REQUEST_KIND, request_version
 from tenants.realtime import AgencyObjectConsumer
-from tenants.selectors import membership_for
-
-# Who may work on requests at all (as views_workspace._may_work).
-WORKING = (Perm.WORK, Perm.VIEW_ALL, Perm.SUPERVISE)
 
 
 def may_open_request(user, request_id: int) -> bool:
-    """Whether the employee may open the request's workspace page: the same rule as the page
-    itself (views_workspace._request_or_404). In the agency's schema. The one place to switch
-    to a policy when requests have one."""
-    if not any(user.has_perm(code.perm) for code in WORKING):
-        return False
-    membership = membership_for(user=user)
-    if membership is None or not membership.is_active:
-        return False
-    found = selectors.workspace_request(membership=membership, user=user, request_id=request_id)
-    return found is not None
+    """Whether the employee may open the request's workspace page: the requests policy
+    (requests_app.policies.can_open), the page's own rule. In the agency's schema."""
+    item = Request.objects.select_related("assignee").filter(pk=request_id).first()
+    return item is not None and policies.can_open(user, item)
 
 
 class RequestConsumer(AgencyObjectConsumer):
