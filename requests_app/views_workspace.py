@@ -99,13 +99,14 @@ def queue(request):
 @workspace_view()
 def request_detail(request, request_id: int):
     item = _request_or_404(request, request_id)
+    timeline, files = selectors.request_history(request_obj=item, external_only=False)
     return render(
         request,
         "requests_app/workspace/request_detail.html",
         {
             "item": item,
-            "timeline": selectors.staff_timeline(request_obj=item),
-            "files": selectors.request_files(request_obj=item, external_only=False),
+            "timeline": timeline,
+            "files": files,
             "comment_form": StaffCommentForm(),
             "reason_form": ReasonForm(),
             # Both forms have a "reason" field: distinct ids, so each label names its own box.
@@ -114,7 +115,10 @@ def request_detail(request, request_id: int):
             "can_reassign": request.user.has_perm(Perm.REASSIGN.perm),
             "can_reopen": request.user.has_perm(Perm.REOPEN.perm),
             "can_postpone": request.user.has_perm(Perm.POSTPONE.perm),
-            "approvals": list(item.approvals.select_related("requested_by")[:10]),
+            # Shown with the reassign and postpone forms, on an open request only.
+            "approvals": list(item.approvals.select_related("requested_by")[:10])
+            if item.is_open
+            else [],
             "decisions": list(item.assignments.all()[:5])
             if selectors.can_see_all(request.user)
             else [],
