@@ -1,6 +1,5 @@
 """Authentication by identity number, email or mobile number (R-2)."""
 
-from allauth.account.auth_backends import AuthenticationBackend
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import ValidationError
 
@@ -60,13 +59,3 @@ class IdentifierBackend(ModelBackend):
     def get_all_permissions(self, user_obj, obj=None):
         return set()
 
-
-class AllauthBackend(AuthenticationBackend):
-    """allauth's sign-in backend, without Django's model permissions for agency permissions:
-    those come from the membership (tenants.backends) only, and asking Django's tables for a
-    permission the agency backend refused would cost two queries per user and answer nothing."""
-
-    def has_perm(self, user_obj, perm, obj=None):
-        if perm.startswith("agency."):
-            return False
-        return super().has_perm(user_obj, perm, obj)

@@ -12,7 +12,8 @@ from __future__ import annotations
 from accounts.models import User
 from requests_app.models import ApprovalRequest, Request
 from requests_app.module import Perm
-from tenants.selectors import department_scope, membership_for
+from tenants.backends import membership_cached
+from tenants.selectors import department_scope
 
 
 def uses_workspace(actor: User) -> bool:
@@ -43,7 +44,7 @@ def can_open(actor: User, item: Request) -> bool:
     if actor.has_perm(Perm.VIEW_ALL.perm) or _is_assignee(actor, item):
         return True
     if actor.has_perm(Perm.SUPERVISE.perm):
-        membership = membership_for(user=actor)
+        membership = membership_cached(actor)
         if membership is None or not membership.is_active:
             return False
         scope = department_scope(membership=membership, user=actor)
@@ -72,6 +73,12 @@ def can_ask_change(actor: User, item: Request) -> bool:
     return can_open(actor, item)
 
 
+def reopens(actor: User) -> bool:
+    """Holds the reopen permission: the button on a page already shown to someone who may open
+    the request (the service asks can_reopen)."""
+    return actor.has_perm(Perm.REOPEN.perm)
+
+
 def reassigns_directly(actor: User) -> bool:
     return actor.has_perm(Perm.REASSIGN.perm)
 
@@ -90,7 +97,7 @@ def decide_refusal(actor: User, approval: ApprovalRequest) -> str | None:
     supervisor of the request, never on their own request."""
     from django.utils.translation import gettext as _
 
-    membership = membership_for(user=actor) if actor.is_authenticated else None
+    membership = membership_cached(actor) if actor.is_authenticated else None
     if membership is None or not membership.is_active or not sees_all(actor):
         return _("Only a supervisor can decide.")
     if approval.requested_by_id == actor.pk:

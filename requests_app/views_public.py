@@ -161,8 +161,7 @@ def request_detail(request, agency_slug: str, reference: str):
                     return redirect(
                         "requests:detail", agency_slug=agency.slug, reference=item.reference
                     )
-        timeline = selectors.beneficiary_timeline(request_obj=item)
-        files = selectors.request_files(request_obj=item, external_only=True)
+        timeline, files = selectors.request_history(request_obj=item, external_only=True)
         survey_url = ""
         if item.status == Status.CLOSED and not hasattr_survey(item):
             from django.urls import reverse
@@ -234,7 +233,7 @@ def api_request_detail(request, agency_slug: str, reference: str):
         item = selectors.beneficiary_request(user=request.user, reference=reference)
         if item is None:
             return JsonResponse({"error": _("Not found.")}, status=404)
-        timeline = selectors.beneficiary_timeline(request_obj=item)
+        timeline, _files = selectors.request_history(request_obj=item, external_only=True)
         return JsonResponse(
             {
                 "reference": item.reference,
@@ -247,9 +246,7 @@ def api_request_detail(request, agency_slug: str, reference: str):
                         "kind": event.kind,
                         "at": event.created_at.isoformat(),
                         "comment": event.comment.body if event.comment_id else "",
-                        "files": [f.original_name for f in event.comment.attachments.all()]
-                        if event.comment_id
-                        else [],
+                        "files": [f.original_name for f in event.files],
                     }
                     for event in timeline
                 ],

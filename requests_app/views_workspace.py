@@ -96,6 +96,7 @@ def queue(request):
 @workspace_view()
 def request_detail(request, request_id: int):
     item = _request_or_404(request, request_id)
+    timeline, files = selectors.request_history(request_obj=item, external_only=False)
     return render(
         request,
         "requests_app/workspace/request_detail.html",
@@ -103,17 +104,20 @@ def request_detail(request, request_id: int):
             "item": item,
             # the socket's hello tells the page of a change made before it joined
             "live_version": request_version(item.updated_at),
-            "timeline": selectors.staff_timeline(request_obj=item),
-            "files": selectors.request_files(request_obj=item, external_only=False),
+            "timeline": timeline,
+            "files": files,
             "comment_form": StaffCommentForm(),
             "reason_form": ReasonForm(),
             # Both forms have a "reason" field: distinct ids, so each label names its own box.
             "reassign_form": ReassignForm(prefix=None, auto_id="id_reassign_%s"),
             "postpone_form": PostponeForm(auto_id="id_postpone_%s"),
             "can_reassign": policies.reassigns_directly(request.user),
-            "can_reopen": policies.can_reopen(request.user, item),
+            "can_reopen": policies.reopens(request.user),
             "can_postpone": policies.postpones_directly(request.user),
-            "approvals": list(item.approvals.select_related("requested_by")[:10]),
+            # Shown with the reassign and postpone forms, on an open request only.
+            "approvals": list(item.approvals.select_related("requested_by")[:10])
+            if item.is_open
+            else [],
             "decisions": list(item.assignments.all()[:5])
             if policies.sees_all(request.user)
             else [],
