@@ -58,4 +58,3 @@ class IdentifierBackend(ModelBackend):
 
     def get_all_permissions(self, user_obj, obj=None):
         return set()
-
