@@ -78,7 +78,7 @@ class AddEmailForm(allauth_forms.AddEmailForm):
         if owner is None:
             return super().save(request)
         if ratelimit.consume(request, action="registered_details_notice", key=f"user:{owner.pk}"):
-            services.email_change_to_registered_address(owner=owner, request=request)
+            services.email_change_to_registered_address(owner=owner)
         email_verification.add_email_verification_sent_message(request, email, signup=False)
         return EmailAddress(user=self.user, email=email)  # not saved: nothing is attached
 
@@ -202,7 +202,7 @@ class SignupForm(allauth_forms.SignupForm):
                     request, action="registered_details_notice", key=f"user:{owner.pk}"
                 )
             ]
-            services.signup_with_registered_details(owners=owners, request=request)
+            services.signup_with_registered_details(owners=owners)
             email_verification.add_email_verification_sent_message(request, email, signup=True)
             pending.start(request, user=None, mobile=mobile)
             return None, redirect("accounts:verify_mobile")

@@ -165,25 +165,21 @@ def mobile_verification_confirm_unregistered(*, state: dict, code: str) -> None:
     raise ValidationError(_("The code is not correct."), code="wrong_code")
 
 
-def signup_with_registered_details(*, owners: list[User], request=None) -> None:
+def signup_with_registered_details(*, owners: list[User]) -> None:
     """Someone tried to register with an identity number, email or mobile that belongs to an
     account: no account is created, and each owner is told (email and SMS), without anything
     about who tried."""
     with transaction.atomic():
         for owner in owners:
-            audit.platform_record(
-                request=request, actor=None, action="account.signup_registered_details", obj=owner
-            )
+            audit.platform_record(actor=None, action="account.signup_registered_details", obj=owner)
             messaging.notify(recipient=owner, event="account.registered_details_used", link="/")
 
 
-def email_change_to_registered_address(*, owner: User, request=None) -> None:
+def email_change_to_registered_address(*, owner: User) -> None:
     """Someone signed in asked to use ``owner``'s address for their own account: nothing is
     attached; the owner is told, without anything about who tried."""
     with transaction.atomic():
-        audit.platform_record(
-            request=request, actor=None, action="account.email_change_registered", obj=owner
-        )
+        audit.platform_record(actor=None, action="account.email_change_registered", obj=owner)
         messaging.notify(recipient=owner, event="account.registered_details_used", link="/")
 
 

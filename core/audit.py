@@ -10,7 +10,8 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
-from django.http import HttpRequest
+
+from core import context
 
 _trails: dict[str, Any] = {}
 
@@ -30,17 +31,10 @@ def _trail(kind: str) -> Any:
         ) from None
 
 
-def client_ip(request: HttpRequest | None) -> str | None:
-    if request is None:
-        return None
-    if getattr(settings, "TRUST_X_FORWARDED_FOR", False):
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()
-    return request.META.get("REMOTE_ADDR") or None
-
-
-def _fields(*, request, actor, action: str, obj, before, after) -> dict[str, Any]:
+def _fields(*, actor, action: str, obj, before, after) -> dict[str, Any]:
+    """The row's fields; who acted comes from the caller, from where from the action context
+    (the client's address, the HTTP request or job that did it)."""
+    ctx = context.current()
     return {
         "actor_id": getattr(actor, "pk", None),
         "actor_display": (str(actor) if actor is not None else "")[:200],
@@ -48,24 +42,24 @@ def _fields(*, request, actor, action: str, obj, before, after) -> dict[str, Any
         "object_type": obj._meta.label_lower if obj is not None else "",
         "object_id": str(obj.pk) if obj is not None else "",
         "object_repr": str(obj)[:255] if obj is not None else "",
-        "ip_address": client_ip(request),
+        "ip_address": ctx.ip,
+        "request_id": ctx.request_id or None,
         "before": before,
         "after": after,
     }
 
 
-def platform_record(
-    *, request=None, actor=None, action: str, obj=None, before=None, after=None
-) -> Any:
+def platform_record(*, actor=None, action: str, obj=None, before=None, after=None) -> Any:
+    """Append to the platform's audit trail (public schema)."""
     return _trail("platform").objects.create(
-        **_fields(request=request, actor=actor, action=action, obj=obj, before=before, after=after)
+        **_fields(actor=actor, action=action, obj=obj, before=before, after=after)
     )
 
 
-def agency_record(*, request=None, actor=None, action: str, obj=None, before=None, after=None):
+def agency_record(*, actor=None, action: str, obj=None, before=None, after=None) -> Any:
     """Append to the current agency's audit trail (the connection must be on its schema)."""
     if connection.schema_name == settings.PUBLIC_SCHEMA_NAME:
         raise RuntimeError("agency_record needs an agency schema")
     return _trail("agency").objects.create(
-        **_fields(request=request, actor=actor, action=action, obj=obj, before=before, after=after)
+        **_fields(actor=actor, action=action, obj=obj, before=before, after=after)
     )

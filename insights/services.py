@@ -10,7 +10,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from core import audit
+from core.actions import require
 from insights.models import EvaluationSettings, Presence
+from insights.module import Perm
 from insights.rollups import local_day
 from tenants.models import Agency
 
@@ -66,10 +68,9 @@ def presence_end(*, user, now: datetime | None = None) -> int:
     return closed
 
 
-def evaluation_settings_save(
-    *, agency: Agency, actor, data: dict, http_request=None
-) -> EvaluationSettings:
+def evaluation_settings_save(*, agency: Agency, actor, data: dict) -> EvaluationSettings:
     """Store the agency's evaluation weights and targets (validated by the form), audited."""
+    require(actor.has_perm(Perm.MANAGE.perm))
     with transaction.atomic():
         config, _ = EvaluationSettings.objects.select_for_update().get_or_create(agency=agency)
         before = {name: getattr(config, name) for name in data}
@@ -78,7 +79,6 @@ def evaluation_settings_save(
         config.full_clean()
         config.save()
         audit.agency_record(
-            request=http_request,
             actor=actor,
             action="statistics.evaluation_settings",
             obj=config,

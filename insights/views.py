@@ -388,7 +388,6 @@ def evaluation_settings(request):
             agency=request.agency,
             actor=request.user,
             data={name: form.cleaned_data[name] for name in form.Meta.fields},
-            http_request=request,
         )
         messages.success(request, _("The evaluation settings were saved."))
         return redirect("workspace:evaluation_settings", agency_slug=request.agency.slug)

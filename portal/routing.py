@@ -6,7 +6,10 @@ from channels.routing import URLRouter
 from django.urls import path
 
 from core import modules
+from core.realtime import CLOSE_NOT_FOUND
 from portal.consumers import NotificationConsumer
+
+__all__ = ["CLOSE_NOT_FOUND", "WebsocketRouter", "stream_routes", "websocket_urlpatterns"]
 
 stream_routes = [
     path("ws/notifications/", NotificationConsumer.as_asgi()),
@@ -17,9 +20,6 @@ stream_routes = [
 def websocket_urlpatterns() -> list:
     """Every installed module's websocket routes (read when the ASGI application is built)."""
     return modules.websocket_urlpatterns()
-
-
-CLOSE_NOT_FOUND = 4404
 
 
 class WebsocketRouter(URLRouter):

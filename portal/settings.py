@@ -85,6 +85,8 @@ IDENTITY_HASH_KEY_PREVIOUS = (os.environ.get("IDENTITY_HASH_KEY_PREVIOUS") or ""
 SHARED_APPS = [
     "django_tenants",
     "daphne",
+    # numbering's counter table, in public and (TENANT_APPS) in every agency schema
+    "core.numbering",
     "tenants",
     "accounts",
     "insights",
@@ -106,8 +108,9 @@ SHARED_APPS = [
     "portal",
 ]
 TENANT_APPS = [
+    "core.numbering",
     "tenants.staff",
-    "agenda",
+    "appointments",
     "requests_app",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
@@ -136,6 +139,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Who acts and from where, for the audit trails (core.context): services never take the
+    # HttpRequest.
+    "core.context.ActionContextMiddleware",
     "accounts.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

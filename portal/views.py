@@ -97,9 +97,7 @@ def platform_agencies(request):
     form = AgencyOnboardForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            agency = tenant_services.agency_onboard(
-                actor=request.user, request=request, **form.cleaned_data
-            )
+            agency = tenant_services.agency_onboard(actor=request.user, **form.cleaned_data)
         except ValidationError as exc:
             apply_service_errors(form, exc)
         else:

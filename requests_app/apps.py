@@ -8,7 +8,7 @@ class RequestsConfig(AppConfig):
     verbose_name = _("Requests")
 
     def ready(self) -> None:
-        from agenda.sources import Source, source_register
+        from appointments.sources import Source, source_register
         from requests_app.selectors import request_calendar_link
         from tenants.selectors import audit_scope_register
 

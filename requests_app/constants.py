@@ -1,6 +1,10 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+# core.numbering's sequence of request references (<CODE>-<year>-<number>): gapless, per year,
+# in each agency's schema.
+REFERENCE_NUMBERING = "requests_reference"
+
 
 class Category(models.TextChoices):
     TRANSACTION = "transaction", _("Transaction")

@@ -128,16 +128,6 @@ class Leave(models.Model):
         return f"leave:{self.membership_id}:{self.starts_on}"
 
 
-class ReferenceCounter(models.Model):
-    """Next number of the agency's request references for one year (row-locked)."""
-
-    year = models.PositiveSmallIntegerField(primary_key=True)
-    last = models.PositiveIntegerField(default=0)
-
-    def __str__(self) -> str:
-        return f"{self.year}:{self.last}"
-
-
 class Request(models.Model):
     reference = models.CharField(_("reference"), max_length=40, unique=True)
     transaction_type = models.ForeignKey(
@@ -267,6 +257,38 @@ class TimelineEvent(models.Model):
     RESOLVED = "resolved"
     REJECTED = "rejected"
     REOPENED = "reopened"
+    REASSIGNED = "reassigned"
+    POSTPONED = "postponed"
+    POSTPONE_REASON = "postpone_reason"
+    APPROVAL_REQUESTED = "approval_requested"
+    APPROVAL_DECIDED = "approval_decided"
+    RESUMED = "resumed"
+    LATE = "late"
+    ESCALATED = "escalated"
+    # The declared set: a transition (core.transitions) may only write one of these.
+    KINDS = frozenset(
+        {
+            SUBMITTED,
+            ASSIGNED,
+            UNASSIGNED,
+            COMMENTED,
+            ATTACHED,
+            INFO_REQUESTED,
+            INFO_PROVIDED,
+            STARTED,
+            RESOLVED,
+            REJECTED,
+            REOPENED,
+            REASSIGNED,
+            POSTPONED,
+            POSTPONE_REASON,
+            APPROVAL_REQUESTED,
+            APPROVAL_DECIDED,
+            RESUMED,
+            LATE,
+            ESCALATED,
+        }
+    )
 
     request = models.ForeignKey(Request, on_delete=models.CASCADE, related_name="timeline")
     kind = models.CharField(max_length=30)

@@ -1,5 +1,5 @@
 """What the requests app brings to the platform (see core.modules): request permissions and
-their default grants, request events, the request pages of the workspace."""
+their default grants, request events, the request pages of the workspace and their socket."""
 
 from django.utils.translation import gettext_lazy as _
 
@@ -87,4 +87,5 @@ MODULE = Module(
         MenuEntry("workspace:sla_settings", _("Service levels"), (Perm.MANAGE_SLA,), order=150),
     ],
     workspace_urls="requests_app.urls.workspace_urlpatterns",
+    websocket_routes="requests_app.routing.websocket_urlpatterns",
 )

@@ -1,16 +1,16 @@
 """Reads for request pages. Public-side reads use only the public schema (index, catalogue)."""
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from accounts.models import User
-from agenda.sources import EntryLink
+from appointments.sources import EntryLink
 from requests_app.constants import OPEN_STATUSES, PRIORITY_RANK, Status, Visibility
 from requests_app.models import Attachment, Comment, Request, TimelineEvent, TransactionType
 from requests_app.module import Perm
 from requests_app.public.models import CatalogueEntry, RequestIndex
 from requests_app.search import normalize
 from tenants.models import Agency
-from tenants.selectors import department_scope
+from tenants.selectors import department_scope, department_scope_subquery
 from tenants.staff.models import Membership
 from tenants.urls_helpers import workspace_reverse
 
@@ -81,18 +81,28 @@ def beneficiary_request(*, user: User, reference: str) -> Request | None:
     )
 
 
-def beneficiary_timeline(*, request_obj: Request) -> list[TimelineEvent]:
-    """External steps only, with their comments and attachments: internal comments, internal
-    attachments and the names of internal actions never reach this list."""
-    external_files = Prefetch(
-        "comment__attachments", queryset=Attachment.objects.filter(visibility=Visibility.EXTERNAL)
-    )
-    return list(
-        TimelineEvent.objects.filter(request=request_obj, visibility=Visibility.EXTERNAL)
-        .select_related("actor", "comment")
-        .prefetch_related(external_files)
-        .order_by("created_at", "id")
-    )
+def request_history(
+    *, request_obj: Request, external_only: bool
+) -> tuple[list[TimelineEvent], list[Attachment]]:
+    """A request's timeline and files, in two queries whatever their number: each event
+    carries ``files``, the attachments of its comment, taken from the files list (a comment's
+    files are files of its request) rather than from a query of their own.
+
+    ``external_only`` is what the beneficiary sees: external steps only, with external files
+    only; internal comments, internal attachments and the names of internal actions never
+    reach these lists. Otherwise the staff's whole history."""
+    events = TimelineEvent.objects.filter(request=request_obj)
+    if external_only:
+        events = events.filter(visibility=Visibility.EXTERNAL)
+    timeline = list(events.select_related("actor", "comment").order_by("created_at", "id"))
+    files = request_files(request_obj=request_obj, external_only=external_only)
+    by_comment: dict[int, list[Attachment]] = {}
+    for attachment in files:
+        if attachment.comment_id is not None:
+            by_comment.setdefault(attachment.comment_id, []).append(attachment)
+    for event in timeline:
+        event.files = by_comment.get(event.comment_id, []) if event.comment_id else []
+    return timeline, files
 
 
 def request_files(*, request_obj: Request, external_only: bool) -> list[Attachment]:
@@ -106,8 +116,10 @@ def request_files(*, request_obj: Request, external_only: bool) -> list[Attachme
 
 
 def can_see_all(user: User) -> bool:
-    """Sees beyond their own queue: agency-wide (view_all) or as a supervisor."""
-    return user.has_perm(Perm.VIEW_ALL.perm) or user.has_perm(Perm.SUPERVISE.perm)
+    """Sees beyond their own queue (requests_app.policies.sees_all)."""
+    from requests_app.policies import sees_all
+
+    return sees_all(user)
 
 
 def workspace_requests(*, membership: Membership, user: User) -> QuerySet[Request]:
@@ -118,14 +130,14 @@ def workspace_requests(*, membership: Membership, user: User) -> QuerySet[Reques
     if user.has_perm(Perm.VIEW_ALL.perm):
         return qs
     if user.has_perm(Perm.SUPERVISE.perm):
-        department_ids = department_scope(membership=membership, user=user)
+        department_ids = department_scope_subquery(membership=membership, user=user)
         if department_ids is None:
             return qs
         return qs.filter(Q(department_id__in=department_ids) | Q(assignee=membership))
     return qs.filter(assignee=membership)
 
 
-# What an appointment about a request is named in employees' calendars (agenda.sources).
+# What an appointment about a request is named in employees' calendars (appointments.sources).
 CALENDAR_SOURCE = "requests.request"
 
 
@@ -133,7 +145,7 @@ def request_calendar_link(
     *, agency: Agency, membership: Membership, user: User, text: str
 ) -> EntryLink | None:
     """The calendar link of the request whose reference is ``text``, if the employee may open
-    it (agenda.sources.Source.find)."""
+    it (appointments.sources.Source.find)."""
     item = workspace_requests(membership=membership, user=user).filter(reference=text).first()
     if item is None:
         return None
@@ -199,15 +211,6 @@ def workspace_request(*, membership: Membership, user: User, request_id: int) ->
     )
 
 
-def staff_timeline(*, request_obj: Request) -> list[TimelineEvent]:
-    return list(
-        TimelineEvent.objects.filter(request=request_obj)
-        .select_related("actor", "comment")
-        .prefetch_related("comment__attachments")
-        .order_by("created_at", "id")
-    )
-
-
 def active_types(*, agency: Agency | None = None) -> QuerySet[TransactionType]:
     return TransactionType.objects.filter(is_active=True).order_by("name_ar")
 
@@ -216,7 +219,7 @@ def comments_for_beneficiary(*, request_obj: Request) -> QuerySet[Comment]:
     return request_obj.comments.filter(visibility=Visibility.EXTERNAL)
 
 
-__all__ = ["PRIORITY_RANK"]
+__all__ = ["PRIORITY_RANK", "department_scope"]
 
 
 def archive_search(

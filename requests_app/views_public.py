@@ -84,7 +84,6 @@ def new_request(request, agency_slug: str):
                 description=data["description"],
                 priority=data["priority"],
                 attachments=data["attachments"],
-                request=request,
             )
         except ValidationError as exc:
             apply_service_errors(form, exc)
@@ -154,7 +153,6 @@ def request_detail(request, agency_slug: str, reference: str):
                         attachments=form.cleaned_data["attachments"],
                         voice=form.cleaned_data.get("voice"),
                         voice_duration=form.cleaned_data.get("voice_duration"),
-                        http_request=request,
                     )
                 except ValidationError as exc:
                     apply_service_errors(form, exc)
@@ -163,8 +161,7 @@ def request_detail(request, agency_slug: str, reference: str):
                     return redirect(
                         "requests:detail", agency_slug=agency.slug, reference=item.reference
                     )
-        timeline = selectors.beneficiary_timeline(request_obj=item)
-        files = selectors.request_files(request_obj=item, external_only=True)
+        timeline, files = selectors.request_history(request_obj=item, external_only=True)
         survey_url = ""
         if item.status == Status.CLOSED and not hasattr_survey(item):
             from django.urls import reverse
@@ -236,7 +233,7 @@ def api_request_detail(request, agency_slug: str, reference: str):
         item = selectors.beneficiary_request(user=request.user, reference=reference)
         if item is None:
             return JsonResponse({"error": _("Not found.")}, status=404)
-        timeline = selectors.beneficiary_timeline(request_obj=item)
+        timeline, _files = selectors.request_history(request_obj=item, external_only=True)
         return JsonResponse(
             {
                 "reference": item.reference,
@@ -249,9 +246,7 @@ def api_request_detail(request, agency_slug: str, reference: str):
                         "kind": event.kind,
                         "at": event.created_at.isoformat(),
                         "comment": event.comment.body if event.comment_id else "",
-                        "files": [f.original_name for f in event.comment.attachments.all()]
-                        if event.comment_id
-                        else [],
+                        "files": [f.original_name for f in event.files],
                     }
                     for event in timeline
                 ],
@@ -298,7 +293,6 @@ def survey(request, token: str):
                     answers=form.answers(),
                     suggestion=form.cleaned_data["suggestion"],
                     user=request.user,
-                    http_request=request,
                 )
             except ValidationError as exc:
                 apply_service_errors(form, exc)

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 from core.converters import parse_id
 from core.files.downloads import private_file_response
 from frontend.forms import apply_service_errors
-from requests_app import selectors, services
+from requests_app import policies, selectors, services
 from requests_app.constants import Priority, Status, Visibility
 from requests_app.forms import (
     DistributionRuleForm,
@@ -25,6 +25,7 @@ from requests_app.forms import (
 )
 from requests_app.models import Attachment, DistributionRule, EmployeeProfile, TransactionType
 from requests_app.module import Perm
+from requests_app.services.live import request_version
 from tenants.decorators import workspace_view
 from tenants.selectors import department_scope
 from tenants.staff.models import Membership
@@ -32,11 +33,7 @@ from tenants.urls_helpers import workspace_reverse
 
 
 def _may_work(request) -> None:
-    if not (
-        request.user.has_perm(Perm.WORK.perm)
-        or request.user.has_perm(Perm.VIEW_ALL.perm)
-        or request.user.has_perm(Perm.SUPERVISE.perm)
-    ):
+    if not policies.uses_workspace(request.user):
         raise PermissionDenied(_("You do not have permission to do this."))
 
 
@@ -84,7 +81,7 @@ def queue(request):
         "counts": selectors.queue_counts(
             membership=request.membership, user=request.user, scope=scope
         ),
-        "can_see_all": selectors.can_see_all(request.user),
+        "can_see_all": policies.sees_all(request.user),
     }
     template = (
         "requests_app/workspace/partials/queue_rows.html"
@@ -97,24 +94,30 @@ def queue(request):
 @workspace_view()
 def request_detail(request, request_id: int):
     item = _request_or_404(request, request_id)
+    timeline, files = selectors.request_history(request_obj=item, external_only=False)
     return render(
         request,
         "requests_app/workspace/request_detail.html",
         {
             "item": item,
-            "timeline": selectors.staff_timeline(request_obj=item),
-            "files": selectors.request_files(request_obj=item, external_only=False),
+            # the socket's hello tells the page of a change made before it joined
+            "live_version": request_version(item.updated_at),
+            "timeline": timeline,
+            "files": files,
             "comment_form": StaffCommentForm(),
             "reason_form": ReasonForm(),
             # Both forms have a "reason" field: distinct ids, so each label names its own box.
             "reassign_form": ReassignForm(prefix=None, auto_id="id_reassign_%s"),
             "postpone_form": PostponeForm(auto_id="id_postpone_%s"),
-            "can_reassign": request.user.has_perm(Perm.REASSIGN.perm),
-            "can_reopen": request.user.has_perm(Perm.REOPEN.perm),
-            "can_postpone": request.user.has_perm(Perm.POSTPONE.perm),
-            "approvals": list(item.approvals.select_related("requested_by")[:10]),
+            "can_reassign": policies.reassigns_directly(request.user),
+            "can_reopen": policies.reopens(request.user),
+            "can_postpone": policies.postpones_directly(request.user),
+            # Shown with the reassign and postpone forms, on an open request only.
+            "approvals": list(item.approvals.select_related("requested_by")[:10])
+            if item.is_open
+            else [],
             "decisions": list(item.assignments.all()[:5])
-            if selectors.can_see_all(request.user)
+            if policies.sees_all(request.user)
             else [],
         },
     )
@@ -155,7 +158,6 @@ def request_comment(request, request_id: int):
                 attachments=form.cleaned_data["attachments"],
                 voice=form.cleaned_data.get("voice"),
                 voice_duration=form.cleaned_data.get("voice_duration"),
-                http_request=request,
             )
         except ValidationError as exc:
             _flash_errors(request, [exc.messages])
@@ -178,7 +180,7 @@ def request_start(request, request_id: int):
         request,
         request_id,
         lambda item: services.request_start(
-            agency=request.agency, request_obj=item, actor=request.user, http_request=request
+            agency=request.agency, request_obj=item, actor=request.user
         ),
     )
 
@@ -194,7 +196,6 @@ def request_ask(request, request_id: int):
             request_obj=item,
             actor=request.user,
             question=_text(request),
-            http_request=request,
         ),
     )
 
@@ -210,7 +211,6 @@ def request_resolve(request, request_id: int):
             request_obj=item,
             actor=request.user,
             note=_text(request),
-            http_request=request,
         ),
     )
 
@@ -226,7 +226,6 @@ def request_reject(request, request_id: int):
             request_obj=item,
             actor=request.user,
             reason=_text(request),
-            http_request=request,
         ),
     )
 
@@ -236,7 +235,7 @@ def request_reject(request, request_id: int):
 def request_reopen(request, request_id: int):
     # Like every request action: a request one cannot see is 404, then the permission.
     item = _request_or_404(request, request_id)
-    if not request.user.has_perm(Perm.REOPEN.perm):
+    if not policies.can_reopen(request.user, item):
         raise PermissionDenied(_("You do not have permission to do this."))
     return _action(
         request,
@@ -246,7 +245,6 @@ def request_reopen(request, request_id: int):
             request_obj=item,
             actor=request.user,
             reason=_text(request),
-            http_request=request,
         ),
     )
 
@@ -269,7 +267,7 @@ def catalogue_list(request):
     if request.method == "POST" and form.is_valid():
         try:
             services.transaction_type_save(
-                agency=request.agency, actor=request.user, data=form.service_data(), request=request
+                agency=request.agency, actor=request.user, data=form.service_data()
             )
         except ValidationError as exc:
             apply_service_errors(form, exc)
@@ -297,7 +295,6 @@ def catalogue_edit(request, type_id: int):
                 actor=request.user,
                 data=form.service_data(),
                 request_type=request_type,
-                request=request,
             )
         except ValidationError as exc:
             apply_service_errors(form, exc)
@@ -318,9 +315,7 @@ def distribution_list(request, rule_id: int | None = None):
     if request.method == "POST" and form.is_valid():
         data = {name: form.cleaned_data[name] for name in form.Meta.fields}
         try:
-            services.distribution_rule_save(
-                actor=request.user, data=data, rule=rule, request=request
-            )
+            services.distribution_rule_save(actor=request.user, data=data, rule=rule)
         except ValidationError as exc:
             apply_service_errors(form, exc)
         else:
@@ -360,7 +355,6 @@ def employee_availability(request, membership_id: int):
                     services.leave_add(
                         membership=membership,
                         actor=request.user,
-                        request=request,
                         **leave_form.cleaned_data,
                     )
                 else:
@@ -368,7 +362,6 @@ def employee_availability(request, membership_id: int):
                         membership=membership,
                         actor=request.user,
                         data=form.service_data(),
-                        request=request,
                     )
             except ValidationError as exc:
                 apply_service_errors(target, exc)
@@ -433,7 +426,6 @@ def request_reassign(request, request_id: int):
             actor=request.user,
             new_assignee=data["new_assignee"],
             reason=data["reason"],
-            http_request=request,
         ),
         _("The request was reassigned."),
     )
@@ -455,7 +447,6 @@ def request_postpone(request, request_id: int):
             actor=request.user,
             until=data["until"],
             reason=data["reason"],
-            http_request=request,
         ),
         _("The request was postponed."),
     )
@@ -465,7 +456,7 @@ def request_postpone(request, request_id: int):
 def approval_list(request):
     from requests_app.services.approvals import pending_approvals
 
-    if not selectors.can_see_all(request.user):
+    if not policies.sees_all(request.user):
         raise PermissionDenied(_("Only a supervisor can decide."))
     approvals = list(pending_approvals(membership=request.membership, user=request.user))
     return render(request, "requests_app/workspace/approvals.html", {"approvals": approvals})
@@ -478,7 +469,7 @@ def approval_decide(request, approval_id: int):
     from requests_app.models import ApprovalRequest
     from requests_app.services.approvals import approval_decide as decide
 
-    if not selectors.can_see_all(request.user):
+    if not policies.sees_all(request.user):
         raise PermissionDenied(_("Only a supervisor can decide."))
     approval = get_object_or_404(ApprovalRequest, pk=approval_id)
     form = DecisionForm(request.POST)
@@ -492,7 +483,6 @@ def approval_decide(request, approval_id: int):
                 actor=request.user,
                 approve=form.cleaned_data["decision"] == "approve",
                 note=form.cleaned_data["note"],
-                http_request=request,
             )
         except ValidationError as exc:
             _flash_errors(request, [exc.messages])
@@ -531,11 +521,11 @@ def sla_settings(request):
         if form.is_valid():
             try:
                 if which == "policy":
-                    sla.sla_policy_save(actor=request.user, request=request, **form.cleaned_data)
+                    sla.sla_policy_save(actor=request.user, **form.cleaned_data)
                 elif which == "calendar":
-                    sla.calendar_save(actor=request.user, request=request, **form.cleaned_data)
+                    sla.calendar_save(actor=request.user, **form.cleaned_data)
                 else:
-                    sla.holiday_add(actor=request.user, request=request, **form.cleaned_data)
+                    sla.holiday_add(actor=request.user, **form.cleaned_data)
             except ValidationError as exc:
                 apply_service_errors(form, exc)
             else:
@@ -558,7 +548,7 @@ def sla_settings(request):
 
 
 def _supervising(request) -> None:
-    if not selectors.can_see_all(request.user):
+    if not policies.sees_all(request.user):
         raise PermissionDenied(_("You do not have permission to do this."))
 
 

@@ -48,6 +48,10 @@ class AuditEventBase(models.Model):
     object_id = models.CharField(_("object id"), max_length=64, blank=True)
     object_repr = models.CharField(_("object"), max_length=255, blank=True)
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    # The HTTP request or job that did it (core.context): ties together the rows of one action
+    # and a user's report (the X-Request-ID response header). Nullable, so the rows hashed
+    # before the column existed keep their hashes (tenants.audit_chain).
+    request_id = models.CharField(_("request id"), max_length=64, null=True, blank=True)
     before = models.JSONField(_("before"), null=True, blank=True)
     after = models.JSONField(_("after"), null=True, blank=True)
     # The hash chain (tenants.audit_chain), set by a trigger on INSERT.

@@ -32,8 +32,15 @@
   strict pattern) is out of the app's reach. Cloning through an owner connection in the web process
   was rejected: it would put the owner's credentials in the process the role split protects.
 
-With one role for both (DATABASE_OWNER_URL unset, or naming DATABASE_URL's role) the function
-is still installed and used, and the grants are skipped.
+* Fast numbers (core.numbering) come from sequences created on first use, one per schema, key
+  and year: ``public.muamalat_number_next(schema, key, year)`` is the other SECURITY DEFINER
+  function of the owner, with a fixed search_path; it accepts only a key that can name a
+  sequence and the public or an agency schema (not the template), creates the sequence if
+  needed and returns its next value (core/numbering/function.py). Only the app role may
+  EXECUTE it; the app needs no privilege on the sequences themselves.
+
+With one role for both (DATABASE_OWNER_URL unset, or naming DATABASE_URL's role) the functions
+are still installed and used, and the grants are skipped.
 """
 
 import logging
@@ -43,6 +50,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, connections, transaction
 from psycopg import sql
+
+from core.numbering import function as numbering_function
 
 CLONE_FUNCTION = "public.agency_schema_clone(text)"
 LIBRARY_CLONE_FUNCTION = "public.clone_schema(text, text, public.cloneparms[])"
@@ -199,6 +208,26 @@ def clone_function_install() -> None:
             )
 
 
+def number_function_install() -> None:
+    """As the owner: the fast numbers' entry point (see the module docstring), executable by
+    the app role only."""
+    app = app_role()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            numbering_function.function_sql(
+                base_schema=settings.TENANT_BASE_SCHEMA,
+                agency_schema_pattern=AGENCY_SCHEMA_PATTERN,
+            )
+        )
+        cursor.execute("SELECT current_user")
+        if cursor.fetchone()[0] != app:
+            cursor.execute(
+                sql.SQL("GRANT EXECUTE ON FUNCTION {} TO {}").format(
+                    sql.SQL(numbering_function.FUNCTION), sql.Identifier(app)
+                )
+            )
+
+
 def clone_function_installed() -> bool:
     with connection.cursor() as cursor:
         cursor.execute("SELECT to_regprocedure(%s)", [CLONE_FUNCTION])
@@ -225,6 +254,7 @@ def privileges_apply() -> None:
         if owner != app:
             _grant(cursor, owner, app, base)
     clone_function_install()
+    number_function_install()
 
 
 def _grant(cursor, owner: str, app: str, base: str) -> None:

@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.utils.translation import gettext as _
 
+from tenants.backends import permission_cache_fill
 from tenants.selectors import membership_for
 
 
@@ -25,6 +26,8 @@ def workspace_view(permission: str | None = None):
             if membership is None or not membership.is_active:
                 raise PermissionDenied(_("You are not an employee of this agency."))
             request.membership = membership
+            # has_perm answers from this membership and its roles, not from a second load.
+            permission_cache_fill(request.user, membership)
             if permission and not request.user.has_perm("agency." + permission):
                 raise PermissionDenied(_("You do not have permission to do this."))
             return view(request, *args, **kwargs)

@@ -183,9 +183,16 @@ def scope_of(*, department_id: int | None, sees_everything: bool) -> list[int] |
     the departments under it. The one definition behind
     requests_app.selectors.department_scope (what a supervisor sees) and the services' rule
     that a scoped actor places people and departments only inside their own subtree."""
+    root = scope_root(department_id=department_id, sees_everything=sees_everything)
+    return None if root is None else department_subtree(root)
+
+
+def scope_root(*, department_id: int | None, sees_everything: bool) -> int | None:
+    """The department whose subtree is scope_of's: None (every department) for an agency-wide
+    viewer or someone in no department, else their own department."""
     if sees_everything or department_id is None:
         return None
-    return department_subtree(department_id)
+    return department_id
 
 
 def department_tree() -> list[tuple[Department, int]]:
@@ -216,12 +223,21 @@ def department_scope(*, membership: Membership, user: User) -> list[int] | None:
     "a supervisor of a department sees its subtree", used by the request lists, the statistics,
     the satisfaction page and the audit trail (scope_of; the staff services keep a scoped actor
     from placing anyone, or any department, outside that subtree)."""
-    return scope_of(
-        department_id=membership.department_id,
-        sees_everything=any(
-            user.has_perm(PERMISSION_PREFIX + code) for code in agency_wide_permissions()
-        ),
+    return scope_of(department_id=membership.department_id, sees_everything=_sees_agency_wide(user))
+
+
+def department_scope_subquery(*, membership: Membership, user: User) -> RawSQL | None:
+    """department_scope as a subquery for ``department_id__in=`` (None: every department):
+    the tree is walked inside the query that filters on it, so a page filtering twice (the
+    queue: its rows and its counts) makes no query of its own for it."""
+    root = scope_root(
+        department_id=membership.department_id, sees_everything=_sees_agency_wide(user)
     )
+    return None if root is None else department_subtree_ids(root)
+
+
+def _sees_agency_wide(user: User) -> bool:
+    return any(user.has_perm(PERMISSION_PREFIX + code) for code in agency_wide_permissions())
 
 
 def audit_search(

@@ -19,6 +19,7 @@ from django_tenants.utils import schema_context, schema_exists
 
 from accounts.models import User
 from core import audit, messaging
+from core.actions import use_case
 from tenants.backends import clear_permission_cache
 from tenants.models import Agency, AgencyMember
 from tenants.module import Perm
@@ -42,7 +43,8 @@ logger = logging.getLogger("muamalat.tenants")
 def template_schema_ensure() -> None:
     """Create and migrate the template schema that new agencies are cloned from, and install
     the clone functions (django-tenants' clone_schema and our SECURITY DEFINER entry point,
-    tenants.dbroles). DDL: runs as the owner role (migrate_agencies)."""
+    tenants.dbroles) and the fast numbers' one. DDL: runs as the owner role
+    (migrate_agencies)."""
     from tenants import dbroles
 
     base = settings.TENANT_BASE_SCHEMA
@@ -59,6 +61,7 @@ def template_schema_ensure() -> None:
     # version), and the app role may not create functions anyway.
     CloneSchema()._create_clone_schema_function()
     dbroles.clone_function_install()
+    dbroles.number_function_install()
 
 
 def _schema_has_pending_migrations(schema_name: str) -> bool:
@@ -110,7 +113,7 @@ def _schema_create(schema_name: str) -> None:
 # longer declares by default, and a default an admin took away once is not given back.
 
 
-def system_roles_sync(*, actor: User | None = None, request=None, audited: bool = True) -> dict:
+def system_roles_sync(*, actor: User | None = None, audited: bool = True) -> dict:
     """Bring the current schema's system roles up to the declared defaults; returns
     ``{codename: [codes added]}`` for the roles changed (created ones included). Each change
     is an audit event ``role.sync`` (not in the template schema: ``audited=False``, its rows
@@ -149,7 +152,6 @@ def system_roles_sync(*, actor: User | None = None, request=None, audited: bool 
             changed[spec.codename] = added
             if audited:
                 audit.agency_record(
-                    request=request,
                     actor=actor,
                     action="role.sync",
                     obj=role,
@@ -185,7 +187,6 @@ def agency_onboard(
     admin_first_name_en: str = "",
     admin_family_name_en: str = "",
     actor: User | None = None,
-    request=None,
 ) -> Agency:
     """Create an agency: its row, its schema, default roles and its first admin's invitation
     (the admin role; bound only when the emailed link is followed — ``agency.admin_invitation``
@@ -213,7 +214,7 @@ def agency_onboard(
         with schema_context(agency.schema_name):
             # The clone has the template's system roles; whatever a module declared since the
             # template was last synced is added here (and audited).
-            system_roles_sync(actor=actor, request=request)
+            system_roles_sync(actor=actor)
             roles = {role.codename: role for role in Role.objects.filter(is_system=True)}
             agency.admin_invitation = employee_invite(
                 agency=agency,
@@ -227,11 +228,9 @@ def agency_onboard(
                 },
                 roles=[roles["admin"]],
                 actor=actor,
-                request=request,
             )
-            audit.agency_record(request=request, actor=actor, action="agency.onboard", obj=agency)
+            audit.agency_record(actor=actor, action="agency.onboard", obj=agency)
         audit.platform_record(
-            request=request,
             actor=actor,
             action="agency.onboard",
             obj=agency,
@@ -241,13 +240,13 @@ def agency_onboard(
     return agency
 
 
-def agency_set_active(*, agency: Agency, is_active: bool, actor: User, request=None) -> Agency:
+@use_case
+def agency_set_active(*, agency: Agency, is_active: bool, actor: User) -> Agency:
     with transaction.atomic():
         before = {"is_active": agency.is_active}
         agency.is_active = is_active
         agency.save(update_fields=["is_active"])
         audit.platform_record(
-            request=request,
             actor=actor,
             action="agency.set_active",
             obj=agency,
@@ -399,7 +398,6 @@ def employee_invite(
     roles: Iterable[Role] = (),
     title: str = "",
     actor: User | None = None,
-    request=None,
     by_platform: bool = False,
 ) -> Invitation:
     """Invite a person by email. Nothing is bound to any account here: the membership is
@@ -447,7 +445,6 @@ def employee_invite(
             user.save()
             EmailAddress.objects.create(user=user, email=email, primary=True, verified=False)
         audit.agency_record(
-            request=request,
             actor=actor,
             action="staff.invite",
             obj=invitation,
@@ -499,9 +496,7 @@ def invitation_account_state(invitation: Invitation) -> tuple[str, User | None]:
     return "unverified", user
 
 
-def _invitation_bind(
-    *, agency: Agency, invitation: Invitation, user: User, request=None
-) -> Membership:
+def _invitation_bind(*, agency: Agency, invitation: Invitation, user: User) -> Membership:
     roles = list(invitation.roles.all())
     if not invitation.by_platform:
         # The roles and the department must still be the inviter's to give (they may have
@@ -530,14 +525,12 @@ def _invitation_bind(
     invitation.accepted_by = user
     invitation.save(update_fields=["accepted_at", "accepted_by"])
     audit.agency_record(
-        request=request,
         actor=user,
         action="staff.join",
         obj=membership,
         after={"invitation": invitation.pk, **_membership_snapshot(membership)},
     )
     audit.platform_record(
-        request=request,
         actor=user,
         action="account.invitation_accepted",
         obj=user,
@@ -546,7 +539,7 @@ def _invitation_bind(
     return membership
 
 
-def invitation_accept(*, agency: Agency, token: str, user: User, request=None) -> Membership:
+def invitation_accept(*, agency: Agency, token: str, user: User) -> Membership:
     """Case (b): the signed-in owner of the invited address, verified, accepts."""
     with schema_context(agency.schema_name), transaction.atomic():
         invitation = invitation_pending(agency=agency, token=token, lock=True)
@@ -556,7 +549,7 @@ def invitation_accept(*, agency: Agency, token: str, user: User, request=None) -
             raise PermissionDenied(
                 _("This invitation was sent to another address than the one of your account.")
             )
-        return _invitation_bind(agency=agency, invitation=invitation, user=user, request=request)
+        return _invitation_bind(agency=agency, invitation=invitation, user=user)
 
 
 def _address_detach(*, user: User, email: str) -> dict:
@@ -587,7 +580,7 @@ def _address_detach(*, user: User, email: str) -> dict:
 
 
 def invitation_accept_new_account(
-    *, agency: Agency, token: str, password: str, names: dict[str, str] | None = None, request=None
+    *, agency: Agency, token: str, password: str, names: dict[str, str] | None = None
 ) -> Membership:
     """Cases (a) and (c): the person who followed the link (and so controls the address)
     creates their account: no account yet, the invitation's placeholder, or an account that
@@ -626,11 +619,9 @@ def invitation_accept_new_account(
             email=invitation.email,
             defaults={"verified": True, "primary": True},
         )
-        membership = _invitation_bind(
-            agency=agency, invitation=invitation, user=user, request=request
-        )
+        membership = _invitation_bind(agency=agency, invitation=invitation, user=user)
         if detached is not None:
-            audit.platform_record(request=request, **detached)
+            audit.platform_record(**detached)
         return membership
 
 
@@ -659,6 +650,7 @@ def _check_codes(codes: Iterable[str]) -> list[str]:
 _UNCHANGED = object()
 
 
+@use_case
 def employee_edit(
     *,
     agency: Agency | None,
@@ -670,7 +662,6 @@ def employee_edit(
     is_active: bool | None = None,
     granted: Iterable[str] | None = None,
     revoked: Iterable[str] | None = None,
-    request=None,
 ) -> Membership:
     """Change an employee's department, title, roles, active state and single grants or
     revocations: one use case, one transaction (all or nothing), one audit event. ``None`` (or
@@ -774,7 +765,6 @@ def employee_edit(
             membership_sockets_close(schema, membership.user_id)
         after = _membership_snapshot(membership)
         audit.agency_record(
-            request=request,
             actor=actor,
             action="staff.permissions"
             if grants_changed and not (employment_changed or title_changed)
@@ -787,6 +777,7 @@ def employee_edit(
     return membership
 
 
+@use_case
 def employee_update(
     *,
     agency: Agency,
@@ -796,10 +787,9 @@ def employee_update(
     title: str | None = None,
     roles: Iterable[Role] | None = None,
     is_active: bool | None = None,
-    request=None,
 ) -> Membership:
     """Change an employee's department, title, roles or active state (see employee_edit)."""
-    return employee_edit(
+    return employee_edit.within(
         agency=agency,
         membership=membership,
         actor=actor,
@@ -807,32 +797,31 @@ def employee_update(
         title=title,
         roles=roles,
         is_active=is_active,
-        request=request,
     )
 
 
+@use_case
 def employee_set_permissions(
     *,
     membership: Membership,
     granted: Iterable[str],
     revoked: Iterable[str],
     actor: User,
-    request=None,
 ) -> Membership:
     """Grant or refuse single permissions to one employee, on top of their roles (R-17)."""
-    return employee_edit(
+    return employee_edit.within(
         agency=None,
         membership=membership,
         actor=actor,
         granted=granted,
         revoked=revoked,
-        request=request,
     )
 
 
 # --- departments -------------------------------------------------------------------------------
 
 
+@use_case
 def department_save(
     *,
     actor: User,
@@ -840,7 +829,6 @@ def department_save(
     name_en: str,
     parent: Department | None = None,
     department: Department | None = None,
-    request=None,
 ) -> Department:
     """Create a department, or rename/move an existing one (never under itself). The actor
     needs ``staff.manage_departments``; an actor whose scope is their department's subtree
@@ -887,7 +875,6 @@ def department_save(
         department.full_clean()
         department.save()
         audit.agency_record(
-            request=request,
             actor=actor,
             action="department.create" if creating else "department.update",
             obj=department,
@@ -904,6 +891,7 @@ def department_save(
 # --- roles -------------------------------------------------------------------------------------
 
 
+@use_case
 def role_save(
     *,
     actor: User,
@@ -912,7 +900,6 @@ def role_save(
     name_en: str,
     permissions: Iterable[str],
     role: Role | None = None,
-    request=None,
 ) -> Role:
     """Create or edit a role (a named set of permissions). The actor gives a role only
     permissions they hold, edits only a role whose permissions they all hold, and never
@@ -958,7 +945,6 @@ def role_save(
         role.full_clean(validate_unique=True)
         role.save()
         audit.agency_record(
-            request=request,
             actor=actor,
             action="role.create" if creating else "role.update",
             obj=role,
@@ -972,8 +958,9 @@ def role_save(
 # --- agency security settings ------------------------------------------------------------------
 
 
+@use_case
 def agency_set_two_factor_requirement(
-    *, agency: Agency, requires_two_factor: bool, actor: User, request=None
+    *, agency: Agency, requires_two_factor: bool, actor: User
 ) -> Agency:
     """Require (or stop requiring) two-factor sign-in of the agency's staff (R-2). Only an
     active employee of this agency holding ``staff.manage_roles`` may; the connection must be
@@ -990,7 +977,6 @@ def agency_set_two_factor_requirement(
         agency.requires_two_factor = requires_two_factor
         agency.save(update_fields=["requires_two_factor"])
         audit.agency_record(
-            request=request,
             actor=actor,
             action="agency.two_factor_requirement",
             obj=agency,

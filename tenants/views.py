@@ -82,7 +82,6 @@ def staff_invite(request):
                 roles=data["roles"],
                 title=data["title"],
                 actor=request.user,
-                request=request,
             )
         except ValidationError as exc:
             apply_service_errors(form, exc)
@@ -142,7 +141,6 @@ def staff_edit(request, membership_id: int):
                     is_active=data["is_active"],
                     granted=grant_form.cleaned_data["granted"] if can_grant else None,
                     revoked=grant_form.cleaned_data["revoked"] if can_grant else None,
-                    request=request,
                 )
             except ValidationError as exc:
                 apply_service_errors(form, exc)
@@ -186,7 +184,7 @@ def department_list(request):
             return render(request, "403.html", status=403)
         if form.is_valid():
             try:
-                services.department_save(actor=request.user, request=request, **form.cleaned_data)
+                services.department_save(actor=request.user, **form.cleaned_data)
             except ValidationError as exc:
                 apply_service_errors(form, exc)
             except PermissionDenied as exc:
@@ -218,9 +216,7 @@ def department_edit(request, department_id: int):
     status = 200
     if request.method == "POST" and form.is_valid():
         try:
-            services.department_save(
-                actor=request.user, request=request, department=department, **form.cleaned_data
-            )
+            services.department_save(actor=request.user, department=department, **form.cleaned_data)
         except ValidationError as exc:
             apply_service_errors(form, exc)
         except PermissionDenied as exc:
@@ -242,7 +238,7 @@ def role_list(request):
     status = 200
     if request.method == "POST" and form.is_valid():
         try:
-            services.role_save(actor=request.user, request=request, **form.cleaned_data)
+            services.role_save(actor=request.user, **form.cleaned_data)
         except ValidationError as exc:
             apply_service_errors(form, exc)
         except PermissionDenied as exc:
@@ -282,7 +278,6 @@ def role_edit(request, role_id: int):
         try:
             services.role_save(
                 actor=request.user,
-                request=request,
                 role=role,
                 codename=role.codename,
                 name_ar=data["name_ar"],
@@ -326,7 +321,6 @@ def security_settings(request):
                 agency=request.agency,
                 requires_two_factor=form.cleaned_data["requires_two_factor"],
                 actor=request.user,
-                request=request,
             )
         except ValidationError as exc:
             apply_service_errors(form, exc)

@@ -50,9 +50,7 @@ def invitation_accept(request, agency_slug: str, token: str):
         context["mode"] = "accept"
         if request.method == "POST":
             try:
-                tenant_services.invitation_accept(
-                    agency=agency, token=token, user=user, request=request
-                )
+                tenant_services.invitation_accept(agency=agency, token=token, user=user)
             except tenant_services.InvitationInvalid as exc:
                 return _invitation_invalid(request, exc.messages[0])
             except (ValidationError, PermissionDenied) as exc:
@@ -75,7 +73,6 @@ def invitation_accept(request, agency_slug: str, token: str):
                 token=token,
                 password=form.cleaned_data["new_password1"],
                 names=form.names(),
-                request=request,
             )
         except tenant_services.InvitationInvalid as exc:
             return _invitation_invalid(request, exc.messages[0])

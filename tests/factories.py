@@ -7,6 +7,8 @@ from django_tenants.utils import schema_context
 
 from accounts.identity import luhn_complete
 from accounts.models import User
+from core.numbering.models import Counter
+from requests_app.constants import REFERENCE_NUMBERING
 from tenants.models import Agency
 from tenants.services import employee_invite, invitation_accept, invitation_accept_new_account
 from tenants.staff.models import Membership, Role
@@ -160,3 +162,18 @@ def make_request(
         priority=fields.pop("priority", None),
         attachments=list(attachments),
     )
+
+
+def reference_counters(agency: Agency) -> list[tuple[int, int]]:
+    """(year, last number given) of the agency's request references, by year."""
+    with schema_context(agency.schema_name):
+        return list(
+            Counter.objects.filter(key=REFERENCE_NUMBERING)
+            .order_by("year")
+            .values_list("year", "last")
+        )
+
+
+def reference_counter(agency: Agency, year: int) -> int:
+    """The last request reference number the agency gave in ``year`` (0: none yet)."""
+    return dict(reference_counters(agency)).get(year, 0)

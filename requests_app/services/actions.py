@@ -5,14 +5,18 @@ from collections.abc import Sequence
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from accounts.models import User
 from core import audit
+from core.actions import require, use_case
 from core.files.checks import check_upload
+from core.transitions import StateMachine, transition_apply
 from notifications.services import notification_send
+from requests_app import policies
 from requests_app.constants import OPEN_STATUSES, Status, Visibility
 from requests_app.models import Comment, Request, TimelineEvent
 from requests_app.services.files import attachment_store
@@ -88,6 +92,7 @@ def _first_response(item: Request) -> None:
         item.status = Status.IN_PROGRESS
 
 
+@use_case
 def comment_add(
     *,
     agency: Agency,
@@ -98,7 +103,6 @@ def comment_add(
     attachments: Sequence[UploadedFile] = (),
     voice: UploadedFile | None = None,
     voice_duration: int | None = None,
-    http_request=None,
 ) -> Comment:
     """A comment with optional attachments and an optional voice recording. Beneficiaries
     write external comments only; their comment answers a request for information and returns
@@ -117,73 +121,71 @@ def comment_add(
     by_beneficiary = author.pk == request_obj.beneficiary_id
     if by_beneficiary and visibility != Visibility.EXTERNAL:
         raise PermissionDenied(_("Beneficiaries write external comments only."))
-    with transaction.atomic():
-        item = _locked(request_obj)
-        if item.status not in OPEN_STATUSES:
-            raise ValidationError(_("This request is closed."))
-        comment = Comment.objects.create(
-            request=item, author=author, visibility=visibility, body=body
-        )
-        for upload in checked:
-            attachment_store(
-                agency=agency,
-                item=item,
-                uploaded_by=author,
-                visibility=visibility,
-                checked=upload,
-                comment=comment,
-            )
-        if checked_voice is not None:
-            attachment_store(
-                agency=agency,
-                item=item,
-                uploaded_by=author,
-                visibility=visibility,
-                checked=checked_voice,
-                comment=comment,
-                is_voice=True,
-                duration_seconds=voice_duration,
-            )
-        kind = TimelineEvent.COMMENTED
-        old_status = item.status
-        if by_beneficiary and item.status == Status.AWAITING_BENEFICIARY:
-            item.status = Status.IN_PROGRESS
-            kind = TimelineEvent.INFO_PROVIDED
-        elif not by_beneficiary and visibility == Visibility.EXTERNAL:
-            _first_response(item)
-        item.save()
-        pause_track(item=item, old_status=old_status)
-        TimelineEvent.objects.create(
-            request=item,
-            kind=kind,
+    item = _locked(request_obj)
+    require(policies.can_comment(author, item))
+    if item.status not in OPEN_STATUSES:
+        raise ValidationError(_("This request is closed."))
+    comment = Comment.objects.create(request=item, author=author, visibility=visibility, body=body)
+    for upload in checked:
+        attachment_store(
+            agency=agency,
+            item=item,
+            uploaded_by=author,
             visibility=visibility,
-            actor=author,
+            checked=upload,
             comment=comment,
-            data={"attachments": len(checked)},
         )
-        index_sync(agency=agency, request=item)
-        audit.agency_record(
-            request=http_request,
-            actor=author,
-            action=f"request.comment.{visibility}",
-            obj=item,
-            after={"comment": comment.pk, "attachments": len(checked)},
+    if checked_voice is not None:
+        attachment_store(
+            agency=agency,
+            item=item,
+            uploaded_by=author,
+            visibility=visibility,
+            checked=checked_voice,
+            comment=comment,
+            is_voice=True,
+            duration_seconds=voice_duration,
         )
-        if by_beneficiary:
-            if item.assignee_id:
-                notification_send(
-                    recipient=item.assignee.user,
-                    event="request.replied",
-                    agency=agency,
-                    context={"reference": item.reference, "subject": item.subject},
-                    link=f"/a/{agency.slug}/requests/{item.pk}/",
-                    idempotency_key=f"request.replied:{agency.pk}:{comment.pk}",
-                )
-        elif visibility == Visibility.EXTERNAL:
-            _notify_beneficiary(agency, item, "request.commented", str(comment.pk), comment=body)
+    kind = TimelineEvent.COMMENTED
+    old_status = item.status
+    if by_beneficiary and item.status == Status.AWAITING_BENEFICIARY:
+        item.status = Status.IN_PROGRESS
+        kind = TimelineEvent.INFO_PROVIDED
+    elif not by_beneficiary and visibility == Visibility.EXTERNAL:
+        _first_response(item)
+    item.save()
+    pause_track(item=item, old_status=old_status)
+    TimelineEvent.objects.create(
+        request=item,
+        kind=kind,
+        visibility=visibility,
+        actor=author,
+        comment=comment,
+        data={"attachments": len(checked)},
+    )
+    index_sync(agency=agency, request=item)
+    audit.agency_record(
+        actor=author,
+        action=f"request.comment.{visibility}",
+        obj=item,
+        after={"comment": comment.pk, "attachments": len(checked)},
+    )
+    if by_beneficiary:
+        if item.assignee_id:
+            notification_send(
+                recipient=item.assignee.user,
+                event="request.replied",
+                agency=agency,
+                context={"reference": item.reference, "subject": item.subject},
+                link=f"/a/{agency.slug}/requests/{item.pk}/",
+                idempotency_key=f"request.replied:{agency.pk}:{comment.pk}",
+            )
+    elif visibility == Visibility.EXTERNAL:
+        _notify_beneficiary(agency, item, "request.commented", str(comment.pk), comment=body)
     return comment
 
 
+@use_case
 def attachment_add(
     *,
     agency: Agency,
@@ -191,50 +193,94 @@ def attachment_add(
     author: User,
     visibility: str,
     files: Sequence[UploadedFile],
-    http_request=None,
 ) -> Comment:
     """Attachments without text are a comment with files only."""
     if not files:
         raise ValidationError({"attachments": _("Choose a file.")})
-    return comment_add(
+    return comment_add.within(
         agency=agency,
         request_obj=request_obj,
         author=author,
         body="",
         visibility=visibility,
         attachments=files,
-        http_request=http_request,
     )
 
 
-def _transition(
+# The request's state machine (core.transitions): the states each action is allowed from, the
+# state it goes to and the timeline kind it writes; the lock, the checks and the audit row are
+# the kernel's.
+REQUESTS = StateMachine(
+    queryset=lambda: Request.objects.select_related("transaction_type", "assignee__user"),
+    field="status",
+    audit_prefix="request",
+    timeline_kinds=TimelineEvent.KINDS,
+)
+_CLOSED_ALREADY = _lazy("This request is already closed.")
+START = REQUESTS.declare(
+    TimelineEvent.STARTED,
+    to=Status.IN_PROGRESS,
+    allowed_from=OPEN_STATUSES,
+    timeline_kind=TimelineEvent.STARTED,
+    refused=_CLOSED_ALREADY,
+)
+ASK = REQUESTS.declare(
+    TimelineEvent.INFO_REQUESTED,
+    to=Status.AWAITING_BENEFICIARY,
+    allowed_from=OPEN_STATUSES,
+    timeline_kind=TimelineEvent.INFO_REQUESTED,
+    refused=_CLOSED_ALREADY,
+)
+RESOLVE = REQUESTS.declare(
+    TimelineEvent.RESOLVED,
+    to=Status.CLOSED,
+    allowed_from=OPEN_STATUSES,
+    timeline_kind=TimelineEvent.RESOLVED,
+    refused=_CLOSED_ALREADY,
+)
+REJECT = REQUESTS.declare(
+    TimelineEvent.REJECTED,
+    to=Status.REJECTED,
+    allowed_from=OPEN_STATUSES,
+    timeline_kind=TimelineEvent.REJECTED,
+    refused=_CLOSED_ALREADY,
+)
+REOPEN = REQUESTS.declare(
+    TimelineEvent.REOPENED,
+    to=Status.IN_PROGRESS,
+    allowed_from=(Status.CLOSED, Status.REJECTED),
+    timeline_kind=TimelineEvent.REOPENED,
+    refused=_lazy("Only a closed or rejected request can be reopened."),
+)
+
+
+def _staff_transition(
+    transition,
     *,
     agency: Agency,
     request_obj: Request,
     actor: User,
-    to_status: str,
-    kind: str,
     event: str | None,
     note: str,
-    http_request,
     **fields,
 ) -> Request:
+    """An employee's decision on an open request: the state moves, the first response is
+    stamped, an optional note is the beneficiary's to read, and they are told."""
     _ensure_schema(agency)
-    with transaction.atomic():
-        item = _locked(request_obj)
-        if item.status not in OPEN_STATUSES:
-            raise ValidationError(_("This request is already closed."))
-        before = {"status": item.status}
+    old_status: dict = {}
+
+    def change(item: Request, before: str) -> None:
+        old_status["value"] = before
         _first_response(item)
-        if item.status == Status.POSTPONED:
+        if before == Status.POSTPONED:
             item.postponed_until = None
-        item.status = to_status
         for name, value in fields.items():
             setattr(item, name, value)
-        if to_status in (Status.CLOSED, Status.REJECTED):
+        if item.status in (Status.CLOSED, Status.REJECTED):
             item.closed_at = timezone.now()
-        item.save()
-        pause_track(item=item, old_status=before["status"])
+
+    def step(item: Request, kind: str) -> None:
+        pause_track(item=item, old_status=old_status["value"])
         comment = None
         if note:
             comment = Comment.objects.create(
@@ -244,100 +290,92 @@ def _transition(
             request=item, kind=kind, visibility=Visibility.EXTERNAL, actor=actor, comment=comment
         )
         index_sync(agency=agency, request=item)
-        audit.agency_record(
-            request=http_request,
-            actor=actor,
-            action=f"request.{kind}",
-            obj=item,
-            before=before,
-            after={"status": to_status},
-        )
+
+    def notify(item: Request) -> None:
         if event:
             _notify_beneficiary(
-                agency, item, event, f"{item.pk}:{kind}:{timezone.now()}", comment=note
+                agency,
+                item,
+                event,
+                f"{item.pk}:{transition.timeline_kind}:{timezone.now()}",
+                comment=note,
             )
-    return item
 
-
-def request_start(
-    *, agency: Agency, request_obj: Request, actor: User, http_request=None
-) -> Request:
-    """The assignee starts working on a new request."""
-    return _transition(
-        agency=agency,
-        request_obj=request_obj,
+    return transition_apply(
+        transition,
+        pk=request_obj.pk,
         actor=actor,
-        to_status=Status.IN_PROGRESS,
-        kind=TimelineEvent.STARTED,
-        event=None,
-        note="",
-        http_request=http_request,
+        policy=policies.can_work,
+        change=change,
+        step=step,
+        notify=notify,
     )
 
 
+@use_case
+def request_start(*, agency: Agency, request_obj: Request, actor: User) -> Request:
+    """The assignee starts working on a new request."""
+    return _staff_transition(
+        START, agency=agency, request_obj=request_obj, actor=actor, event=None, note=""
+    )
+
+
+@use_case
 def request_ask_information(
-    *, agency: Agency, request_obj: Request, actor: User, question: str, http_request=None
+    *, agency: Agency, request_obj: Request, actor: User, question: str
 ) -> Request:
     """Ask the beneficiary for information: awaiting the beneficiary until they answer."""
     question = (question or "").strip()
     if not question:
         raise ValidationError({"question": _("Write what you need from the beneficiary.")})
-    return _transition(
+    return _staff_transition(
+        ASK,
         agency=agency,
         request_obj=request_obj,
         actor=actor,
-        to_status=Status.AWAITING_BENEFICIARY,
-        kind=TimelineEvent.INFO_REQUESTED,
         event="request.info_requested",
         note=question,
-        http_request=http_request,
     )
 
 
+@use_case
 def request_resolve(
-    *, agency: Agency, request_obj: Request, actor: User, note: str = "", http_request=None
+    *, agency: Agency, request_obj: Request, actor: User, note: str = ""
 ) -> Request:
     """Close the request as completed and invite the beneficiary to the survey (one
     transaction)."""
     from requests_app.services.survey import survey_invite
 
-    with transaction.atomic():
-        item = _transition(
-            agency=agency,
-            request_obj=request_obj,
-            actor=actor,
-            to_status=Status.CLOSED,
-            kind=TimelineEvent.RESOLVED,
-            event="request.resolved",
-            note=(note or "").strip(),
-            http_request=http_request,
-        )
-        survey_invite(agency=agency, item=item)
-    return item
-
-
-def request_reject(
-    *, agency: Agency, request_obj: Request, actor: User, reason: str, http_request=None
-) -> Request:
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError({"reason": _("Give the reason for rejecting the request.")})
-    return _transition(
+    item = _staff_transition(
+        RESOLVE,
         agency=agency,
         request_obj=request_obj,
         actor=actor,
-        to_status=Status.REJECTED,
-        kind=TimelineEvent.REJECTED,
+        event="request.resolved",
+        note=(note or "").strip(),
+    )
+    survey_invite(agency=agency, item=item)
+    return item
+
+
+@use_case
+def request_reject(*, agency: Agency, request_obj: Request, actor: User, reason: str) -> Request:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Give the reason for rejecting the request.")})
+    return _staff_transition(
+        REJECT,
+        agency=agency,
+        request_obj=request_obj,
+        actor=actor,
         event="request.rejected",
         note=reason,
-        http_request=http_request,
         rejection_reason=reason,
     )
 
 
-def request_reopen(
-    *, agency: Agency, request_obj: Request, actor: User, reason: str, http_request=None
-) -> Request:
+@use_case
+def request_reopen(*, agency: Agency, request_obj: Request, actor: User, reason: str) -> Request:
     """Open a closed or rejected request again (a supervisor's decision, with a reason the
     beneficiary sees). It goes back to its assignee in progress; statistics count the reopening
     and measure resolution to the final closing."""
@@ -347,34 +385,21 @@ def request_reopen(
         raise ValidationError({"reason": _("Give the reason for reopening the request.")})
     if len(reason) > 2000:
         raise ValidationError({"reason": _("The reason is too long.")})
-    with transaction.atomic():
-        item = _locked(request_obj)
-        if item.status not in (Status.CLOSED, Status.REJECTED):
-            raise ValidationError(_("Only a closed or rejected request can be reopened."))
-        before = {"status": item.status}
-        item.status = Status.IN_PROGRESS
+
+    def change(item: Request, before: str) -> None:
         item.closed_at = None
         item.reopened_count += 1
-        item.save()
+
+    def step(item: Request, kind: str) -> None:
         comment = Comment.objects.create(
             request=item, author=actor, visibility=Visibility.EXTERNAL, body=reason
         )
         TimelineEvent.objects.create(
-            request=item,
-            kind=TimelineEvent.REOPENED,
-            visibility=Visibility.EXTERNAL,
-            actor=actor,
-            comment=comment,
+            request=item, kind=kind, visibility=Visibility.EXTERNAL, actor=actor, comment=comment
         )
         index_sync(agency=agency, request=item)
-        audit.agency_record(
-            request=http_request,
-            actor=actor,
-            action="request.reopened",
-            obj=item,
-            before=before,
-            after={"status": item.status, "reopened_count": item.reopened_count},
-        )
+
+    def notify(item: Request) -> None:
         _notify_beneficiary(
             agency,
             item,
@@ -382,4 +407,15 @@ def request_reopen(
             f"{item.pk}:reopened:{item.reopened_count}",
             comment=reason,
         )
+
+    item = transition_apply(
+        REOPEN,
+        pk=request_obj.pk,
+        actor=actor,
+        policy=policies.can_reopen,
+        change=change,
+        step=step,
+        notify=notify,
+        audit_after=lambda item: {"reopened_count": item.reopened_count},
+    )
     return item

@@ -4,18 +4,21 @@ of a supervisor who approves or refuses. Notifications go both ways."""
 from datetime import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
 from core import audit
+from core.actions import require, use_case
 from notifications.services import notification_send
+from requests_app import policies
 from requests_app.constants import OPEN_STATUSES, Status, Visibility
 from requests_app.models import ApprovalRequest, Assignment, Request, TimelineEvent
 from requests_app.module import Perm
 from requests_app.services.index import index_sync
+from requests_app.services.live import request_changed_publish
 from requests_app.services.pauses import pause_track
 from tenants.models import Agency
 from tenants.selectors import memberships_holding
@@ -58,7 +61,7 @@ def _check_assignee(new_assignee: Membership, item: Request) -> None:
 
 
 def _apply_reassign(
-    agency: Agency, item: Request, actor: User, new_assignee: Membership, reason: str, http_request
+    agency: Agency, item: Request, actor: User, new_assignee: Membership, reason: str
 ) -> Request:
     previous = item.assignee_id
     item.assignee = new_assignee
@@ -76,14 +79,13 @@ def _apply_reassign(
     )
     TimelineEvent.objects.create(
         request=item,
-        kind="reassigned",
+        kind=TimelineEvent.REASSIGNED,
         visibility=Visibility.INTERNAL,
         actor=actor,
         data={"from": previous, "to": new_assignee.pk, "reason": reason},
     )
     index_sync(agency=agency, request=item)
     audit.agency_record(
-        request=http_request,
         actor=actor,
         action="request.reassign",
         obj=item,
@@ -103,7 +105,7 @@ def _apply_reassign(
 
 
 def _apply_postpone(
-    agency: Agency, item: Request, actor: User, until: datetime, reason: str, http_request
+    agency: Agency, item: Request, actor: User, until: datetime, reason: str
 ) -> Request:
     old_status = item.status
     item.status = Status.POSTPONED
@@ -112,7 +114,7 @@ def _apply_postpone(
     pause_track(item=item, old_status=old_status)
     TimelineEvent.objects.create(
         request=item,
-        kind="postponed",
+        kind=TimelineEvent.POSTPONED,
         visibility=Visibility.EXTERNAL,
         actor=actor,
         # in the agency's time: the beneficiary's timeline shows this text as it is
@@ -120,14 +122,13 @@ def _apply_postpone(
     )
     TimelineEvent.objects.create(
         request=item,
-        kind="postpone_reason",
+        kind=TimelineEvent.POSTPONE_REASON,
         visibility=Visibility.INTERNAL,
         actor=actor,
         data={"reason": reason},
     )
     index_sync(agency=agency, request=item)
     audit.agency_record(
-        request=http_request,
         actor=actor,
         action="request.postpone",
         obj=item,
@@ -150,7 +151,7 @@ def _apply_postpone(
 
 
 def _ask_approval(
-    agency: Agency, item: Request, actor: User, kind: str, reason: str, http_request, **fields
+    agency: Agency, item: Request, actor: User, kind: str, reason: str, **fields
 ) -> ApprovalRequest:
     if ApprovalRequest.objects.filter(
         request=item, kind=kind, status=ApprovalRequest.PENDING
@@ -161,13 +162,13 @@ def _ask_approval(
     )
     TimelineEvent.objects.create(
         request=item,
-        kind="approval_requested",
+        kind=TimelineEvent.APPROVAL_REQUESTED,
         visibility=Visibility.INTERNAL,
         actor=actor,
         data={"approval": approval.pk, "kind": kind, "reason": reason},
     )
+    request_changed_publish(agency=agency, request_id=item.pk, what="approval")
     audit.agency_record(
-        request=http_request,
         actor=actor,
         action=f"request.{kind}.asked",
         obj=item,
@@ -193,6 +194,7 @@ def _ask_approval(
     return approval
 
 
+@use_case
 def request_reassign(
     *,
     agency: Agency,
@@ -200,7 +202,6 @@ def request_reassign(
     actor: User,
     new_assignee: Membership,
     reason: str,
-    http_request=None,
 ) -> Request | ApprovalRequest:
     """Reassign now with requests.reassign; otherwise ask a supervisor (returns the approval)."""
     if connection.schema_name != agency.schema_name:
@@ -208,22 +209,22 @@ def request_reassign(
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": _("Give the reason.")})
-    with transaction.atomic():
-        item = _locked(request_obj)
-        _check_assignee(new_assignee, item)
-        if actor.has_perm(Perm.REASSIGN.perm):
-            return _apply_reassign(agency, item, actor, new_assignee, reason, http_request)
-        return _ask_approval(
-            agency,
-            item,
-            actor,
-            ApprovalRequest.REASSIGN,
-            reason,
-            http_request,
-            new_assignee=new_assignee,
-        )
+    item = _locked(request_obj)
+    require(policies.can_ask_change(actor, item))
+    _check_assignee(new_assignee, item)
+    if policies.reassigns_directly(actor):
+        return _apply_reassign(agency, item, actor, new_assignee, reason)
+    return _ask_approval(
+        agency,
+        item,
+        actor,
+        ApprovalRequest.REASSIGN,
+        reason,
+        new_assignee=new_assignee,
+    )
 
 
+@use_case
 def request_postpone(
     *,
     agency: Agency,
@@ -231,7 +232,6 @@ def request_postpone(
     actor: User,
     until: datetime,
     reason: str,
-    http_request=None,
 ) -> Request | ApprovalRequest:
     """Postpone to a new date (with a reason) now with requests.postpone; otherwise ask."""
     if connection.schema_name != agency.schema_name:
@@ -244,21 +244,21 @@ def request_postpone(
         errors["until"] = [_("Choose a date in the future.")]
     if errors:
         raise ValidationError(errors)
-    with transaction.atomic():
-        item = _locked(request_obj)
-        if actor.has_perm(Perm.POSTPONE.perm):
-            return _apply_postpone(agency, item, actor, until, reason, http_request)
-        return _ask_approval(
-            agency,
-            item,
-            actor,
-            ApprovalRequest.POSTPONE,
-            reason,
-            http_request,
-            postpone_until=until,
-        )
+    item = _locked(request_obj)
+    require(policies.can_ask_change(actor, item))
+    if policies.postpones_directly(actor):
+        return _apply_postpone(agency, item, actor, until, reason)
+    return _ask_approval(
+        agency,
+        item,
+        actor,
+        ApprovalRequest.POSTPONE,
+        reason,
+        postpone_until=until,
+    )
 
 
+@use_case
 def approval_decide(
     *,
     agency: Agency,
@@ -266,75 +266,57 @@ def approval_decide(
     actor: User,
     approve: bool,
     note: str = "",
-    http_request=None,
 ) -> ApprovalRequest:
     """A supervisor approves (the change is applied) or refuses (nothing changes); the
     requester is told either way. Nobody decides on their own request."""
-    from requests_app.selectors import workspace_requests
-
-    membership = Membership.objects.filter(user_id=actor.pk, is_active=True).first()
-    if membership is None or not (
-        actor.has_perm(Perm.SUPERVISE.perm) or actor.has_perm(Perm.VIEW_ALL.perm)
-    ):
-        raise PermissionDenied(_("Only a supervisor can decide."))
-    if approval.requested_by_id == actor.pk:
-        raise PermissionDenied(_("You cannot decide on your own request."))
-    if (
-        not workspace_requests(membership=membership, user=actor)
-        .filter(pk=approval.request_id)
-        .exists()
-    ):
-        raise PermissionDenied(_("This request is not under your supervision."))
-    with transaction.atomic():
-        approval = ApprovalRequest.objects.select_for_update().get(pk=approval.pk)
-        if approval.status != ApprovalRequest.PENDING:
-            raise ValidationError(_("This was already decided."))
-        item = _locked(approval.request)
-        if approve:
-            if approval.kind == ApprovalRequest.REASSIGN:
-                _check_assignee(approval.new_assignee, item)
-                _apply_reassign(
-                    agency, item, actor, approval.new_assignee, approval.reason, http_request
-                )
-            else:
-                if approval.postpone_until <= timezone.now():
-                    raise ValidationError(_("The requested date has passed; ask again."))
-                _apply_postpone(
-                    agency, item, actor, approval.postpone_until, approval.reason, http_request
-                )
-        approval.status = ApprovalRequest.APPROVED if approve else ApprovalRequest.REFUSED
-        approval.decided_by = actor
-        approval.decided_at = timezone.now()
-        approval.decision_note = (note or "").strip()
-        approval.save()
-        TimelineEvent.objects.create(
-            request=item,
-            kind="approval_decided",
-            visibility=Visibility.INTERNAL,
-            actor=actor,
-            data={"approval": approval.pk, "status": approval.status},
-        )
-        audit.agency_record(
-            request=http_request,
-            actor=actor,
-            action=f"request.{approval.kind}.{approval.status}",
-            obj=item,
-            after={"approval": approval.pk},
-        )
-        notification_send(
-            recipient=approval.requested_by,
-            event="request.approval_decided",
-            agency=agency,
-            context={
-                "reference": item.reference,
-                "subject": item.subject,
-                "kind": approval.kind,
-                "approved": approve,
-                "note": approval.decision_note,
-            },
-            link=f"/a/{agency.slug}/requests/{item.pk}/",
-            idempotency_key=f"approval.decided:{agency.pk}:{approval.pk}",
-        )
+    refusal = policies.decide_refusal(actor, approval)
+    if refusal is not None:
+        raise PermissionDenied(refusal)
+    approval = ApprovalRequest.objects.select_for_update().get(pk=approval.pk)
+    if approval.status != ApprovalRequest.PENDING:
+        raise ValidationError(_("This was already decided."))
+    item = _locked(approval.request)
+    if approve:
+        if approval.kind == ApprovalRequest.REASSIGN:
+            _check_assignee(approval.new_assignee, item)
+            _apply_reassign(agency, item, actor, approval.new_assignee, approval.reason)
+        else:
+            if approval.postpone_until <= timezone.now():
+                raise ValidationError(_("The requested date has passed; ask again."))
+            _apply_postpone(agency, item, actor, approval.postpone_until, approval.reason)
+    approval.status = ApprovalRequest.APPROVED if approve else ApprovalRequest.REFUSED
+    approval.decided_by = actor
+    approval.decided_at = timezone.now()
+    approval.decision_note = (note or "").strip()
+    approval.save()
+    TimelineEvent.objects.create(
+        request=item,
+        kind=TimelineEvent.APPROVAL_DECIDED,
+        visibility=Visibility.INTERNAL,
+        actor=actor,
+        data={"approval": approval.pk, "status": approval.status},
+    )
+    request_changed_publish(agency=agency, request_id=item.pk, what="approval")
+    audit.agency_record(
+        actor=actor,
+        action=f"request.{approval.kind}.{approval.status}",
+        obj=item,
+        after={"approval": approval.pk},
+    )
+    notification_send(
+        recipient=approval.requested_by,
+        event="request.approval_decided",
+        agency=agency,
+        context={
+            "reference": item.reference,
+            "subject": item.subject,
+            "kind": approval.kind,
+            "approved": approve,
+            "note": approval.decision_note,
+        },
+        link=f"/a/{agency.slug}/requests/{item.pk}/",
+        idempotency_key=f"approval.decided:{agency.pk}:{approval.pk}",
+    )
     return approval
 
 

@@ -9,6 +9,8 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from core import audit
+from core.actions import require
+from requests_app import policies
 from requests_app.models import DistributionRule, EmployeeProfile, Leave, TransactionType
 from requests_app.public.models import CatalogueEntry
 from requests_app.search import normalize
@@ -52,9 +54,9 @@ def transaction_type_save(
     actor: User,
     data: dict[str, Any],
     request_type: TransactionType | None = None,
-    request=None,
 ) -> TransactionType:
     """Create or edit a transaction type and publish it in the guidance catalogue."""
+    require(policies.manages_catalogue(actor))
     if connection.schema_name != agency.schema_name:
         raise RuntimeError("transaction_type_save must run in the agency's schema")
     with transaction.atomic():
@@ -71,7 +73,6 @@ def transaction_type_save(
         request_type.save()
         _catalogue_sync(agency=agency, request_type=request_type)
         audit.agency_record(
-            request=request,
             actor=actor,
             action="catalogue.create" if creating else "catalogue.update",
             obj=request_type,
@@ -86,8 +87,8 @@ def distribution_rule_save(
     actor: User,
     data: dict[str, Any],
     rule: DistributionRule | None = None,
-    request=None,
 ) -> DistributionRule:
+    require(policies.manages_distribution(actor))
     with transaction.atomic():
         creating = rule is None
         rule = rule or DistributionRule()
@@ -96,7 +97,6 @@ def distribution_rule_save(
         rule.full_clean()
         rule.save()
         audit.agency_record(
-            request=request,
             actor=actor,
             action="distribution.create" if creating else "distribution.update",
             obj=rule,
@@ -110,9 +110,10 @@ def distribution_rule_save(
 
 
 def employee_profile_save(
-    *, membership: Membership, actor: User, data: dict[str, Any], request=None
+    *, membership: Membership, actor: User, data: dict[str, Any]
 ) -> EmployeeProfile:
     """Skills, weight, cap, out-of-office and work schedule of one employee."""
+    require(policies.manages_distribution(actor))
     schedule = data.get("work_schedule")
     if schedule is not None:
         _check_schedule(schedule)
@@ -126,7 +127,6 @@ def employee_profile_save(
         profile.full_clean()
         profile.save()
         audit.agency_record(
-            request=request,
             actor=actor,
             action="staff.profile",
             obj=membership,
@@ -161,8 +161,8 @@ def leave_add(
     ends_on: date,
     reason: str,
     actor: User,
-    request=None,
 ) -> Leave:
+    require(policies.manages_distribution(actor))
     if ends_on < starts_on:
         raise ValidationError({"ends_on": _("The leave must end on or after its start.")})
     with transaction.atomic():
@@ -170,7 +170,6 @@ def leave_add(
             membership=membership, starts_on=starts_on, ends_on=ends_on, reason=reason
         )
         audit.agency_record(
-            request=request,
             actor=actor,
             action="staff.leave",
             obj=membership,

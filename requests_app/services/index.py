@@ -10,13 +10,14 @@ from requests_app.models import Request, StatusPause, SurveyResponse
 from requests_app.public.models import RequestIndex
 from requests_app.public.signals import index_changed
 from requests_app.search import normalize
+from requests_app.services.live import request_changed_publish
 from tenants.models import Agency
 
 
 def index_sync(*, agency: Agency, request: Request) -> RequestIndex:
     """Rewrite the request's index row and tell the apps that follow it (``index_changed``: the
     statistics rollups move by the difference), atomically (inside the caller's transaction
-    when there is one)."""
+    when there is one); after the commit, the request's open workspace pages hear of it."""
     if connection.schema_name != agency.schema_name:
         raise RuntimeError("index_sync must run in the request's agency schema")
     with transaction.atomic():
@@ -101,4 +102,18 @@ def _index_sync(agency: Agency, request: Request) -> RequestIndex:
         row = old
     # Its followers (the statistics rollups) move by the difference, in this same transaction.
     index_changed.send(sender=RequestIndex, agency=agency, previous=previous, row=row)
+    # Every change of a request passes here: its open workspace pages hear of it after commit.
+    request_changed_publish(agency=agency, request_id=request.pk, what=_what_changed(previous, row))
     return row
+
+
+def _what_changed(previous: RequestIndex | None, row: RequestIndex) -> str:
+    """The kind of change a socket is told of: submitted, status, assignee or activity
+    (comments, files, the late flag, the survey)."""
+    if previous is None:
+        return "submitted"
+    if previous.status != row.status:
+        return "status"
+    if previous.assignee_user_id != row.assignee_user_id:
+        return "assignee"
+    return "activity"

@@ -11,7 +11,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core import audit
+from core.actions import require
 from notifications.services import notification_send
+from requests_app import policies
 from requests_app.calendar import SUNDAY_TO_THURSDAY, WorkingCalendar, paused_working_seconds
 from requests_app.constants import OPEN_STATUSES, Status, Visibility
 from requests_app.models import AgencyCalendar, Holiday, Request, SlaPolicy, TimelineEvent
@@ -163,7 +165,7 @@ def sla_sweep(*, agency: Agency, now: datetime | None = None) -> dict[str, int]:
                 item.postponed_until = None
                 pause_track(item=item, old_status=Status.POSTPONED, now=resumed_at)
                 TimelineEvent.objects.create(
-                    request=item, kind="resumed", visibility=Visibility.EXTERNAL
+                    request=item, kind=TimelineEvent.RESUMED, visibility=Visibility.EXTERNAL
                 )
                 counts["resumed"] += 1
                 changed = True
@@ -178,7 +180,7 @@ def sla_sweep(*, agency: Agency, now: datetime | None = None) -> dict[str, int]:
                 item.late_at = now
                 TimelineEvent.objects.create(
                     request=item,
-                    kind="late",
+                    kind=TimelineEvent.LATE,
                     visibility=Visibility.INTERNAL,
                     data={"elapsed_hours": round(elapsed / HOUR, 2)},
                 )
@@ -211,7 +213,7 @@ def sla_sweep(*, agency: Agency, now: datetime | None = None) -> dict[str, int]:
             ):
                 item.escalated_at = now
                 TimelineEvent.objects.create(
-                    request=item, kind="escalated", visibility=Visibility.INTERNAL
+                    request=item, kind=TimelineEvent.ESCALATED, visibility=Visibility.INTERNAL
                 )
                 audit.agency_record(action="request.escalate", obj=item)
                 for supervisor in supervisors_for(item):
@@ -237,8 +239,8 @@ def sla_policy_save(
     priority: str,
     first_response_hours: int,
     resolution_hours: int,
-    request=None,
 ) -> SlaPolicy:
+    require(policies.manages_sla(actor))
     from django.core.exceptions import ValidationError
     from django.utils.translation import gettext as _
 
@@ -257,7 +259,6 @@ def sla_policy_save(
         )
         due_dates_refresh(transaction_type=transaction_type, priority=priority)
         audit.agency_record(
-            request=request,
             actor=actor,
             action="sla.policy",
             obj=policy,
@@ -278,8 +279,8 @@ def calendar_save(
     day_end,
     warn_before_hours: int,
     escalate_after_hours: int,
-    request=None,
 ) -> AgencyCalendar:
+    require(policies.manages_sla(actor))
     from django.core.exceptions import ValidationError
     from django.utils.translation import gettext as _
 
@@ -296,7 +297,6 @@ def calendar_save(
         config.save()
         due_dates_refresh()
         audit.agency_record(
-            request=request,
             actor=actor,
             action="sla.calendar",
             obj=config,
@@ -305,7 +305,8 @@ def calendar_save(
     return config
 
 
-def holiday_add(*, actor, day, name: str, request=None) -> Holiday:
+def holiday_add(*, actor, day, name: str) -> Holiday:
+    require(policies.manages_sla(actor))
     from django.core.exceptions import ValidationError
     from django.utils.translation import gettext as _
 
@@ -314,7 +315,6 @@ def holiday_add(*, actor, day, name: str, request=None) -> Holiday:
             raise ValidationError({"day": _("This day is already a holiday.")})
         holiday = Holiday.objects.create(day=day, name=name.strip())
         audit.agency_record(
-            request=request,
             actor=actor,
             action="sla.holiday",
             obj=holiday,

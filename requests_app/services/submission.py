@@ -5,7 +5,7 @@ from collections.abc import Sequence
 
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context
@@ -13,8 +13,9 @@ from django_tenants.utils import schema_context
 from accounts.models import User
 from core import audit
 from core.files.checks import check_upload
+from core.numbering import number_next, reference_format
 from notifications.services import notification_send
-from requests_app.constants import Priority, Status, Visibility
+from requests_app.constants import REFERENCE_NUMBERING, Priority, Status, Visibility
 from requests_app.models import Assignment, Request, TimelineEvent, TransactionType
 from requests_app.public.models import DocumentIndex
 from requests_app.services.distribution import distribution_assign
@@ -27,16 +28,10 @@ MAX_ATTACHMENTS = 10
 
 
 def _next_reference(agency: Agency, year: int) -> str:
-    """Agency code, year and a per-year sequence, e.g. MOH-2026-000123 (one atomic upsert)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO requests_app_referencecounter (year, last) VALUES (%s, 1) "
-            "ON CONFLICT (year) DO UPDATE SET last = requests_app_referencecounter.last + 1 "
-            "RETURNING last",
-            [year],
-        )
-        number = cursor.fetchone()[0]
-    return f"{agency.code or agency.slug.upper()}-{year}-{number:06d}"
+    """Agency code, year and the agency's gapless sequence of the year, e.g. MOH-2026-000123.
+    Its counter row stays locked until the caller's transaction ends: take it last."""
+    number = number_next(REFERENCE_NUMBERING, year=year, gapless=True)
+    return reference_format(agency.code or agency.slug.upper(), year, number)
 
 
 def request_submit(
@@ -48,7 +43,6 @@ def request_submit(
     description: str,
     priority: str | None = None,
     attachments: Sequence[UploadedFile] = (),
-    request=None,
 ) -> Request:
     """Create the request in the agency's schema, assign it, index it, notify: one transaction.
 
@@ -135,7 +129,6 @@ def request_submit(
             )
             index_sync(agency=agency, request=item)
             audit.agency_record(
-                request=request,
                 actor=beneficiary,
                 action="request.submit",
                 obj=item,

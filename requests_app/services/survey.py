@@ -55,7 +55,6 @@ def survey_submit(
     answers: list[int],
     suggestion: str,
     user=None,
-    http_request=None,
 ) -> SurveyResponse:
     """Record the answers. Refused: a request not closed, a second answer, and employees of
     the agency (the link may be forwarded, so a signed-in employee is refused too)."""
@@ -81,7 +80,6 @@ def survey_submit(
 
             index_sync(agency=agency, request=item)
             audit.agency_record(
-                request=http_request,
                 actor=user if user and user.is_authenticated else None,
                 action="request.survey",
                 obj=item,

@@ -40,6 +40,7 @@ from insights.selectors import (
 )
 from requests_app.models import Request
 from requests_app.public.models import RequestIndex
+from tests.factories import make_employee
 from tests.insights.dataset import build
 
 OCTOBER = Period(start=date(2026, 10, 1), end=date(2026, 10, 31))
@@ -203,7 +204,8 @@ def _rollups():
 def test_rebuild_equals_incremental(data, agency_a):
     from requests_app.services.actions import request_reject, request_reopen, request_resolve
 
-    admin = data.employees["e1"]
+    # An admin of the agency (the services check that the actor may reopen and work them).
+    admin = make_employee(agency_a, roles=("admin",))
     # More movement through the real services: reopen R3 (rejected), then resolve it; reject R6.
     with schema_context(agency_a.schema_name):
         r3 = Request.objects.get(pk=data.requests[3].pk)

@@ -22,21 +22,19 @@ from requests_app.constants import Priority, Status, Visibility
 from requests_app.models import (
     Attachment,
     Comment,
-    ReferenceCounter,
     Request,
     TimelineEvent,
 )
 from requests_app.public.models import RequestIndex
 from requests_app.services.submission import _next_reference
 from tenants.services import department_save
-from tenants.staff.models import AuditEvent, Membership
+from tenants.staff.models import AuditEvent
 from tests.factories import (
-    make_beneficiary,
-    make_employee,
     make_request,
     make_type,
     pdf_upload,
     png_upload,
+    reference_counter,
 )
 from tests.jobs import render_pending, run_pending_jobs
 
@@ -47,34 +45,6 @@ def _private_media(settings, tmp_path):
     reset_private_storage()
     yield
     reset_private_storage()
-
-
-@pytest.fixture
-def team(agency_a):
-    """A department of agency A whose only worker is ``assignee``; one request of
-    ``beneficiary`` assigned to them (new, not yet answered)."""
-    admin = make_employee(agency_a, roles=("admin",))
-    with schema_context(agency_a.schema_name):
-        department = department_save(actor=admin, name_ar="قسم", name_en="Desk")
-    assignee = make_employee(agency_a)
-    with schema_context(agency_a.schema_name):
-        Membership.objects.filter(user_id=assignee.pk).update(department=department)
-    request_type = make_type(agency_a, actor=admin, department=department)
-    beneficiary = make_beneficiary()
-    item = make_request(agency_a, beneficiary=beneficiary, request_type=request_type)
-    run_pending_jobs()  # invitations and the submission receipt: out of the way
-    mail.outbox.clear()
-    with schema_context(agency_a.schema_name):
-        assert item.assignee.user_id == assignee.pk
-    return {
-        "agency": agency_a,
-        "admin": admin,
-        "department": department,
-        "assignee": assignee,
-        "beneficiary": beneficiary,
-        "type": request_type,
-        "item": item,
-    }
 
 
 def fresh(team) -> Request:
@@ -595,16 +565,9 @@ def test_unassigned_submission_is_indexed_without_assignee(team):
 # --- references ---------------------------------------------------------------------------
 
 
-def _counter(agency, year) -> int:
-    with schema_context(agency.schema_name):
-        return (
-            ReferenceCounter.objects.filter(year=year).values_list("last", flat=True).first() or 0
-        )
-
-
 def test_references_per_agency_and_year(agency_a, agency_b):
     year = timezone.localtime().year
-    start_a, start_b = _counter(agency_a, year), _counter(agency_b, year)
+    start_a, start_b = reference_counter(agency_a, year), reference_counter(agency_b, year)
     type_a, type_b = make_type(agency_a), make_type(agency_b)
     first = make_request(agency_a, request_type=type_a)
     second = make_request(agency_a, request_type=type_a)

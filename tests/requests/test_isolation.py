@@ -19,6 +19,7 @@ from django_tenants.utils import schema_context
 
 from accounts.models import SmsMessage
 from core.files.storage import reset_private_storage
+from core.realtime import object_group
 from notifications.models import Delivery, Notification
 from portal.asgi import application
 from portal.consumers import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, user_group
@@ -610,7 +611,14 @@ def test_internal_comment_alone_notifies_and_pushes_nothing(
                 body="ملاحظة للفريق فقط",
                 visibility=Visibility.INTERNAL,
             )
-    assert callbacks == []
+    # Nothing for the beneficiary: the one thing sent after the commit is the contentless
+    # change notice to the request's workspace sockets (staff who may open it, issue 11).
+    assert [(c.args[0], c.args[1]) for c in callbacks] == [
+        (
+            object_group("request", agency.schema_name, world["item"].pk),
+            {"type": "object.changed", "what": "activity", "by": None},
+        )
+    ]
     assert Notification.objects.count() == before
     assert run_pending_jobs() == 0
     assert not Notification.objects.filter(recipient=beneficiary, event="request.commented")

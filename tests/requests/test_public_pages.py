@@ -14,7 +14,7 @@ from django_tenants.utils import schema_context
 from core.files.storage import reset_private_storage
 from notifications.models import Notification
 from requests_app.constants import Priority, Status
-from requests_app.models import Attachment, ReferenceCounter, Request
+from requests_app.models import Attachment, Request
 from requests_app.public.models import CatalogueEntry, RequestIndex
 from requests_app.services import request_resolve, transaction_type_save
 from requests_app.services.submission import MAX_ATTACHMENTS
@@ -27,6 +27,7 @@ from tests.factories import (
     make_request,
     make_type,
     png_upload,
+    reference_counters,
 )
 
 
@@ -178,7 +179,7 @@ def _world_state(agency_a, agency_b) -> dict:
             state[agency.slug] = (
                 Request.objects.count(),
                 Attachment.objects.count(),
-                list(ReferenceCounter.objects.values_list("year", "last")),
+                reference_counters(agency),
             )
     return state
 

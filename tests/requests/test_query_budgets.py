@@ -1,43 +1,76 @@
-"""Query budgets of the write paths and of the workspace request page (Zulip-style): each
-action is run once and the number of its queries asserted, so that a change adding a query per
-row, per notification or per permission check fails here first.
+"""Query budgets of the write paths and of the request pages (Zulip-style): each action is
+run once and the number of its queries asserted, so that a change adding a query per row, per
+notification or per permission check fails here first; the pages are also rendered with few
+and with many rows (comments, files, approvals, assignments) and must make the same number of
+queries (N+1 guards; the queue's is tests/requests/test_public_pages.py).
 
 The budgets count every statement the action makes, savepoints included, in the caller's
 transaction and after it (pushes). Measured before and after issue 11 part 5 (notifications
-rendered by a job, the SLA sweep prefiltered on the stored due dates):
+rendered by a job, the SLA sweep prefiltered on the stored due dates), then after its page
+budget (the agency's permissions answered from the membership the workspace guard loaded, and by
+their backend alone; a supervisor's department subtree as a subquery; comments' files taken
+from the request's files) and its action kernel (use cases in one durable transaction, without
+savepoints of their own; every action checks its actor through the policies, whose membership
+comes from the same per-user cache as the permissions):
 
-    action                                  before    after
-    request_submit (receipt + assignment)       50       45
-    comment to the beneficiary                  28       24
-    resolve (with the survey invitation)        37       30
-    reassign asked / approved               33 / 47  27 / 43
-    SLA sweep, 12 open requests, 1 due         115       51   (the same with 2 or 200 open)
-    workspace request page (GET)                17       17
+    action                                  before    part 5    pages    kernel
+    request_submit (receipt + assignment)       50       45       44       44
+    comment to the beneficiary                  28       24       24       26   (*)
+    resolve (with the survey invitation)        37       30       30       30
+    reassign asked / approved               33 / 47  27 / 43  22 / 40  22 / 39
+    SLA sweep, 12 open requests, 1 due         115       51       48       48   (the same
+                                                                                with 2 or 200)
+    workspace request page (GET), assignee      17       17       13       13
+      the same, with comments                   18       18       13       13
+      supervisor (+ why it went to whom)    19 / 20  19 / 20      14       14   (without / with
+                                                                                comments)
+    beneficiary's request page (GET)         9 / 10   9 / 10       9        9   (without / with
+                                                                                comments)
+    queue (GET), assignee / supervisor      15 / 17  15 / 17  11 / 11  11 / 11
+
+(*) The comment service now checks that its author may comment: the author's membership and
+roles, loaded once per user object. In a web request the workspace guard has loaded them
+already (0 more queries); here the service is called with a fresh user object.
+
+What the workspace request page's 13 queries are: the search path set to public and the agency
+found by its slug, the search path set to the agency's schema (tenants.middleware); the session
+and the user; the employee's membership and its roles (tenants.decorators, which also answers
+every permission check of the page and its menu); the request with its service, beneficiary
+and assignee; its timeline with actors and comments; its files (the timeline's comments take
+theirs from these); the approval requests (open requests only, where they are shown); the
+bell's unread count (notifications.context_processors); the employees offered by the reassign
+form. A supervisor adds the assignments with the engine's explanation.
 """
 
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from core.files.storage import reset_private_storage
 from requests_app.constants import Visibility
 from requests_app.models import ApprovalRequest, Request
 from requests_app.services import comment_add, request_resolve
 from requests_app.services.approvals import approval_decide, request_reassign
 from requests_app.services.sla import sla_sweep
-from tests.factories import make_beneficiary, make_request
+from tests.factories import make_beneficiary, make_request, pdf_upload, png_upload
 from tests.jobs import run_pending_jobs
 from tests.requests.test_approvals import Org
 
 BUDGETS = {
-    "submit": 45,
-    "comment": 24,
+    "submit": 44,
+    "comment": 26,
     "resolve": 30,
-    "reassign_ask": 27,
-    "reassign_approve": 43,
-    "sla_sweep": 51,
-    "request_page": 17,
+    "reassign_ask": 22,
+    "reassign_approve": 39,
+    "sla_sweep": 48,
+    "request_page": 13,
+    "beneficiary_request_page": 9,
+    "queue": 11,
 }
 
 
@@ -137,14 +170,140 @@ def test_sla_sweep_over_open_requests_budget(
 
 
 def test_workspace_request_page_budget(client, org, django_assert_max_num_queries):
-    from django.urls import reverse
-
     client.force_login(org.worker)
-    url = reverse(
-        "workspace:request_detail",
-        kwargs={"agency_slug": org.agency.slug, "request_id": org.item.pk},
-    )
+    url = workspace_page(org)
     assert client.get(url).status_code == 200  # warm (session, caches)
     with budget("request_page", django_assert_max_num_queries) as captured:
         assert client.get(url).status_code == 200
     print(f"\n[budget] request page: {len(captured)} queries")
+
+
+# --- pages whose number of queries must not grow with their rows (N+1 guards) ---------------
+
+
+@pytest.fixture
+def private_media(settings, tmp_path):
+    settings.PRIVATE_MEDIA_ROOT = str(tmp_path / "private")
+    reset_private_storage()
+    yield
+    reset_private_storage()
+
+
+def workspace_page(org) -> str:
+    return reverse(
+        "workspace:request_detail",
+        kwargs={"agency_slug": org.agency.slug, "request_id": org.item.pk},
+    )
+
+
+def beneficiary_page(org) -> str:
+    return reverse(
+        "requests:detail",
+        kwargs={"agency_slug": org.agency.slug, "reference": org.item.reference},
+    )
+
+
+def page_queries(client, url, params=None) -> tuple[int, str]:
+    """The number of queries of a second GET (the first warms sessions and caches) and its
+    HTML."""
+    assert client.get(url, params or {}).status_code == 200
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url, params or {})
+    assert response.status_code == 200
+    return len(captured), response.content.decode()
+
+
+def add_comments(org, count: int, start: int = 0) -> None:
+    """``count`` comments with a file each: the assignee's, internal and external in turn,
+    and the beneficiary's (external)."""
+    with schema_context(org.agency.schema_name):
+        for n in range(start, start + count):
+            by_beneficiary = n % 3 == 2
+            comment_add(
+                agency=org.agency,
+                request_obj=org.fresh(),
+                author=org.beneficiary if by_beneficiary else org.worker,
+                body=f"تعليق رقم {n} انتهى",
+                visibility=Visibility.INTERNAL if n % 3 == 1 else Visibility.EXTERNAL,
+                attachments=[
+                    pdf_upload(f"file-{n}.pdf") if by_beneficiary else png_upload(f"file-{n}.png")
+                ],
+            )
+
+
+def add_approvals_and_assignments(org, rounds: int) -> None:
+    """Postponements asked by the assignee and refused by the supervisor (approvals), and
+    reassignments by the supervisor away and back (assignments with their explanation)."""
+    for _ in range(rounds):
+        approval = org.postpone(org.worker)
+        assert isinstance(approval, ApprovalRequest)
+        org.decide(approval, org.supervisor, approve=False, note="لا")
+        org.reassign(org.supervisor, org.other)
+        org.reassign(org.supervisor, org.worker)
+
+
+def test_workspace_request_page_does_not_grow_with_its_history(client, org, private_media):
+    """The same number of queries with 1 comment and 21 comments (internal and external, a file
+    each), 1 and 4 approval requests, 1 and 7 assignments: for the assignee and for the
+    supervisor, who also sees why it went to whom."""
+    url = workspace_page(org)
+    boss = client.__class__()
+    boss.force_login(org.supervisor)
+    client.force_login(org.worker)
+    add_comments(org, 1)
+    add_approvals_and_assignments(org, 1)
+    few = {"worker": page_queries(client, url)[0], "supervisor": page_queries(boss, url)[0]}
+
+    add_comments(org, 20, start=1)
+    add_approvals_and_assignments(org, 3)
+    many, html = page_queries(client, url)
+    assert many == few["worker"], (few, many)
+    assert page_queries(boss, url)[0] == few["supervisor"], few
+    with schema_context(org.agency.schema_name):
+        assert org.fresh().comments.count() == 21
+        assert org.fresh().approvals.count() == 4
+    for n in range(21):  # every comment and its file is on the page
+        assert f"تعليق رقم {n} انتهى" in html and f"file-{n}." in html
+    assert html.count("📎") == 21
+    print(f"\n[budget] request page, 1 and 21 comments: {few} queries")
+
+
+def test_beneficiary_request_page_does_not_grow_with_its_history(client, org, private_media):
+    """The beneficiary's page: the same number of queries with 1 comment and 21, internal
+    ones (which it never shows) included."""
+    url = beneficiary_page(org)
+    client.force_login(org.beneficiary)
+    add_comments(org, 1)
+    few, _html = page_queries(client, url)
+    add_comments(org, 20, start=1)
+    many, html = page_queries(client, url)
+    assert many == few, (few, many)
+    for n in range(21):
+        shown = n % 3 != 1  # internal comments and their files stay with the staff
+        assert (f"تعليق رقم {n} انتهى" in html) is shown and (f"file-{n}." in html) is shown
+    print(f"\n[budget] beneficiary's request page, 1 and 21 comments: {few} queries")
+
+
+def test_beneficiary_request_page_budget(client, org, django_assert_max_num_queries):
+    client.force_login(org.beneficiary)
+    url = beneficiary_page(org)
+    assert client.get(url).status_code == 200
+    with budget("beneficiary_request_page", django_assert_max_num_queries) as captured:
+        assert client.get(url).status_code == 200
+    print(f"\n[budget] beneficiary's request page: {len(captured)} queries")
+
+
+@pytest.mark.parametrize(
+    ("who", "params"), [("worker", {}), ("supervisor", {"scope": "all"})], ids=["mine", "all"]
+)
+def test_queue_budget(client, org, who, params, django_assert_max_num_queries):
+    """The queue's rows, its counts per state and its page count; a supervisor's scope (their
+    department's subtree) is a subquery of those, not a query of its own."""
+    client.force_login(getattr(org, who))
+    url = reverse("workspace:queue", kwargs={"agency_slug": org.agency.slug})
+    assert client.get(url, params).status_code == 200
+    with budget("queue", django_assert_max_num_queries) as captured:
+        response = client.get(url, params)
+    assert response.status_code == 200
+    assert org.item.reference in response.content.decode()
+    print(f"\n[budget] queue ({who}): {len(captured)} queries")

@@ -46,7 +46,7 @@ def workspace_paths(agency, admin) -> list[str]:
         ).pk
         from datetime import timedelta
 
-        from agenda.services import entry_add
+        from appointments.services import entry_add
 
         ids["appointment_id"] = entry_add(
             membership=Membership.objects.select_related("user").get(user_id=admin.pk),

@@ -214,3 +214,29 @@ def test_staff_list_query_count_is_constant(client, agency_a, django_assert_max_
     with CaptureQueriesContext(connection) as many:
         client.get(url)
     assert len(many) == len(few), [q["sql"] for q in many.captured_queries]
+
+
+def test_permission_cache_is_the_users_even_behind_a_lazy_request_user(
+    agency_a, django_assert_num_queries
+):
+    """The workspace guard fills the permission cache from the membership it loaded, through
+    ``request.user`` (a lazy object): the user behind it answers without a query, and clearing
+    through the lazy object (what services given ``request.user`` do) makes it reload."""
+    from django.utils.functional import SimpleLazyObject
+
+    from tenants.backends import clear_permission_cache, permission_cache_fill
+    from tenants.selectors import membership_for
+
+    employee = fresh(make_employee(agency_a))
+    lazy = SimpleLazyObject(lambda: employee)
+    with schema_context(agency_a.schema_name):
+        permission_cache_fill(lazy, membership_for(user=employee))
+        with django_assert_num_queries(0):
+            assert employee.has_perm("agency.requests.work")
+            # refused by the agency backend alone: the model backends are not asked
+            assert not employee.has_perm("agency.requests.view_all")
+            assert not lazy.has_perm("agency.audit.view")
+        clear_permission_cache(lazy)
+        with django_assert_num_queries(2):  # the membership and its roles, once
+            assert employee.has_perm("agency.requests.work")
+            assert not employee.has_perm("agency.requests.view_all")

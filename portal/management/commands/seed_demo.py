@@ -66,7 +66,7 @@ class Command(BaseCommand):
             )
             admin = User.objects.get(email="admin@moh.demo")
             with schema_context(moh.schema_name):
-                department = department_save(
+                department = department_save.within(
                     actor=admin, name_ar="خدمة المستفيدين", name_en="Beneficiary Services"
                 )
                 employee_role = Role.objects.get(codename="employee")

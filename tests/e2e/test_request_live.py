@@ -1,0 +1,145 @@
+"""The workspace request page goes live (issue 11, part 4), in a real browser: while employee A
+has the request open and is typing a comment, employee B comments on it; A's page says so in a
+polite live region with a reload button and does not reload by itself; reloading shows B's
+comment and keeps what A had typed. B's own page shows no banner for B's own change.
+
+Both browsers talk to the daphne server of ``live_url``; B's comment is published by that
+server after its commit and reaches A's socket there. Rows are committed through the real
+services in ``orm`` (see conftest). Screenshots: tests/e2e/artifacts/live-*.png.
+"""
+
+import threading
+
+import pytest
+from django.db import connections
+from django.utils import translation
+from django.utils.translation import gettext
+from django_tenants.utils import schema_context
+from playwright.sync_api import expect
+
+from tests.e2e.helpers import Screenshots, assert_lang, submit_main_form, wait_for_js
+from tests.factories import PASSWORD, make_beneficiary, make_employee, make_request, make_type
+
+pytestmark = pytest.mark.e2e
+
+DRAFT = "مسودة تعليق لم تُرسل بعد"
+B_COMMENT = "تعليق الزميل على الطلب"
+
+
+def in_thread(function):
+    """Run ``function`` off Playwright's thread (whose asyncio loop is marked running)."""
+    result: dict = {}
+
+    def run():
+        try:
+            result["value"] = function()
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the test's thread
+            result["error"] = exc
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(60)
+    if "error" in result:
+        raise result["error"]
+    return result["value"]
+
+
+def log_in(page, live_url: str, login: str, next_path: str) -> None:
+    page.goto(f"{live_url}/accounts/login/?next={next_path}")
+    page.fill("#id_login", login)
+    page.fill("#id_password", PASSWORD)
+    submit_main_form(page)
+    page.wait_for_url(live_url + next_path)
+
+
+@pytest.fixture
+def desk(agencies, orm, seed) -> dict:
+    """Committed: alpha's admin (B: sees every request) and a plain employee (A) in a
+    department, and one request of the department, assigned to A."""
+    from tenants.services import department_save
+    from tenants.staff.models import Membership
+
+    alpha = agencies["alpha"]
+
+    def prepare() -> dict:
+        admin = make_employee(alpha, roles=("admin",), email=f"e2e-live-b-{seed}@alpha.example")
+        employee = make_employee(alpha, email=f"e2e-live-a-{seed}@alpha.example")
+        with schema_context(alpha.schema_name):
+            department = department_save(
+                actor=admin, name_ar=f"قسم مباشر {seed}", name_en=f"Live desk {seed}"
+            )
+            Membership.objects.filter(user_id=employee.pk).update(department=department)
+        item = make_request(
+            alpha,
+            beneficiary=make_beneficiary(),
+            request_type=make_type(alpha, actor=admin, department=department),
+            subject="طلب يتابعه موظفان",
+        )
+        with schema_context(alpha.schema_name):
+            assert item.assignee.user_id == employee.pk
+        return {"a": employee, "b": admin, "path": f"/a/alpha/requests/{item.pk}/"}
+
+    with orm():
+        return in_thread(prepare)
+
+
+def socket_open(page) -> None:
+    wait_for_js(page, "document.querySelector('[data-live-socket]').dataset.live === 'on'")
+
+
+def test_another_employees_comment_shows_the_banner_and_reload_keeps_the_draft(
+    live_url, new_context, desk, artifacts
+):
+    shot = Screenshots(artifacts, "live")
+    with translation.override("ar"):
+        updated = gettext("This request was updated. Reload to see the changes.")
+        reload_label = gettext("Reload")
+    assert updated != "This request was updated. Reload to see the changes."  # translated
+
+    a = new_context().new_page()
+    log_in(a, live_url, desk["a"].email, desk["path"])
+    assert_lang(a, "ar", "rtl")
+    b = new_context().new_page()
+    log_in(b, live_url, desk["b"].email, desk["path"])
+    socket_open(a)
+    socket_open(b)
+
+    region = a.locator("[data-live-socket]")
+    expect(region).to_have_attribute("role", "status")
+    expect(region).to_have_attribute("aria-live", "polite")
+    expect(region).to_be_empty()
+
+    # A is typing a comment when B sends one
+    a_comment = a.locator("form[action$='/comment/'] textarea[name=body]")
+    a_comment.fill(DRAFT)
+    a.evaluate("window.__notReloaded = true")
+    b.locator("form[action$='/comment/'] textarea[name=body]").fill(B_COMMENT)
+    b.locator("form[action$='/comment/'] input[name=visibility][value=internal]").check()
+    b.locator("form[action$='/comment/'] button[type=submit]").click()
+    b.wait_for_url(live_url + desk["path"])
+    expect(b.get_by_text(B_COMMENT)).to_be_visible()
+
+    expect(region).to_contain_text(updated, timeout=5_000)
+    expect(region.get_by_role("button", name=reload_label)).to_be_visible()
+    # not reloaded: the same document, with A's text still in the box; B's comment not shown yet
+    assert a.evaluate("window.__notReloaded === true")
+    expect(a_comment).to_have_value(DRAFT)
+    expect(a.get_by_text(B_COMMENT)).to_have_count(0)
+    shot(a, "banner")
+
+    # B's own page heard B's own change: no banner there
+    socket_open(b)
+    b.wait_for_timeout(500)
+    expect(b.locator("[data-live-socket]")).to_be_empty()
+
+    # A reloads: B's comment appears, A's draft is back in the box, the banner is gone
+    region.get_by_role("button", name=reload_label).click()
+    a.wait_for_load_state("load")
+    expect(a.get_by_text(B_COMMENT)).to_be_visible()
+    assert a.evaluate("window.__notReloaded === undefined")
+    expect(a.locator("form[action$='/comment/'] textarea[name=body]")).to_have_value(DRAFT)
+    socket_open(a)
+    expect(a.locator("[data-live-socket]")).to_be_empty()
+    shot(a, "reloaded")
