@@ -1,7 +1,7 @@
 """The one identity shared by beneficiaries, employees and oversight users (public schema)."""
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
-from django.contrib.auth.models import PermissionsMixin
+from django.contrib.auth.models import PermissionsMixin, _user_has_perm
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import get_language
@@ -76,6 +76,13 @@ class User(AbstractBaseUser, PermissionsMixin):
         verbose_name = _("user")
         verbose_name_plural = _("users")
         db_table = "accounts_user"
+
+    def has_perm(self, perm: str, obj=None) -> bool:
+        """An agency's permissions come from the user's membership there only (tenants.backends):
+        being a platform superuser grants none of them (Django would answer True at once)."""
+        if perm.startswith("agency."):
+            return self.is_active and _user_has_perm(self, perm, obj)
+        return super().has_perm(perm, obj)
 
     def __str__(self) -> str:
         return self.display_name

@@ -4,7 +4,8 @@ reminder delivered through the notifications layer at the chosen time before the
 ``entry_add`` is how other modules put an entry in an employee's calendar; the
 ``appointment_*`` use cases are the employee's own, on their own calendar only."""
 
-from datetime import datetime
+import re
+from datetime import datetime, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
@@ -25,6 +26,13 @@ from tenants.urls_helpers import workspace_reverse
 MAX_REMIND_MINUTES = 7 * 24 * 60
 
 
+EARLIEST = timedelta(days=366)
+LATEST = timedelta(days=5 * 366)
+# A path of this site: one leading slash, then only URL-safe characters (no control characters
+# or backslashes that a browser would turn into "//other.site").
+SITE_PATH = re.compile(r"^/(?![/\\])[A-Za-z0-9/_\-.~%?=&+:@]*$")
+
+
 def _checked_title(*, title: str, starts_at: datetime, ends_at: datetime, remind: int) -> str:
     title = (title or "").strip()
     errors = {}
@@ -32,6 +40,13 @@ def _checked_title(*, title: str, starts_at: datetime, ends_at: datetime, remind
         errors["title"] = [_("Give the appointment a title.")]
     if starts_at and ends_at and ends_at <= starts_at:
         errors["ends_at"] = [_("The appointment must end after it starts.")]
+    # Within a sensible window: a date in year 1 or 9999 would overflow the reminder's time.
+    now = timezone.now()
+    for name, value in (("starts_at", starts_at), ("ends_at", ends_at)):
+        if value is not None and not (now - EARLIEST <= value <= now + LATEST):
+            errors.setdefault(name, []).append(
+                _("Choose a date within a year before and five years after today.")
+            )
     if remind < 0 or remind > MAX_REMIND_MINUTES:
         errors["remind_minutes_before"] = [_("Choose a reminder within a week.")]
     if errors:
@@ -79,7 +94,7 @@ def entry_add(
     title = _checked_title(
         title=title, starts_at=starts_at, ends_at=ends_at, remind=remind_minutes_before
     )
-    if link and (not link.startswith("/") or link.startswith("//") or "\\" in link):
+    if link and not SITE_PATH.match(link):
         raise ValueError("an entry's link is a path of this site")
     if source_id is not None and not source:
         raise ValueError("an entry's source_id needs its source")

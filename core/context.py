@@ -13,6 +13,7 @@ and asgiref carries it from a sync view to the code it calls.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import uuid
 from collections.abc import Iterator
@@ -24,7 +25,7 @@ from typing import Any
 from django.conf import settings
 
 # An X-Request-ID from a trusted proxy is kept when it looks like an id, never echoed raw.
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,60}$")
 
 
 @dataclass(frozen=True)
@@ -63,20 +64,32 @@ def bound(**fields: Any) -> Iterator[ActionContext]:
         _current.reset(token)
 
 
+def _valid_ip(value: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        return None
+
+
 def client_ip(request: Any) -> str | None:
-    """The client's address: REMOTE_ADDR, or the first X-Forwarded-For hop behind a trusted
-    proxy (TRUST_X_FORWARDED_FOR)."""
+    """The client's address: REMOTE_ADDR, or, behind the trusted proxy (TRUST_X_FORWARDED_FOR),
+    the address that proxy appended last to X-Forwarded-For (the hops before it are whatever
+    the client sent). Anything that is not an IP address is ignored."""
     if getattr(settings, "TRUST_X_FORWARDED_FOR", False):
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()[:45] or None
-    return request.META.get("REMOTE_ADDR") or None
+        hops = [hop for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop]
+        if hops:
+            found = _valid_ip(hops[-1])
+            if found:
+                return found
+    return _valid_ip(request.META.get("REMOTE_ADDR") or "")
 
 
 def request_id_of(request: Any) -> str:
+    """A fresh id; behind the trusted proxy, the proxy's X-Request-ID when it looks like one,
+    prefixed ``px:`` so that it can never pass for a job's (``job:``) or a command's id."""
     given = request.META.get("HTTP_X_REQUEST_ID", "")
     if getattr(settings, "TRUST_X_FORWARDED_FOR", False) and _REQUEST_ID.match(given):
-        return given
+        return f"px:{given}"
     return new_request_id()
 
 

@@ -18,6 +18,7 @@ from core.realtime import (
     object_group,
     scope_session_key,
 )
+from tenants.backends import clear_permission_cache
 from tenants.models import Agency
 from tenants.staff.models import Membership
 
@@ -109,10 +110,21 @@ class AgencyObjectConsumer(SessionBoundConsumer):
 
     async def object_changed(self, event):
         """A change published after its commit: forwarded with ``mine`` (whether this socket's
-        user made it) instead of the author's id."""
+        user made it) instead of the author's id — to a user who may still open the object
+        (asked again, with fresh permissions: they may have been reassigned away, lost a role
+        or moved department since they connected); otherwise the socket is closed."""
+        user = self.scope["user"]
+        schema = self.scope["schema_name"]
+        if not await _in_schema(schema, self._still_allowed, user, self.object_id):
+            await self._leave(CLOSE_NOT_FOUND)
+            return
         message = {key: value for key, value in event.items() if key != "by"}
         message["mine"] = event.get("by") is not None and event.get("by") == self.scope["user"].pk
         await self.send_json(message)
+
+    def _still_allowed(self, user, object_id) -> bool:
+        clear_permission_cache(user)
+        return self.authorize(user, object_id)
 
     async def user_event(self, event):
         """The user's own stream (notifications) is the notification socket's; not this one's."""

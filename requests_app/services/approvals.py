@@ -276,6 +276,8 @@ def approval_decide(
     if approval.status != ApprovalRequest.PENDING:
         raise ValidationError(_("This was already decided."))
     item = _locked(approval.request)
+    # Asked again on the locked row: the request may have moved out of the actor's reach.
+    require(policies.can_open(actor, item), _("This request is not under your supervision."))
     if approve:
         if approval.kind == ApprovalRequest.REASSIGN:
             _check_assignee(approval.new_assignee, item)

@@ -127,6 +127,8 @@ def test_an_entry_links_only_to_a_path_of_the_site(agency_a):
         "//elsewhere.example/x",
         "javascript:alert(1)",
         "/\\elsewhere.example",
+        "/\t/elsewhere.example",  # a browser drops the tab: //elsewhere.example
+        "/a/alpha/<script>",
     ):
         with pytest.raises(ValueError):
             meeting_entry(agency_a, employee, link=bad)
@@ -257,6 +259,9 @@ def test_a_change_with_bad_input_changes_nothing(client, agency_a):
         ({"ends_at": local(starts - timedelta(minutes=5))}, "ends_at"),
         ({"title": "  "}, "title"),
         ({"remind_minutes_before": str(8 * 24 * 60)}, "remind_minutes_before"),
+        # Year 1 would overflow the reminder's time (and year 1 BC could not be read back).
+        ({"starts_at": "0001-01-01T00:10"}, "starts_at"),
+        ({"ends_at": local(starts + timedelta(days=6 * 366))}, "ends_at"),
     ):
         data = {
             "title": "جديد",

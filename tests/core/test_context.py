@@ -90,6 +90,27 @@ def test_a_foreign_request_id_header_is_not_trusted_by_default(client):
     assert response["X-Request-ID"] != "attacker-chosen-id"
 
 
+def test_behind_the_trusted_proxy_its_ids_are_kept_but_marked(client, settings):
+    settings.TRUST_X_FORWARDED_FOR = True
+    response = client.get("/healthz", HTTP_X_REQUEST_ID="edge-0123456789")
+    assert response["X-Request-ID"] == "px:edge-0123456789"
+    # An id shaped like a job's or a command's is not taken.
+    response = client.get("/healthz", HTTP_X_REQUEST_ID="job:forged-123456")
+    assert not response["X-Request-ID"].startswith("job:")
+
+
+def test_the_client_address_is_the_hop_the_proxy_appended(rf, settings):
+    settings.TRUST_X_FORWARDED_FOR = True
+    request = rf.get("/", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.9", REMOTE_ADDR="10.0.0.2")
+    assert context.client_ip(request) == "203.0.113.9"
+    # Garbage is not an address (it would fail the audit row's INET column): REMOTE_ADDR.
+    request = rf.get("/", HTTP_X_FORWARDED_FOR="not-an-ip", REMOTE_ADDR="10.0.0.2")
+    assert context.client_ip(request) == "10.0.0.2"
+    settings.TRUST_X_FORWARDED_FOR = False
+    request = rf.get("/", HTTP_X_FORWARDED_FOR="203.0.113.9", REMOTE_ADDR="10.0.0.2")
+    assert context.client_ip(request) == "10.0.0.2"
+
+
 def test_a_job_carries_the_id_of_the_request_that_deferred_it(agency_a):
     with schema_context(agency_a.schema_name), context.bound(request_id="web-req-0001"):
         defer_in_agency(context_probe, marker="one")

@@ -343,3 +343,37 @@ def test_deactivating_the_membership_closes_the_socket(world, django_capture_on_
         return await socket.receive_output(timeout=3)
 
     assert async_to_sync(run)() == {"type": "websocket.close", "code": CLOSE_FORBIDDEN}
+
+
+def test_a_socket_whose_user_lost_the_request_is_closed_at_the_next_change(
+    world, django_capture_on_commit_callbacks
+):
+    """Access is asked again, with fresh permissions, before each change is forwarded: the
+    assignee reassigned away hears nothing more and the socket closes (4404)."""
+    from requests_app.services.approvals import request_reassign
+
+    agency, item = world["agency"], world["item"]
+    with schema_context(agency.schema_name):
+        colleague = Membership.objects.get(user_id=world["colleague"].pk)
+
+    def reassign_away() -> None:
+        with schema_context(agency.schema_name), django_capture_on_commit_callbacks(execute=True):
+            request_reassign(
+                agency=agency,
+                request_obj=item,
+                actor=world["admin"],
+                new_assignee=colleague,
+                reason="إعادة توزيع",
+            )
+
+    headers = headers_for(signed_in(world["assignee"]))
+
+    async def run():
+        socket, _ = await open_socket(socket_path(agency, item.pk), headers)
+        await sync_to_async(reassign_away)()
+        output = await socket.receive_output(timeout=3)
+        await socket.disconnect()
+        return output
+
+    output = async_to_sync(run)()
+    assert output == {"type": "websocket.close", "code": CLOSE_NOT_FOUND}
