@@ -17,7 +17,7 @@ comes from the same per-user cache as the permissions):
     request_submit (receipt + assignment)       50       45       44       44
     comment to the beneficiary                  28       24       24       26   (*)
     resolve (with the survey invitation)        37       30       30       30
-    reassign asked / approved               33 / 47  27 / 43  22 / 40  22 / 39
+    reassign asked / approved               33 / 47  27 / 43  22 / 40  22 / 40   (**)
     SLA sweep, 12 open requests, 1 due         115       51       48       48   (the same
                                                                                 with 2 or 200)
     workspace request page (GET), assignee      17       17       13       13
@@ -31,6 +31,8 @@ comes from the same per-user cache as the permissions):
 (*) The comment service now checks that its author may comment: the author's membership and
 roles, loaded once per user object. In a web request the workspace guard has loaded them
 already (0 more queries); here the service is called with a fresh user object.
+(**) The approval's scope is asked again on the locked request (the supervisor's subtree): the
+policies' membership cache saved one query, this check spends it.
 
 What the workspace request page's 13 queries are: the search path set to public and the agency
 found by its slug, the search path set to the agency's schema (tenants.middleware); the session
@@ -66,7 +68,7 @@ BUDGETS = {
     "comment": 26,
     "resolve": 30,
     "reassign_ask": 22,
-    "reassign_approve": 39,
+    "reassign_approve": 40,
     "sla_sweep": 48,
     "request_page": 13,
     "beneficiary_request_page": 9,
