@@ -10,8 +10,8 @@ the state it goes to, the timeline kind it writes, the message shown when it is 
     )
     RESOLVE = REQUESTS.declare(
         "resolved", to=Status.CLOSED, allowed_from=OPEN_STATUSES,
-        timeline_kind=TimelineEvent.RESOLVED, refused=_("This request is already closed."),
-    )
+        refused=_("This request is already closed."),
+    )  # timeline kind: the name, unless given
 
     item = transition_apply(
         RESOLVE, pk=item.pk, actor=user, policy=policies.can_work,
@@ -68,9 +68,10 @@ class StateMachine:
         *,
         to: str | None,
         allowed_from: Iterable[str],
-        timeline_kind: str,
         refused: Any,
+        timeline_kind: str | None = None,
     ) -> Transition:
+        timeline_kind = timeline_kind or name  # usually the step is named as the transition
         if timeline_kind not in self.timeline_kinds:
             raise ImproperlyConfigured(
                 f"{self.audit_prefix}.{name}: timeline kind {timeline_kind!r} is not declared"

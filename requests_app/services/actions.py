@@ -25,14 +25,6 @@ from requests_app.services.pauses import pause_track
 from tenants.models import Agency
 
 
-def _locked(request_obj: Request) -> Request:
-    return (
-        Request.objects.select_for_update(of=("self",))
-        .select_related("transaction_type", "assignee__user")
-        .get(pk=request_obj.pk)
-    )
-
-
 def _ensure_schema(agency: Agency) -> None:
     if connection.schema_name != agency.schema_name:
         raise RuntimeError("request actions must run in the agency's schema")
@@ -121,7 +113,7 @@ def comment_add(
     by_beneficiary = author.pk == request_obj.beneficiary_id
     if by_beneficiary and visibility != Visibility.EXTERNAL:
         raise PermissionDenied(_("Beneficiaries write external comments only."))
-    item = _locked(request_obj)
+    item = REQUESTS.lock(request_obj.pk)
     require(policies.can_comment(author, item))
     if item.status not in OPEN_STATUSES:
         raise ValidationError(_("This request is closed."))
@@ -221,37 +213,46 @@ START = REQUESTS.declare(
     TimelineEvent.STARTED,
     to=Status.IN_PROGRESS,
     allowed_from=OPEN_STATUSES,
-    timeline_kind=TimelineEvent.STARTED,
     refused=_CLOSED_ALREADY,
 )
 ASK = REQUESTS.declare(
     TimelineEvent.INFO_REQUESTED,
     to=Status.AWAITING_BENEFICIARY,
     allowed_from=OPEN_STATUSES,
-    timeline_kind=TimelineEvent.INFO_REQUESTED,
     refused=_CLOSED_ALREADY,
 )
 RESOLVE = REQUESTS.declare(
     TimelineEvent.RESOLVED,
     to=Status.CLOSED,
     allowed_from=OPEN_STATUSES,
-    timeline_kind=TimelineEvent.RESOLVED,
     refused=_CLOSED_ALREADY,
 )
 REJECT = REQUESTS.declare(
     TimelineEvent.REJECTED,
     to=Status.REJECTED,
     allowed_from=OPEN_STATUSES,
-    timeline_kind=TimelineEvent.REJECTED,
     refused=_CLOSED_ALREADY,
 )
 REOPEN = REQUESTS.declare(
     TimelineEvent.REOPENED,
     to=Status.IN_PROGRESS,
     allowed_from=(Status.CLOSED, Status.REJECTED),
-    timeline_kind=TimelineEvent.REOPENED,
     refused=_lazy("Only a closed or rejected request can be reopened."),
 )
+
+
+def _timeline_step(agency: Agency, item: Request, actor: User, kind: str, note: str) -> None:
+    """A decision's public step: the timeline row, with the note the beneficiary reads as its
+    comment (if any), and the public index brought up to date."""
+    comment = None
+    if note:
+        comment = Comment.objects.create(
+            request=item, author=actor, visibility=Visibility.EXTERNAL, body=note
+        )
+    TimelineEvent.objects.create(
+        request=item, kind=kind, visibility=Visibility.EXTERNAL, actor=actor, comment=comment
+    )
+    index_sync(agency=agency, request=item)
 
 
 def _staff_transition(
@@ -281,15 +282,7 @@ def _staff_transition(
 
     def step(item: Request, kind: str) -> None:
         pause_track(item=item, old_status=old_status["value"])
-        comment = None
-        if note:
-            comment = Comment.objects.create(
-                request=item, author=actor, visibility=Visibility.EXTERNAL, body=note
-            )
-        TimelineEvent.objects.create(
-            request=item, kind=kind, visibility=Visibility.EXTERNAL, actor=actor, comment=comment
-        )
-        index_sync(agency=agency, request=item)
+        _timeline_step(agency, item, actor, kind, note)
 
     def notify(item: Request) -> None:
         if event:
@@ -390,15 +383,6 @@ def request_reopen(*, agency: Agency, request_obj: Request, actor: User, reason:
         item.closed_at = None
         item.reopened_count += 1
 
-    def step(item: Request, kind: str) -> None:
-        comment = Comment.objects.create(
-            request=item, author=actor, visibility=Visibility.EXTERNAL, body=reason
-        )
-        TimelineEvent.objects.create(
-            request=item, kind=kind, visibility=Visibility.EXTERNAL, actor=actor, comment=comment
-        )
-        index_sync(agency=agency, request=item)
-
     def notify(item: Request) -> None:
         _notify_beneficiary(
             agency,
@@ -414,7 +398,7 @@ def request_reopen(*, agency: Agency, request_obj: Request, actor: User, reason:
         actor=actor,
         policy=policies.can_reopen,
         change=change,
-        step=step,
+        step=lambda item, kind: _timeline_step(agency, item, actor, kind, reason),
         notify=notify,
         audit_after=lambda item: {"reopened_count": item.reopened_count},
     )
