@@ -8,7 +8,9 @@ server after its commit and reaches A's socket there. Rows are committed through
 services in ``orm`` (see conftest). Screenshots: tests/e2e/artifacts/live-*.png.
 """
 
+import os
 import threading
+from pathlib import Path
 
 import pytest
 from django.db import connections
@@ -143,3 +145,73 @@ def test_another_employees_comment_shows_the_banner_and_reload_keeps_the_draft(
     socket_open(a)
     expect(a.locator("[data-live-socket]")).to_be_empty()
     shot(a, "reloaded")
+
+
+# axe-core is not a dependency of the project: a local audit points MUAMALAT_AXE_JS at its
+# axe.min.js (npm pack axe-core) to add its check; the reflow is checked on every run.
+AXE_JS = os.environ.get("MUAMALAT_AXE_JS")
+
+
+def _reflows(page, name: str, shot) -> None:
+    shot(page, name)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 321, f"{name}: {page.url} is {width}px wide at 320"
+    if AXE_JS:
+        page.evaluate(Path(AXE_JS).read_text())  # evaluated by the browser's debugger: no CSP
+        result = page.evaluate("async () => (await axe.run()).violations")
+        serious = [v["id"] for v in result if v["impact"] in ("serious", "critical")]
+        assert serious == [], f"{name}: {serious}"
+
+
+@pytest.mark.parametrize("lang", ["ar", "en"])
+def test_the_pages_of_issue_11_reflow_at_320_px(live_url, new_context, desk, orm, lang, artifacts):
+    """The live banner on the request page and the calendar's pages (its edit page is new), at
+    320 CSS px in Arabic and English: no horizontal scroll; screenshots in the artifacts."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from accounts.models import User
+    from appointments.services import appointment_add
+    from tests.factories import membership_of
+
+    shot = Screenshots(artifacts, f"issue11-{lang}")
+
+    def prepare() -> int:
+        for user in (desk["a"], desk["b"]):
+            User.objects.filter(pk=user.pk).update(preferred_language=lang)
+        from tenants.models import Agency
+
+        agency = Agency.objects.get(slug="alpha")
+        membership = membership_of(agency, desk["a"])
+        starts = timezone.now() + timedelta(days=2)
+        with schema_context(agency.schema_name):
+            entry = appointment_add(
+                actor=membership,
+                title="مراجعة ملف طويل العنوان للتأكد من الالتفاف في الشاشات الصغيرة",
+                starts_at=starts,
+                ends_at=starts + timedelta(hours=1),
+                remind_minutes_before=30,
+                notes="",
+            )
+        return entry.pk
+
+    with orm():
+        entry_id = in_thread(prepare)
+
+    a = new_context(viewport={"width": 320, "height": 700}).new_page()
+    log_in(a, live_url, desk["a"].email, desk["path"])
+    assert_lang(a, lang, "rtl" if lang == "ar" else "ltr")
+    b = new_context().new_page()
+    log_in(b, live_url, desk["b"].email, desk["path"])
+    socket_open(a)
+    b.locator("form[action$='/comment/'] textarea[name=body]").fill(B_COMMENT)
+    b.locator("form[action$='/comment/'] input[name=visibility][value=internal]").check()
+    b.locator("form[action$='/comment/'] button[type=submit]").click()
+    b.wait_for_url(live_url + desk["path"])
+    expect(a.locator("[data-live-socket]").get_by_role("button")).to_be_visible(timeout=5_000)
+    _reflows(a, "request-banner", shot)
+    a.goto(live_url + "/a/alpha/calendar/")
+    _reflows(a, "calendar", shot)
+    a.goto(live_url + f"/a/alpha/calendar/{entry_id}/")
+    _reflows(a, "calendar-edit", shot)
