@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test bench lint format setup browser pdflibs deploy-check
+.PHONY: run test bench lint format setup browser pdflibs deploy-check assets
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -13,6 +13,20 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 setup: $(STAMP)
+
+# The design system (Bootstrap 5.3 with the project's theme, LTR and RTL; axe-core for the
+# browser tests) from the npm registry, compiled into frontend/static/frontend/build/.
+ASSETS := frontend/static/frontend/build/muamalat.css
+NODE_STAMP := node_modules/.installed-stamp
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
+$(ASSETS): $(NODE_STAMP) frontend/build.mjs $(wildcard frontend/assets/*.scss)
+	npm run --silent build
+
+assets: $(ASSETS)
 
 # Debian's Chromium for the browser tests (Playwright cannot download browsers here).
 browser:
@@ -29,13 +43,13 @@ pdflibs:
 	    (apt-get update -q >/dev/null && apt-get install -y -q libpangoft2-1.0-0 fonts-noto-core poppler-utils >/dev/null); \
 	  else echo "PDF reports need: sudo apt-get install libpangoft2-1.0-0 fonts-noto-core poppler-utils"; fi; }
 
-run: $(STAMP) pdflibs
+run: $(STAMP) pdflibs assets
 	$(PY) infra/run.py serve
 
-test: $(STAMP) browser pdflibs
+test: $(STAMP) browser pdflibs assets
 	$(PY) infra/run.py test -- $(ARGS)
 
-bench: $(STAMP)
+bench: $(STAMP) assets
 	$(PY) infra/run.py bench -- $(ARGS)
 
 # ruff, then the layers contract of pyproject.toml (import-linter: no import runs back up).

@@ -56,13 +56,13 @@ def fill_signup(page, data: dict) -> None:
 
 
 NOT_OURS = (
-    "{url} is not rendered with the project's base.html (no <main>, no site.css): is a "
+    "{url} is not rendered with the project's base.html (no <main>, no design-system stylesheet): is a "
     "third-party template (e.g. allauth's account/*.html) shadowing frontend/templates/?"
 )
 
 
 def uses_project_layout(page) -> bool:
-    stylesheet = page.locator('link[rel="stylesheet"][href$="frontend/site.css"]')
+    stylesheet = page.locator('link[rel="stylesheet"][href*="frontend/build/muamalat"]')
     return bool(page.locator("main#main").count() and stylesheet.count())
 
 

@@ -156,7 +156,7 @@ def test_notification_reaches_the_open_page_within_a_second(
     assert_lang(page, "ar", "rtl")
     wait_live(page)
     before = bell(page)
-    expect(page.locator(".toast")).to_be_hidden()
+    expect(page.locator(".toast-live")).to_be_hidden()
 
     with orm():
         committed_ms = commit_welcome(beneficiary, f"e2e-live-{seed}")
@@ -171,7 +171,7 @@ def test_notification_reaches_the_open_page_within_a_second(
     print(f"\n[e2e] commit-to-browser latency of a notification: {latency:.0f} ms")
     assert latency < LATENCY_BUDGET_MS, f"the push took {latency:.0f} ms after the commit"
 
-    toast = page.locator(".toast")
+    toast = page.locator(".toast-live")
     expect(toast).to_be_visible()
     expect(toast).to_contain_text(title)
     expect(page.locator(".bell__count")).to_contain_text(str(before + 1))

@@ -153,9 +153,10 @@ def _field_error(page: str, field: str) -> str:
     described = re.search(r'aria-describedby="([^"]*)"', control[0])
     assert described and error_id in described[1].split(), control[0]
     assert 'aria-invalid="true"' in control[0], control[0]
-    paragraph = re.search(rf'<p class="error" id="{error_id}">(.*?)</p>', page, re.S)
+    paragraph = re.search(rf'<p class="[^"]*\berror" id="{error_id}">(.*?)</p>', page, re.S)
     assert paragraph, f"no {error_id}"
-    return html.unescape(paragraph[1]).strip()
+    text = re.sub(r'<span class="visually-hidden">[^<]*</span>', "", paragraph[1])
+    return html.unescape(text).strip()
 
 
 @pytest.mark.parametrize("kind", PAGES)
@@ -320,7 +321,8 @@ BAD_SETTINGS = [
         "Ensure this value is greater than or equal to 1.",
         id="target-zero",
     ),
-    pytest.param({"min_requests": ""}, "min_requests", "This field is required.", id="missing"),
+    # GOV.UK pattern: "Enter <what>", not the generic "This field is required."
+    pytest.param({"min_requests": ""}, "min_requests", "Enter fewest requests", id="missing"),
 ]
 
 
@@ -355,7 +357,7 @@ def test_invalid_evaluation_settings_are_refused(
     page = response.content.decode()
     assert 'role="alert"' in page
     if field is None:  # a rule over all four weights: the form-wide error
-        alert = re.search(r'<div class="form-errors" role="alert">(.*?)</div>', page, re.S)
+        alert = re.search(r'<div class="alert error-summary" role="alert"[^>]*>(.*?)</div>', page, re.S)
         assert alert and message in html.unescape(alert[1])
     else:
         error = _field_error(page, field)

@@ -73,7 +73,7 @@ def test_account_pages_use_the_portal_layout(client, db):
     ):
         html = client.get(url).content.decode()
         assert '<html lang="ar" dir="rtl">' in html, url
-        assert "frontend/site.css" in html, url
+        assert "frontend/build/muamalat.rtl" in html, url
 
 
 def test_huge_object_ids_answer_404_not_500(client, agency_a):

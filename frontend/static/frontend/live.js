@@ -3,14 +3,6 @@
   "use strict";
   var script = document.currentScript;
   var path = script && script.dataset.wsPath;
-  var toggle = document.querySelector(".sidebar__toggle");
-  if (toggle) {
-    toggle.addEventListener("click", function () {
-      var nav = toggle.parentElement;
-      var open = nav.classList.toggle("sidebar--open");
-      toggle.setAttribute("aria-expanded", open ? "true" : "false");
-    });
-  }
   function setUnread(count, unread) {
     count.dataset.unread = String(unread);
     // The number is the last text node (after the visually hidden "Unread:" label).
@@ -24,7 +16,7 @@
   function showNotification(data) {
     var count = document.querySelector(".bell__count");
     if (count && typeof data.unread === "number") { setUnread(count, data.unread); }
-    var toast = document.querySelector(".toast");
+    var toast = document.querySelector(".toast-live");
     if (!toast) return;
     // Shown before it is filled, so screen readers announce the text of the live region.
     toast.hidden = false;
