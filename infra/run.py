@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -68,13 +69,39 @@ def compile_messages(env: dict) -> None:
     )
 
 
+def site_url(host: str, port: str) -> str:
+    """The address a browser on this machine reaches the server at: a wildcard listen
+    address (0.0.0.0, ::) becomes the loopback one, an IPv6 literal gets its brackets."""
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def serve_env(env: dict) -> tuple[str, str]:
+    """Complete `make run`'s environment in place; returns (host, port) to serve on.
+
+    DEBUG defaults to 1. SITE_URL (links in emails and notifications, the CSP's websocket
+    origin) follows HOST and PORT unless set to something non-empty, and its host name is
+    added to the default ALLOWED_HOSTS, so that the links work on the port actually served."""
+    env.setdefault("DEBUG", "1")
+    host = env.get("HOST") or "127.0.0.1"
+    port = env.get("PORT") or "8000"
+    if not env.get("SITE_URL"):
+        env["SITE_URL"] = site_url(host, port)
+    if not env.get("ALLOWED_HOSTS"):
+        hosts = ["127.0.0.1", "localhost"]
+        site_host = urlsplit(env["SITE_URL"]).hostname
+        if site_host and site_host not in hosts:
+            hosts.append(f"[{site_host}]" if ":" in site_host else site_host)
+        env["ALLOWED_HOSTS"] = ",".join(hosts)
+    return host, port
+
+
 def serve() -> int:
     env, started = database_env()
-    env.setdefault("DEBUG", "1")
-    host = env.get("HOST", "127.0.0.1")
-    port = env.get("PORT", "8000")
-    # Links in emails and the websocket origin of the CSP follow where this server listens.
-    env.setdefault("SITE_URL", f"http://{host}:{port}")
+    host, port = serve_env(env)
+    print(f"[muamalat] links in emails: {env['SITE_URL']}", flush=True)
     if not env.get("REDIS_URL") and redis_reachable():
         # Web server and worker are two processes: a shared channel layer lets pushes made by
         # jobs reach browsers. Without Redis, pushes from the web process still work.

@@ -379,7 +379,8 @@ SECURE_REFERRER_POLICY = "same-origin"
 # same host ('self' covers ws(s): of the same origin in CSP level 3 browsers; the ws(s) origin
 # of SITE_URL is listed for older ones); voice messages are recorded in the browser and played
 # back from blob: URLs.
-_site = urlparse(os.environ.get("SITE_URL", "http://127.0.0.1:8000"))
+# An empty SITE_URL counts as unset (it would make every emailed link relative).
+_site = urlparse(os.environ.get("SITE_URL") or "http://127.0.0.1:8000")
 _websocket_origin = f"{'wss' if _site.scheme == 'https' else 'ws'}://{_site.netloc}"
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
@@ -418,7 +419,7 @@ ATTACHMENT_MAX_BYTES = int(os.environ.get("ATTACHMENT_MAX_BYTES", str(20 * 1024 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 VOICE_MAX_SECONDS = int(os.environ.get("VOICE_MAX_SECONDS", "180"))
 VOICE_MAX_BYTES = int(os.environ.get("VOICE_MAX_BYTES", str(5 * 1024 * 1024)))
-SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+SITE_URL = (os.environ.get("SITE_URL") or "http://127.0.0.1:8000").rstrip("/")
 TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR", False)
 TWILIO_STATUS_CALLBACK = os.environ.get(
     "TWILIO_STATUS_CALLBACK",
