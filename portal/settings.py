@@ -168,6 +168,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "frontend.context_processors.navigation",
                 "notifications.context_processors.unread",
+                "notifications.context_processors.dev_outbox",
             ],
         },
     }
@@ -311,15 +312,22 @@ AWS_SES_ENDPOINT_URL = os.environ.get("AWS_SES_ENDPOINT_URL", "")
 MOBILE_CODE_TTL_SECONDS = 600
 MOBILE_CODE_MAX_ATTEMPTS = 5
 
-EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "notifications.backends.email.ConsoleEmailBackend")
+CONSOLE_EMAIL_BACKENDS = {
+    "notifications.backends.email.ConsoleEmailBackend",
+    "django.core.mail.backends.console.EmailBackend",
+}
 # The console backends are development's delivery: they print whole messages (reset links,
-# invitation links, codes). With DEBUG=0 they are refused unless explicitly allowed (the test
-# runner allows them: tests read the outbox); `check --deploy` warns about them as well.
+# invitation links, codes) and keep the newest CONSOLE_OUTBOX_KEEP of each kind in the database
+# for the developer outbox page (/dev/outbox/, DEBUG only). With DEBUG=0 they are refused unless
+# explicitly allowed (the test runner allows them: tests read the outbox); `check --deploy`
+# warns about them as well.
+CONSOLE_OUTBOX_KEEP = int(os.environ.get("CONSOLE_OUTBOX_KEEP", "500"))
 if (
     not DEBUG
     and not env_bool("ALLOW_CONSOLE_DELIVERY", False)
     and (
-        EMAIL_BACKEND == "django.core.mail.backends.console.EmailBackend"
+        EMAIL_BACKEND in CONSOLE_EMAIL_BACKENDS
         or SMS_BACKEND == "notifications.backends.sms.ConsoleSmsBackend"
     )
 ):
