@@ -5,9 +5,12 @@ serve: database (the durable private cluster var/pgdata unless DATABASE_URL), mi
        127.0.0.1:8000 and the job worker (as the app role); Ctrl-C stops everything it started.
 test:  database (the fast private cluster var/pgtest unless DATABASE_URL), then pytest (extra
        arguments after `--` go to pytest).
+reset: after confirmation (or `-- --yes`), stop serve's private cluster and delete it (var/pgdata)
+       and the attachments (var/private).
 """
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -149,6 +152,47 @@ def serve() -> int:
             print("[muamalat] private PostgreSQL stopped", flush=True)
 
 
+def reset(
+    *, yes: bool = False, env: dict | None = None, ask=input, cluster: devdb.Cluster = devdb.RUN
+) -> int:
+    """`make reset`: wipe `make run`'s private cluster (the demo data and everything entered)
+    and the attachments of var/private, after confirmation; the next `make run` starts from an
+    empty database and creates fresh demo data. The test cluster (var/pgtest) is left alone.
+    With DATABASE_URL set, nothing is touched: that database is not ours to drop."""
+    env = dict(os.environ) if env is None else env
+    if env.get("DATABASE_URL"):
+        print(
+            f"[muamalat] DATABASE_URL is set: reset only wipes the private cluster "
+            f"({cluster.data}); drop and recreate that database yourself.",
+            file=sys.stderr,
+        )
+        return 1
+    media = Path(env.get("PRIVATE_MEDIA_ROOT") or devdb.VAR / "private")
+    # Only attachments kept under var/ (the default): a PRIVATE_MEDIA_ROOT elsewhere is not ours.
+    targets = [cluster.data] + ([media] if media.resolve().is_relative_to(devdb.VAR) else [])
+    present = [path for path in targets if path.exists()]
+    if not present:
+        print("[muamalat] nothing to reset: no local database yet", flush=True)
+        return 0
+    print("[muamalat] reset deletes, for good:", flush=True)
+    for path in present:
+        print(f"  {path}", flush=True)
+    if not yes:
+        try:
+            answer = ask("Type 'yes' to delete them: ")
+        except EOFError:
+            answer = ""
+        if answer.strip().lower() != "yes":
+            print("[muamalat] reset cancelled; nothing deleted", flush=True)
+            return 1
+    devdb.stop(cluster)
+    for path in present:
+        shutil.rmtree(path)
+    cluster.port_file.unlink(missing_ok=True)
+    print("[muamalat] reset done: `make run` starts afresh, with new demo data", flush=True)
+    return 0
+
+
 def random_keys(env: dict) -> None:
     """Fresh random keys for those unset: tests and benchmarks run with DEBUG=0, whose settings
     refuse the development keys, and so exercise real keys (servers they start inherit them)."""
@@ -214,6 +258,8 @@ if __name__ == "__main__":
         sys.exit(test(rest))
     if command == "bench":
         sys.exit(bench(rest))
+    if command == "reset":
+        sys.exit(reset(yes="--yes" in rest))
     if command == "dbstop":
         devdb.stop()
         sys.exit(0)

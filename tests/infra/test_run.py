@@ -83,3 +83,62 @@ def test_django_settings_take_the_computed_site_url():
         check=True,
     ).stdout.split()
     assert out == ["http://127.0.0.1:8123", "ws://127.0.0.1:8123"]
+
+
+@pytest.fixture
+def local(tmp_path, monkeypatch):
+    """A var/ of its own with a `make run` cluster's directory and attachments; stopping the
+    cluster is recorded instead of done (it is not running)."""
+    var = tmp_path / "var"
+    cluster = run.devdb.Cluster(
+        var / "pgdata", var / "pgsock", var / "pgport", var / "postgres.log", durable=True
+    )
+    (var / "pgdata" / "base").mkdir(parents=True)
+    (var / "pgdata" / "PG_VERSION").write_text("15\n")
+    (var / "private" / "agency_moh").mkdir(parents=True)
+    (var / "private" / "agency_moh" / "scan.pdf").write_bytes(b"%PDF")
+    (var / "pgtest").mkdir()
+    (var / "pgport").write_text("54321")
+    stopped = []
+    monkeypatch.setattr(run.devdb, "VAR", var)
+    monkeypatch.setattr(run.devdb, "stop", lambda which=None: stopped.append(which))
+    return var, cluster, stopped
+
+
+def test_reset_deletes_the_run_database_and_attachments_after_yes(local):
+    var, cluster, stopped = local
+    assert run.reset(env={}, ask=lambda prompt: "yes", cluster=cluster) == 0
+    assert stopped == [cluster]  # stopped before its files go
+    assert not (var / "pgdata").exists() and not (var / "private").exists()
+    assert not (var / "pgport").exists()
+    assert (var / "pgtest").exists()  # the test cluster is not make run's
+
+
+@pytest.mark.parametrize("answer", ["", "no", "y"])
+def test_reset_without_yes_deletes_nothing(local, answer):
+    var, cluster, stopped = local
+    assert run.reset(env={}, ask=lambda prompt: answer, cluster=cluster) == 1
+    assert stopped == []
+    assert (var / "pgdata" / "PG_VERSION").exists()
+    assert (var / "private" / "agency_moh" / "scan.pdf").exists()
+
+
+def test_reset_yes_flag_does_not_ask(local):
+    var, cluster, stopped = local
+
+    def ask(prompt):
+        raise AssertionError("asked")
+
+    assert run.reset(yes=True, env={}, ask=ask, cluster=cluster) == 0
+    assert not (var / "pgdata").exists()
+
+
+def test_reset_leaves_a_configured_database_and_outside_media_alone(local, tmp_path):
+    var, cluster, stopped = local
+    assert run.reset(yes=True, env={"DATABASE_URL": "postgresql://x@h/db"}, cluster=cluster) == 1
+    assert (var / "pgdata").exists() and stopped == []
+    outside = tmp_path / "media"
+    outside.mkdir()
+    assert run.reset(yes=True, env={"PRIVATE_MEDIA_ROOT": str(outside)}, cluster=cluster) == 0
+    assert outside.exists() and not (var / "pgdata").exists()
+    assert (var / "private").exists()  # not the attachments folder configured
