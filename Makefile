@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test bench lint format setup browser pdflibs deploy-check assets
+.PHONY: run test bench lint format setup browser pdflibs deploy-check assets dbstop reset
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -72,3 +72,9 @@ format: $(STAMP)
 
 dbstop:
 	$(PY) infra/run.py dbstop
+
+# Start afresh: stop `make run`'s private PostgreSQL and delete its data (var/pgdata: the demo
+# data and everything entered) and the attachments (var/private), after typing "yes"
+# (`make reset YES=1` does not ask). Stdlib only: works before the virtualenv exists.
+reset:
+	$(PYTHON) infra/run.py reset $(if $(YES),-- --yes)

@@ -5,15 +5,19 @@ serve: database (the durable private cluster var/pgdata unless DATABASE_URL), mi
        127.0.0.1:8000 and the job worker (as the app role); Ctrl-C stops everything it started.
 test:  database (the fast private cluster var/pgtest unless DATABASE_URL), then pytest (extra
        arguments after `--` go to pytest).
+reset: after confirmation (or `-- --yes`), stop serve's private cluster and delete it (var/pgdata)
+       and the attachments (var/private).
 """
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -68,13 +72,39 @@ def compile_messages(env: dict) -> None:
     )
 
 
+def site_url(host: str, port: str) -> str:
+    """The address a browser on this machine reaches the server at: a wildcard listen
+    address (0.0.0.0, ::) becomes the loopback one, an IPv6 literal gets its brackets."""
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def serve_env(env: dict) -> tuple[str, str]:
+    """Complete `make run`'s environment in place; returns (host, port) to serve on.
+
+    DEBUG defaults to 1. SITE_URL (links in emails and notifications, the CSP's websocket
+    origin) follows HOST and PORT unless set to something non-empty, and its host name is
+    added to the default ALLOWED_HOSTS, so that the links work on the port actually served."""
+    env.setdefault("DEBUG", "1")
+    host = env.get("HOST") or "127.0.0.1"
+    port = env.get("PORT") or "8000"
+    if not env.get("SITE_URL"):
+        env["SITE_URL"] = site_url(host, port)
+    if not env.get("ALLOWED_HOSTS"):
+        hosts = ["127.0.0.1", "localhost"]
+        site_host = urlsplit(env["SITE_URL"]).hostname
+        if site_host and site_host not in hosts:
+            hosts.append(f"[{site_host}]" if ":" in site_host else site_host)
+        env["ALLOWED_HOSTS"] = ",".join(hosts)
+    return host, port
+
+
 def serve() -> int:
     env, started = database_env()
-    env.setdefault("DEBUG", "1")
-    host = env.get("HOST", "127.0.0.1")
-    port = env.get("PORT", "8000")
-    # Links in emails and the websocket origin of the CSP follow where this server listens.
-    env.setdefault("SITE_URL", f"http://{host}:{port}")
+    host, port = serve_env(env)
+    print(f"[muamalat] links in emails: {env['SITE_URL']}", flush=True)
     if not env.get("REDIS_URL") and redis_reachable():
         # Web server and worker are two processes: a shared channel layer lets pushes made by
         # jobs reach browsers. Without Redis, pushes from the web process still work.
@@ -120,6 +150,47 @@ def serve() -> int:
         if started:
             devdb.stop(devdb.RUN)
             print("[muamalat] private PostgreSQL stopped", flush=True)
+
+
+def reset(
+    *, yes: bool = False, env: dict | None = None, ask=input, cluster: devdb.Cluster = devdb.RUN
+) -> int:
+    """`make reset`: wipe `make run`'s private cluster (the demo data and everything entered)
+    and the attachments of var/private, after confirmation; the next `make run` starts from an
+    empty database and creates fresh demo data. The test cluster (var/pgtest) is left alone.
+    With DATABASE_URL set, nothing is touched: that database is not ours to drop."""
+    env = dict(os.environ) if env is None else env
+    if env.get("DATABASE_URL"):
+        print(
+            f"[muamalat] DATABASE_URL is set: reset only wipes the private cluster "
+            f"({cluster.data}); drop and recreate that database yourself.",
+            file=sys.stderr,
+        )
+        return 1
+    media = Path(env.get("PRIVATE_MEDIA_ROOT") or devdb.VAR / "private")
+    # Only attachments kept under var/ (the default): a PRIVATE_MEDIA_ROOT elsewhere is not ours.
+    targets = [cluster.data] + ([media] if media.resolve().is_relative_to(devdb.VAR) else [])
+    present = [path for path in targets if path.exists()]
+    if not present:
+        print("[muamalat] nothing to reset: no local database yet", flush=True)
+        return 0
+    print("[muamalat] reset deletes, for good:", flush=True)
+    for path in present:
+        print(f"  {path}", flush=True)
+    if not yes:
+        try:
+            answer = ask("Type 'yes' to delete them: ")
+        except EOFError:
+            answer = ""
+        if answer.strip().lower() != "yes":
+            print("[muamalat] reset cancelled; nothing deleted", flush=True)
+            return 1
+    devdb.stop(cluster)
+    for path in present:
+        shutil.rmtree(path)
+    cluster.port_file.unlink(missing_ok=True)
+    print("[muamalat] reset done: `make run` starts afresh, with new demo data", flush=True)
+    return 0
 
 
 def random_keys(env: dict) -> None:
@@ -187,6 +258,8 @@ if __name__ == "__main__":
         sys.exit(test(rest))
     if command == "bench":
         sys.exit(bench(rest))
+    if command == "reset":
+        sys.exit(reset(yes="--yes" in rest))
     if command == "dbstop":
         devdb.stop()
         sys.exit(0)

@@ -3,7 +3,10 @@
 from django.conf import settings
 from django.core import checks
 
-CONSOLE_EMAIL = "django.core.mail.backends.console.EmailBackend"
+CONSOLE_EMAIL = {
+    "notifications.backends.email.ConsoleEmailBackend",
+    "django.core.mail.backends.console.EmailBackend",
+}
 CONSOLE_SMS = "notifications.backends.sms.ConsoleSmsBackend"
 
 
@@ -13,11 +16,12 @@ def console_backends(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     reset and invitation links, sign-in and mobile codes) to the process output and the log.
     A deployment sends through a real provider, whose backends never log a message's text."""
     found = []
-    if settings.EMAIL_BACKEND == CONSOLE_EMAIL:
+    if settings.EMAIL_BACKEND in CONSOLE_EMAIL:
         found.append(
             checks.Warning(
                 "EMAIL_BACKEND is the console backend: emails, with their password-reset and "
-                "invitation links, are written to the server's output instead of being sent.",
+                "invitation links, are written to the server's output (and the ConsoleEmail "
+                "table) instead of being sent.",
                 hint="Set EMAIL_BACKEND to the SMTP or SES backend.",
                 id="notifications.W001",
             )

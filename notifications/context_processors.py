@@ -1,3 +1,5 @@
+from django.conf import settings
+
 from notifications.selectors import unread_count
 
 
@@ -13,3 +15,8 @@ def unread(request):
             session=getattr(request, "session", None),
         )
     }
+
+
+def dev_outbox(request):
+    """Under DEBUG only: the sign-in and sign-up pages link to the developer outbox."""
+    return {"dev_outbox_link": settings.DEBUG}

@@ -147,3 +147,20 @@ class AccountEmail(models.Model):
 
     def __str__(self) -> str:
         return f"account-email:{self.pk}:{self.status}"
+
+
+class ConsoleEmail(models.Model):
+    """Outbox of the console email backend (development's delivery): each message it printed,
+    for the developer outbox page (DEBUG only). Beside accounts.SmsMessage, the console SMS
+    backend's outbox; both keep only their newest CONSOLE_OUTBOX_KEEP rows."""
+
+    to = models.CharField(max_length=1000)
+    subject = models.CharField(max_length=255, blank=True)
+    body = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"Email to {self.to}"

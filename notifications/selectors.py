@@ -1,3 +1,6 @@
+from dataclasses import dataclass
+from datetime import datetime
+
 from django.db.models import QuerySet
 
 from accounts.models import User
@@ -52,3 +55,30 @@ def delivery_log(
     if query:
         qs = qs.filter(address__icontains=query)
     return qs.order_by("-id")
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    kind: str  # "sms" or "email"
+    to: str
+    subject: str
+    body: str
+    created_at: datetime
+    id: int
+
+
+def console_outbox(*, limit: int = 100) -> list[OutboxEntry]:
+    """What the console backends kept (accounts.SmsMessage, ConsoleEmail): the newest
+    ``limit`` messages of both kinds, newest first (two queries). For the developer outbox."""
+    from accounts.models import SmsMessage
+    from notifications.models import ConsoleEmail
+
+    entries = [
+        OutboxEntry("sms", sms.to, "", sms.body, sms.created_at, sms.pk)
+        for sms in SmsMessage.objects.order_by("-id")[:limit]
+    ] + [
+        OutboxEntry("email", email.to, email.subject, email.body, email.created_at, email.pk)
+        for email in ConsoleEmail.objects.order_by("-id")[:limit]
+    ]
+    entries.sort(key=lambda entry: (entry.created_at, entry.id), reverse=True)
+    return entries[:limit]

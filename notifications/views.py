@@ -7,10 +7,11 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpResponse, HttpResponseForbidden
+from django.http import Http404, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -145,3 +146,23 @@ def twilio_status(request):
         error_message=request.POST.get("ErrorMessage", ""),
     )
     return HttpResponse(status=204)
+
+
+@never_cache
+def dev_outbox(request):
+    """Developer outbox: the SMS (codes included) and emails the console backends kept, newest
+    first, so that a developer never searches the server's output for a sign-up code. It exists
+    only under DEBUG (404 otherwise, whatever the backends); no sign-in needed, since the code is
+    wanted before the account can be used."""
+    if not settings.DEBUG:
+        raise Http404
+    return render(
+        request,
+        "notifications/dev_outbox.html",
+        {
+            "entries": selectors.console_outbox(),
+            "console_sms": settings.SMS_BACKEND == "notifications.backends.sms.ConsoleSmsBackend",
+            "console_email": settings.EMAIL_BACKEND
+            == "notifications.backends.email.ConsoleEmailBackend",
+        },
+    )

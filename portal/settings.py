@@ -168,6 +168,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "frontend.context_processors.navigation",
                 "notifications.context_processors.unread",
+                "notifications.context_processors.dev_outbox",
             ],
         },
     }
@@ -311,15 +312,22 @@ AWS_SES_ENDPOINT_URL = os.environ.get("AWS_SES_ENDPOINT_URL", "")
 MOBILE_CODE_TTL_SECONDS = 600
 MOBILE_CODE_MAX_ATTEMPTS = 5
 
-EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "notifications.backends.email.ConsoleEmailBackend")
+CONSOLE_EMAIL_BACKENDS = {
+    "notifications.backends.email.ConsoleEmailBackend",
+    "django.core.mail.backends.console.EmailBackend",
+}
 # The console backends are development's delivery: they print whole messages (reset links,
-# invitation links, codes). With DEBUG=0 they are refused unless explicitly allowed (the test
-# runner allows them: tests read the outbox); `check --deploy` warns about them as well.
+# invitation links, codes) and keep the newest CONSOLE_OUTBOX_KEEP of each kind in the database
+# for the developer outbox page (/dev/outbox/, DEBUG only). With DEBUG=0 they are refused unless
+# explicitly allowed (the test runner allows them: tests read the outbox); `check --deploy`
+# warns about them as well.
+CONSOLE_OUTBOX_KEEP = int(os.environ.get("CONSOLE_OUTBOX_KEEP", "500"))
 if (
     not DEBUG
     and not env_bool("ALLOW_CONSOLE_DELIVERY", False)
     and (
-        EMAIL_BACKEND == "django.core.mail.backends.console.EmailBackend"
+        EMAIL_BACKEND in CONSOLE_EMAIL_BACKENDS
         or SMS_BACKEND == "notifications.backends.sms.ConsoleSmsBackend"
     )
 ):
@@ -379,7 +387,8 @@ SECURE_REFERRER_POLICY = "same-origin"
 # same host ('self' covers ws(s): of the same origin in CSP level 3 browsers; the ws(s) origin
 # of SITE_URL is listed for older ones); voice messages are recorded in the browser and played
 # back from blob: URLs.
-_site = urlparse(os.environ.get("SITE_URL", "http://127.0.0.1:8000"))
+# An empty SITE_URL counts as unset (it would make every emailed link relative).
+_site = urlparse(os.environ.get("SITE_URL") or "http://127.0.0.1:8000")
 _websocket_origin = f"{'wss' if _site.scheme == 'https' else 'ws'}://{_site.netloc}"
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
@@ -418,7 +427,7 @@ ATTACHMENT_MAX_BYTES = int(os.environ.get("ATTACHMENT_MAX_BYTES", str(20 * 1024 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 VOICE_MAX_SECONDS = int(os.environ.get("VOICE_MAX_SECONDS", "180"))
 VOICE_MAX_BYTES = int(os.environ.get("VOICE_MAX_BYTES", str(5 * 1024 * 1024)))
-SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+SITE_URL = (os.environ.get("SITE_URL") or "http://127.0.0.1:8000").rstrip("/")
 TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR", False)
 TWILIO_STATUS_CALLBACK = os.environ.get(
     "TWILIO_STATUS_CALLBACK",

@@ -10,6 +10,7 @@ from accounts import two_factor_views
 from accounts import views as account_views
 from core import modules
 from insights.views import my_statistics
+from notifications import views as notification_views
 from portal import views
 from requests_app.urls import api_patterns, guide_patterns
 from requests_app.views_public import survey as survey_view
@@ -47,6 +48,8 @@ urlpatterns = [
     ),
     path("accounts/", include("allauth.urls")),
     path("notifications/", include("notifications.urls")),
+    # Development only: the view answers 404 unless DEBUG.
+    path("dev/outbox/", notification_views.dev_outbox, name="dev_outbox"),
     path("requests/", include("requests_app.urls")),
     path("guide/", include((guide_patterns, "guide"))),
     path("survey/<str:token>/", survey_view, name="survey"),

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 from notifications.backends.errors import PermanentDeliveryError, TransientDeliveryError
+from notifications.backends.outbox import outbox_trim
 
 logger = logging.getLogger("muamalat.sms")
 
@@ -47,12 +48,14 @@ class SmsBackend(Protocol):
 
 
 class ConsoleSmsBackend:
-    """Writes the message to the SmsMessage outbox and the log (development and tests)."""
+    """Writes the message to the SmsMessage outbox and the log (development and tests); the
+    outbox keeps its newest CONSOLE_OUTBOX_KEEP messages (the developer outbox page lists them)."""
 
     def send(self, *, to: str, body: str) -> SmsResult:
         from accounts.models import SmsMessage
 
         message = SmsMessage.objects.create(to=to, body=body)
+        outbox_trim(SmsMessage, message.pk)
         logger.info("SMS to %s: %s", to, body)
         return SmsResult(message_id=f"local-{message.pk}", segments=sms_segments(body))
 

@@ -242,6 +242,9 @@ def test_deploy_check_flags_the_console_backends(settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
     settings.SMS_BACKEND = "notifications.backends.sms.ConsoleSmsBackend"
     assert {m.id for m in console_backends()} == {"notifications.W001", "notifications.W002"}
+    # the default, which also keeps the developer outbox
+    settings.EMAIL_BACKEND = "notifications.backends.email.ConsoleEmailBackend"
+    assert "notifications.W001" in {m.id for m in console_backends()}
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.SMS_BACKEND = "notifications.backends.sms.TwilioSmsBackend"
     assert console_backends() == []

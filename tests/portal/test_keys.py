@@ -183,6 +183,10 @@ def test_production_refuses_the_console_delivery_backends():
     real_sms = "notifications.backends.sms.TwilioSmsBackend"
     for backends in (
         {"EMAIL_BACKEND": email, "SMS_BACKEND": real_sms},
+        {
+            "EMAIL_BACKEND": "notifications.backends.email.ConsoleEmailBackend",
+            "SMS_BACKEND": real_sms,
+        },
         {"EMAIL_BACKEND": real_email, "SMS_BACKEND": sms},
         {},  # both default to the console
     ):

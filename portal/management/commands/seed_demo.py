@@ -1,6 +1,6 @@
-"""Demo platform for `make run`: two agencies, an admin, two employees, a beneficiary and an
-oversight user. Runs only when there is no agency yet; passwords are DEMO_PASSWORD or random
-(printed once)."""
+"""Demo platform for `make run`: two agencies, an admin, a supervisor of a department, two
+employees in it, a beneficiary and an oversight user. Runs only when there is no agency yet;
+passwords are DEMO_PASSWORD or random (printed once). Every run prints the demo accounts."""
 
 import secrets
 from datetime import date
@@ -28,6 +28,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if Agency.objects.exists():
             self.stdout.write("[muamalat] demo data present; reusing it")
+            self.stdout.write(self._accounts(password=settings.DEMO_PASSWORD or None))
             return
         # Invitation emails of the demo accounts would only bury the password below.
         settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
@@ -70,19 +71,26 @@ class Command(BaseCommand):
                     actor=admin, name_ar="خدمة المستفيدين", name_en="Beneficiary Services"
                 )
                 employee_role = Role.objects.get(codename="employee")
-                for index, (ar, en) in enumerate([("خالد", "Khalid"), ("نورة", "Noura")], 1):
+                supervisor_role = Role.objects.get(codename="supervisor")
+                staff = [
+                    # The department's supervisor, then its two employees.
+                    ("supervisor@moh.demo", "ريم", "Reem", "الحربي", "Alharbi", supervisor_role),
+                    ("employee1@moh.demo", "خالد", "Khalid", "الدوسري", "Aldosari", employee_role),
+                    ("employee2@moh.demo", "نورة", "Noura", "الدوسري", "Aldosari", employee_role),
+                ]
+                for email, first_ar, first_en, family_ar, family_en, role in staff:
                     # The demo accepts its own invitations, as the emailed links would.
                     invitation = employee_invite(
                         agency=moh,
-                        email=f"employee{index}@moh.demo",
+                        email=email,
                         names={
-                            "first_name_ar": ar,
-                            "family_name_ar": "الدوسري",
-                            "first_name_en": en,
-                            "family_name_en": "Aldosari",
+                            "first_name_ar": first_ar,
+                            "family_name_ar": family_ar,
+                            "first_name_en": first_en,
+                            "family_name_en": family_en,
                         },
                         department=department,
-                        roles=[employee_role],
+                        roles=[role],
                         actor=admin,
                     )
                     invitation_accept_new_account(
@@ -142,22 +150,53 @@ class Command(BaseCommand):
                 user.save(update_fields=["password"])
         self.stdout.write(self.style.SUCCESS("[muamalat] demo platform created"))
         self.stdout.write(
-            "  agencies: /a/moh/ (Ministry of Health), /a/riyadh/ (Riyadh Region Municipality)\n"
-            "  agency admin: admin@moh.demo   employees: employee1@moh.demo, employee2@moh.demo\n"
-            f"  beneficiary: beneficiary@demo.sa (identity {beneficiary.identity_number})\n"
-            "  oversight: oversight@demo.sa   platform operator: operator@demo.sa\n"
-            + (
-                "  password: DEMO_PASSWORD\n"
-                if settings.DEMO_PASSWORD
-                else f"  password (shown once): {password}\n"
+            self._accounts(
+                password=password,
+                shown_once=not settings.DEMO_PASSWORD,
+                identity=beneficiary.identity_number,
+                totp_secret=totp_secret,
             )
+        )
+
+    @staticmethod
+    def _accounts(
+        *,
+        password: str | None,
+        shown_once: bool = False,
+        identity: str = "",
+        totp_secret: str = "",
+    ) -> str:
+        """The demo accounts and how to sign in. The password and TOTP secret are printed as
+        their values: DEMO_PASSWORD/DEMO_TOTP_SECRET when set (every run), else the random
+        ones of the first run only (``None``: not known any more)."""
+        if password is None:
+            password_line = (
+                "  password: the one printed when the demo was created (or set DEMO_PASSWORD)\n"
+            )
+        else:
+            password_line = f"  password{' (shown once)' if shown_once else ''}: {password}\n"
+        totp_secret = totp_secret or settings.DEMO_TOTP_SECRET
+        if totp_secret:
+            secret_once = " (shown once)" if not settings.DEMO_TOTP_SECRET else ""
+            totp_line = f"  TOTP secret{secret_once}: {totp_secret}\n"
+        else:
+            totp_line = "  TOTP secret: the one printed when the demo was created\n"
+        return (
+            "  agencies: /a/moh/ (Ministry of Health), /a/riyadh/ (Riyadh Region Municipality)\n"
+            "  agency admin: admin@moh.demo   supervisor of Beneficiary Services: "
+            "supervisor@moh.demo\n"
+            "  employees: employee1@moh.demo, employee2@moh.demo\n"
+            f"  beneficiary: beneficiary@demo.sa{f' (identity {identity})' if identity else ''}\n"
+            "  oversight: oversight@demo.sa   platform operator: operator@demo.sa\n"
+            + password_line
             + "  operator and oversight sign in with two-factor: add the TOTP secret below to\n"
             "  an authenticator app, or print the current code with\n"
             "  .venv/bin/python -c \"import pyotp; print(pyotp.TOTP('SECRET').now())\"\n"
+            + totp_line
             + (
-                "  TOTP secret: DEMO_TOTP_SECRET\n"
-                if settings.DEMO_TOTP_SECRET
-                else f"  TOTP secret (shown once): {totp_secret}\n"
+                f"  SMS codes and emails sent (developer outbox): {settings.SITE_URL}/dev/outbox/\n"
+                if settings.DEBUG
+                else ""
             )
         )
 
