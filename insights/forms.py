@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from insights.models import EvaluationSettings
 from insights.selectors import Period
+from requests_app.survey import SurveyKind
 
 MAX_DAYS = 731
 DEFAULT_DAYS = 30
@@ -79,6 +80,18 @@ class MonthForm(forms.Form):
 
 
 class EvaluationSettingsForm(forms.ModelForm):
+    # Stored in the agency's schema (requests_app.SurveySettings), not on EvaluationSettings.
+    survey_form = forms.ChoiceField(
+        label=_("Satisfaction survey form"),
+        choices=SurveyKind.choices,
+        widget=forms.RadioSelect,
+        help_text=_(
+            "What beneficiaries answer after a request is completed. The short form asks one "
+            "required overall rating and optional details; the extended form asks the eleven "
+            "statements of the CRM policy. Either feeds the satisfaction score."
+        ),
+    )
+
     class Meta:
         model = EvaluationSettings
         fields = [

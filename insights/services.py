@@ -68,8 +68,13 @@ def presence_end(*, user, now: datetime | None = None) -> int:
     return closed
 
 
-def evaluation_settings_save(*, agency: Agency, actor, data: dict) -> EvaluationSettings:
-    """Store the agency's evaluation weights and targets (validated by the form), audited."""
+def evaluation_settings_save(
+    *, agency: Agency, actor, data: dict, survey_form: str | None = None
+) -> EvaluationSettings:
+    """Store the agency's evaluation weights and targets (validated by the form), audited; and
+    ``survey_form``, the satisfaction form its beneficiaries answer (audited when it changes)."""
+    from requests_app.services.survey import survey_form_set
+
     require(actor.has_perm(Perm.MANAGE.perm))
     with transaction.atomic():
         config, _ = EvaluationSettings.objects.select_for_update().get_or_create(agency=agency)
@@ -85,4 +90,14 @@ def evaluation_settings_save(*, agency: Agency, actor, data: dict) -> Evaluation
             before=before,
             after=data,
         )
+        if survey_form is not None:
+            old, new = survey_form_set(form=survey_form)
+            if old != new:
+                audit.agency_record(
+                    actor=actor,
+                    action="requests.survey_form",
+                    obj=config,
+                    before={"form": old},
+                    after={"form": new},
+                )
     return config

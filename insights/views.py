@@ -381,13 +381,18 @@ def workspace_report(request):
 
 @workspace_view(Perm.MANAGE)
 def evaluation_settings(request):
+    from requests_app.services.survey import survey_form
+
     config = selectors.evaluation_settings(request.agency)
-    form = EvaluationSettingsForm(request.POST or None, instance=config)
+    form = EvaluationSettingsForm(
+        request.POST or None, instance=config, initial={"survey_form": survey_form()}
+    )
     if request.method == "POST" and form.is_valid():
         evaluation_settings_save(
             agency=request.agency,
             actor=request.user,
             data={name: form.cleaned_data[name] for name in form.Meta.fields},
+            survey_form=form.cleaned_data["survey_form"],
         )
         messages.success(request, _("The evaluation settings were saved."))
         return redirect("workspace:evaluation_settings", agency_slug=request.agency.slug)

@@ -298,27 +298,69 @@ class HolidayForm(forms.Form):
 
 
 class SurveyForm(forms.Form):
-    """The eleven statements (1–5) and a suggestion."""
+    """The agency's satisfaction form: by default one required overall rating, two optional
+    ratings and an optional comment; the extended form's eleven statements (1–5) and a
+    suggestion."""
 
-    suggestion = forms.CharField(
-        label=_("Suggestions"),
-        required=False,
-        max_length=5000,
-        widget=forms.Textarea(attrs={"rows": 3}),
-    )
-
-    def __init__(self, *args, **kwargs):
-        from requests_app.survey import SCALE, STATEMENTS
+    def __init__(self, *args, form_kind: str = "short", **kwargs):
+        from requests_app.survey import (
+            EASE_SCALE,
+            OVERALL_SCALE,
+            SCALE,
+            SPEED_SCALE,
+            STATEMENTS,
+            SurveyKind,
+        )
 
         super().__init__(*args, **kwargs)
-        suggestion = self.fields.pop("suggestion")
-        for index, statement in enumerate(STATEMENTS, 1):
-            self.fields[f"q{index}"] = forms.TypedChoiceField(
-                label=f"{index}. {statement}", choices=SCALE, coerce=int, widget=forms.RadioSelect
+        self.form_kind = form_kind
+        if form_kind == SurveyKind.EXTENDED:
+            for index, statement in enumerate(STATEMENTS, 1):
+                self.fields[f"q{index}"] = forms.TypedChoiceField(
+                    label=f"{index}. {statement}",
+                    choices=SCALE,
+                    coerce=int,
+                    widget=forms.RadioSelect,
+                )
+            suggestion_label = _("Suggestions (optional)")
+        else:
+            self.fields["overall"] = forms.TypedChoiceField(
+                label=_("Overall, how satisfied are you with the service?"),
+                choices=OVERALL_SCALE,
+                coerce=int,
+                widget=forms.RadioSelect,
+                error_messages={"required": _("Choose your overall rating.")},
             )
-        self.fields["suggestion"] = suggestion
+            optional = [
+                (
+                    "ease",
+                    _("How easy was it to apply and follow your request online? (optional)"),
+                    EASE_SCALE,
+                ),
+                ("speed", _("How quickly was your request completed? (optional)"), SPEED_SCALE),
+            ]
+            for name, label, scale in optional:
+                self.fields[name] = forms.TypedChoiceField(
+                    label=label,
+                    choices=scale,
+                    coerce=int,
+                    empty_value=None,
+                    required=False,
+                    widget=forms.RadioSelect,
+                )
+            suggestion_label = _("Anything else you would like to tell us? (optional)")
+        self.fields["suggestion"] = forms.CharField(
+            label=suggestion_label,
+            required=False,
+            max_length=5000,
+            widget=forms.Textarea(attrs={"rows": 3}),
+        )
 
-    def answers(self) -> list[int]:
-        from requests_app.survey import STATEMENTS
+    def answers(self) -> dict:
+        """The keyword arguments of survey_submit."""
+        from requests_app.survey import STATEMENTS, SurveyKind
 
-        return [self.cleaned_data[f"q{i}"] for i in range(1, len(STATEMENTS) + 1)]
+        data = self.cleaned_data
+        if self.form_kind == SurveyKind.EXTENDED:
+            return {"answers": [data[f"q{i}"] for i in range(1, len(STATEMENTS) + 1)]}
+        return {"overall": data["overall"], "ease": data["ease"], "speed": data["speed"]}

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from core.files.models import PrivateFile
 from core.files.storage import private_key, select_private_storage
 from requests_app.constants import Category, Chooser, Priority, Status, Visibility
+from requests_app.survey import SurveyKind
 from tenants.staff.models import BilingualName, Department, Membership
 
 
@@ -437,8 +438,40 @@ class Holiday(models.Model):
         return f"{self.day} {self.name}"
 
 
+class SurveySettings(models.Model):
+    """Which satisfaction form the agency's beneficiaries answer (one row; none = the short
+    form). Chosen on the employee evaluation settings page."""
+
+    form = models.CharField(
+        _("satisfaction survey form"),
+        max_length=10,
+        choices=SurveyKind.choices,
+        default=SurveyKind.SHORT,
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(form__in=SurveyKind.values), name="surveysettings_form_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"survey-settings:{self.form}"
+
+
+def _rating(name: str) -> models.Q:
+    return models.Q(**{f"{name}__gte": 1, f"{name}__lte": 5})
+
+
 class SurveyResponse(models.Model):
-    """The beneficiary's satisfaction survey of a closed request (R-8): once per request."""
+    """The beneficiary's satisfaction survey of a closed request (R-8): once per request.
+
+    ``form`` says which form was answered. The short form fills ``overall`` (required) and
+    optionally ``ease``, ``speed`` and ``suggestion``; ``answers`` stays empty. The extended form
+    fills the eleven ``answers``; its first statement ("Overall, I am satisfied…") is also kept
+    as ``overall``. ``score`` is what the satisfaction figures average: the overall rating of a
+    short answer, the mean of the eleven answers of an extended one (as it always was)."""
 
     request = models.OneToOneField(Request, on_delete=models.CASCADE, related_name="survey")
     transaction_type = models.ForeignKey(
@@ -447,20 +480,39 @@ class SurveyResponse(models.Model):
     assignee = models.ForeignKey(
         Membership, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    answers = ArrayField(models.PositiveSmallIntegerField(), size=11)
+    form = models.CharField(max_length=10, choices=SurveyKind.choices)
+    overall = models.PositiveSmallIntegerField()
+    ease = models.PositiveSmallIntegerField(null=True, blank=True)
+    speed = models.PositiveSmallIntegerField(null=True, blank=True)
+    answers = ArrayField(models.PositiveSmallIntegerField(), size=11, default=list, blank=True)
+    score = models.FloatField()
     suggestion = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(answers__len=11), name="survey_has_eleven_answers"
+                condition=(
+                    models.Q(form=SurveyKind.SHORT, answers__len=0)
+                    | models.Q(
+                        form=SurveyKind.EXTENDED,
+                        answers__len=11,
+                        ease__isnull=True,
+                        speed__isnull=True,
+                    )
+                ),
+                name="survey_answers_match_form",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    _rating("overall")
+                    & (models.Q(ease__isnull=True) | _rating("ease"))
+                    & (models.Q(speed__isnull=True) | _rating("speed"))
+                    & _rating("score")
+                ),
+                name="survey_ratings_1_to_5",
             ),
         ]
 
     def __str__(self) -> str:
         return f"survey:{self.request_id}"
-
-    @property
-    def score(self) -> float:
-        return sum(self.answers) / len(self.answers)

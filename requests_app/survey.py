@@ -1,7 +1,21 @@
-"""The satisfaction form of seed 002 (نموذج قياس رضا العملاء): eleven statements rated
+"""The satisfaction survey's two forms (R-8).
+
+By default ("short") one required overall rating from 1 (very dissatisfied) to 5 (very
+satisfied), two optional ratings (how easy the service was to use online, how quickly the
+request was completed) and an optional comment. An agency may choose instead the "extended"
+form of its CRM policy, seed 002's نموذج قياس رضا العملاء: eleven statements rated
 1 (strongly disagree) to 5 (strongly agree), and a suggestion."""
 
+from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+
+class SurveyKind(models.TextChoices):
+    """Which form an agency uses and an answer followed."""
+
+    SHORT = "short", _("Short: one overall rating, details optional")
+    EXTENDED = "extended", _("Extended: the eleven statements of the CRM policy")
+
 
 STATEMENTS = [
     _("Overall, I am satisfied with the service I received."),
@@ -23,3 +37,27 @@ SCALE = [
     (4, _("Agree")),
     (5, _("Strongly agree")),
 ]
+
+# The short form.
+OVERALL_SCALE = [
+    (1, _("Very dissatisfied")),
+    (2, _("Dissatisfied")),
+    (3, _("Neither satisfied nor dissatisfied")),
+    (4, _("Satisfied")),
+    (5, _("Very satisfied")),
+]
+EASE_SCALE = [
+    (1, _("Very difficult")),
+    (2, _("Difficult")),
+    (3, _("Neither easy nor difficult")),
+    (4, _("Easy")),
+    (5, _("Very easy")),
+]
+SPEED_SCALE = [
+    (1, _("Very slow")),
+    (2, _("Slow")),
+    (3, _("Acceptable")),
+    (4, _("Quick")),
+    (5, _("Very quick")),
+]
+RATINGS = (1, 2, 3, 4, 5)

@@ -162,13 +162,14 @@ def request_detail(request, agency_slug: str, reference: str):
                         "requests:detail", agency_slug=agency.slug, reference=item.reference
                     )
         timeline, files = selectors.request_history(request_obj=item, external_only=True)
-        survey_url = ""
+        survey_url = survey_kind = ""
         if item.status == Status.CLOSED and not hasattr_survey(item):
             from django.urls import reverse
 
-            from requests_app.services.survey import survey_token
+            from requests_app.services.survey import survey_form, survey_token
 
             survey_url = reverse("survey", kwargs={"token": survey_token(agency=agency, item=item)})
+            survey_kind = survey_form()
         return render(
             request,
             "requests_app/request_detail.html",
@@ -179,6 +180,7 @@ def request_detail(request, agency_slug: str, reference: str):
                 "files": files,
                 "form": form,
                 "survey_url": survey_url,
+                "survey_kind": survey_kind,
             },
         )
 
@@ -263,7 +265,12 @@ def survey(request, token: str):
 
     from requests_app.forms import SurveyForm
     from requests_app.models import Request, SurveyResponse
-    from requests_app.services.survey import survey_submit, survey_token_read
+    from requests_app.services.survey import (
+        survey_form,
+        survey_may_answer,
+        survey_submit,
+        survey_token_read,
+    )
 
     try:
         agency_id, request_id = survey_token_read(token)
@@ -278,21 +285,28 @@ def survey(request, token: str):
         item = Request.objects.select_related("transaction_type").filter(pk=request_id).first()
         if item is None:
             raise Http404
+        try:
+            survey_may_answer(user=request.user, item=item)
+        except PermissionDenied as exc:
+            return render(request, "403.html", {"message": str(exc)}, status=403)
         if SurveyResponse.objects.filter(request=item).exists():
             return render(
                 request,
                 "requests_app/survey_done.html",
                 {"agency": agency, "item": item, "already": True},
             )
-        form = SurveyForm(request.POST or None)
+        # Bound on every POST, even an empty one: sending nothing is an error, not a new form.
+        form = SurveyForm(
+            request.POST if request.method == "POST" else None, form_kind=survey_form()
+        )
         if request.method == "POST" and form.is_valid():
             try:
                 survey_submit(
                     agency=agency,
                     item=item,
-                    answers=form.answers(),
                     suggestion=form.cleaned_data["suggestion"],
                     user=request.user,
+                    **form.answers(),
                 )
             except ValidationError as exc:
                 apply_service_errors(form, exc)
@@ -303,7 +317,9 @@ def survey(request, token: str):
                     request, "requests_app/survey_done.html", {"agency": agency, "item": item}
                 )
         return render(
-            request, "requests_app/survey.html", {"agency": agency, "item": item, "form": form}
+            request,
+            "requests_app/survey.html",
+            {"agency": agency, "item": item, "form": form},
         )
 
 

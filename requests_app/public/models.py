@@ -86,7 +86,8 @@ class RequestIndex(models.Model):
     first_response_seconds = models.PositiveIntegerField(null=True)
     # Closing minus creation, less the time paused waiting on the beneficiary or postponed.
     resolution_seconds = models.PositiveIntegerField(null=True)
-    # Mean of the satisfaction survey's eleven answers (1-5), once answered.
+    # The satisfaction survey's score (1-5), once answered: the overall rating of the short
+    # form, the mean of the eleven statements of the extended form.
     satisfaction = models.FloatField(null=True)
     search_text = models.TextField(blank=True)
 

@@ -43,10 +43,10 @@ def _index_sync(agency: Agency, request: Request) -> RequestIndex:
     if request.closed_at:
         elapsed = int((request.closed_at - request.created_at).total_seconds())
         resolution_seconds = max(0, elapsed - paused_seconds)
-    answers = (
-        SurveyResponse.objects.filter(request=request).values_list("answers", flat=True).first()
+    # The survey's score: the overall rating (short form) or the mean of the eleven statements.
+    satisfaction = (
+        SurveyResponse.objects.filter(request=request).values_list("score", flat=True).first()
     )
-    satisfaction = sum(answers) / len(answers) if answers else None
     # Unordered: .first() would add ORDER BY id, which the planner may answer by walking the
     # primary key when one agency holds much of the table.
     found = list(

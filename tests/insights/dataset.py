@@ -39,6 +39,7 @@ def shape(
     pauses=(),
     reopened=0,
     satisfaction=None,
+    survey="short",
     assignee=None,
     department=None,
 ):
@@ -60,10 +61,16 @@ def shape(
                 request_id=item.pk, status=Status.POSTPONED, started_at=start, ended_at=end
             )
         if satisfaction is not None:
+            # Either survey form: the short form's overall rating, or the extended form's
+            # eleven statements all rated ``satisfaction``; the statistics read the score.
+            extended = survey == "extended"
             SurveyResponse.objects.create(
                 request_id=item.pk,
                 transaction_type_id=item.transaction_type_id,
-                answers=[satisfaction] * 11,
+                form="extended" if extended else "short",
+                overall=satisfaction,
+                answers=[satisfaction] * 11 if extended else [],
+                score=satisfaction,
             )
         fresh = Request.objects.select_related("transaction_type", "assignee__user").get(pk=item.pk)
         index_sync(agency=agency, request=fresh)
@@ -113,6 +120,7 @@ def build(agency) -> Built:
             late=True,
             pauses=[(d1 + 4 * H, d1 + 10 * H)],
             satisfaction=2,
+            survey="extended",
             assignee=m1,
             department=licences,
         ),

@@ -286,6 +286,8 @@ SAVED = {
     "resolution_target_hours": 100,
     "min_requests": 3,
 }
+# The satisfaction survey's form, chosen on the same page (kept in the agency's schema).
+SHORT_FORM = {"survey_form": "short"}
 ZERO_WEIGHTS = {
     "weight_response": 0,
     "weight_resolution": 0,
@@ -341,7 +343,7 @@ def saved_settings(client, agency_a, viewers):
     sign_in(client, viewers["admin"])
     use_language(client, "en")
     url = f"/a/{agency_a.slug}/statistics/evaluation/"
-    response = client.post(url, SAVED)
+    response = client.post(url, {**SAVED, **SHORT_FORM})
     assert response.status_code == 302
     assert _settings_of(agency_a) == SAVED
     return url
@@ -352,7 +354,7 @@ def test_invalid_evaluation_settings_are_refused(
     client, agency_a, saved_settings, change, field, message
 ):
     audits = len(_audits(agency_a))
-    response = client.post(saved_settings, {**SAVED, **change})
+    response = client.post(saved_settings, {**SAVED, **SHORT_FORM, **change})
     assert response.status_code == 400
     page = response.content.decode()
     assert 'role="alert"' in page
@@ -375,7 +377,7 @@ def test_valid_evaluation_settings_are_saved_and_audited(client, agency_a, agenc
     url = f"/a/{agency_a.slug}/statistics/evaluation/"
     assert not EvaluationSettings.objects.filter(agency=agency_a).exists()
     new = {**SAVED, **ZERO_WEIGHTS, "weight_satisfaction": 100, "min_requests": 12}
-    response = client.post(url, new)
+    response = client.post(url, {**new, **SHORT_FORM})
     assert response.status_code == 302 and response["Location"] == url
     assert _settings_of(agency_a) == new
     [event] = _audits(agency_a)
@@ -386,6 +388,67 @@ def test_valid_evaluation_settings_are_saved_and_audited(client, agency_a, agenc
     assert "The evaluation settings were saved." in followed.content.decode()
     assert _audits(agency_b) == []  # nothing lands in another agency's schema
     assert not EvaluationSettings.objects.filter(agency=agency_b).exists()
+
+
+def _survey_form(agency) -> str:
+    from requests_app.services.survey import survey_form
+
+    with schema_context(agency.schema_name):
+        return survey_form()
+
+
+def test_the_survey_form_is_chosen_in_the_evaluation_settings(client, agency_a, agency_b, viewers):
+    """The short form by default; the admin chooses the extended form (the eleven statements)
+    on the evaluation settings page: saved in the agency's schema and audited; another
+    agency keeps the short form."""
+    from requests_app.survey import SurveyKind
+
+    admin = viewers["admin"]
+    sign_in(client, admin)
+    use_language(client, "ar")
+    url = f"/a/{agency_a.slug}/statistics/evaluation/"
+    page = client.get(url)
+    assert page.context["form"]["survey_form"].value() == "short"
+    body = page.content.decode()
+    assert 'name="survey_form" value="short"' in body and 'value="extended"' in body
+    with translation.override("ar"):
+        assert html.escape(str(SurveyKind.EXTENDED.label)) in body
+    assert _survey_form(agency_a) == "short"
+
+    response = client.post(url, {**SAVED, "survey_form": "extended"})
+    assert response.status_code == 302
+    assert _survey_form(agency_a) == "extended"
+    assert _survey_form(agency_b) == "short"
+    with schema_context(agency_a.schema_name):
+        [event] = AuditEvent.objects.filter(action="requests.survey_form")
+        assert (event.actor_id, event.before, event.after) == (
+            admin.pk,
+            {"form": "short"},
+            {"form": "extended"},
+        )
+    assert client.get(url).context["form"]["survey_form"].value() == "extended"
+
+    # saving again without a change adds no survey audit; going back to short is audited
+    assert client.post(url, {**SAVED, "survey_form": "extended"}).status_code == 302
+    assert client.post(url, {**SAVED, "survey_form": "short"}).status_code == 302
+    assert _survey_form(agency_a) == "short"
+    with schema_context(agency_a.schema_name):
+        assert AuditEvent.objects.filter(action="requests.survey_form").count() == 2
+
+
+@pytest.mark.parametrize("value", ["", "long", "EXTENDED"])
+def test_an_unknown_survey_form_is_refused(client, agency_a, viewers, value):
+    sign_in(client, viewers["admin"])
+    use_language(client, "ar")
+    url = f"/a/{agency_a.slug}/statistics/evaluation/"
+    response = client.post(url, {**SAVED, "survey_form": value})
+    assert response.status_code == 400
+    errors = response.context["form"].errors
+    assert set(errors) == {"survey_form"}
+    # Django's own message, in Arabic
+    assert all(re.search(r"[\u0621-\u064a]", str(e)) for e in errors["survey_form"]), errors
+    assert _survey_form(agency_a) == "short"
+    assert not EvaluationSettings.objects.filter(agency=agency_a).exists()
 
 
 # --- exports -------------------------------------------------------------------------------

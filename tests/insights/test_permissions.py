@@ -179,10 +179,17 @@ def test_evaluation_settings_post_is_refused_and_changes_nothing(client, agency_
             "response_target_hours": 1,
             "resolution_target_hours": 1,
             "min_requests": 1,
+            "survey_form": "extended",
         },
     )
     assert response.status_code == (302 if who == "anonymous" else 403)
     assert not EvaluationSettings.objects.filter(agency=agency_a).exists()
+    from django_tenants.utils import schema_context
+
+    from requests_app.models import SurveySettings
+
+    with schema_context(agency_a.schema_name):
+        assert not SurveySettings.objects.exists()  # the beneficiaries' form is unchanged
 
 
 # --- one agency's workspace never shows another's ------------------------------------------

@@ -1,7 +1,9 @@
 """The satisfaction survey (R-8): on closure the beneficiary is invited in-app and by email
-with a signed link that works without signing in; the eleven statements of the form of seed
-002 are each rated 1–5 with a suggestion; once per request; employees of the agency and other
-people cannot answer; results per statement, type, employee and for the agency."""
+with a signed link that works without signing in. By default one required overall rating
+(1–5), two optional ratings (ease, speed) and an optional comment; an agency may choose the
+extended form instead, the eleven statements of seed 002 each rated 1–5 with a suggestion.
+Once per request; employees of the agency and other people cannot answer; results per
+statement, type, employee and for the agency, counting both forms."""
 
 import re
 import time
@@ -21,7 +23,7 @@ from django_tenants.utils import schema_context
 from notifications.events import EMAIL, INAPP
 from notifications.models import Delivery, Notification
 from requests_app.constants import Status
-from requests_app.models import Request, SurveyResponse
+from requests_app.models import Request, SurveyResponse, SurveySettings
 from requests_app.services import request_reject, request_resolve
 from requests_app.services.index import index_sync
 from requests_app.services.survey import SALT, survey_results, survey_submit, survey_token
@@ -44,12 +46,24 @@ def ar(text: str) -> str:
 
 
 def answers_post(answers, suggestion="") -> dict:
+    """A post of the extended form."""
     data = {f"q{i}": str(value) for i, value in enumerate(answers, 1)}
     data["suggestion"] = suggestion
     return data
 
 
+def short_post(overall=5, ease="", speed="", suggestion="") -> dict:
+    """A post of the short (default) form."""
+    return {
+        "overall": str(overall),
+        "ease": str(ease),
+        "speed": str(speed),
+        "suggestion": suggestion,
+    }
+
+
 FIVES = [5] * 11
+SHORT = short_post()
 
 
 class Desk:
@@ -125,6 +139,11 @@ class Desk:
                 qs = qs.filter(request_id=item.pk)
             return list(qs.order_by("id"))
 
+    def use_extended(self) -> None:
+        """The agency chooses the eleven statements (as its evaluation settings page does)."""
+        with schema_context(self.agency.schema_name):
+            SurveySettings.objects.update_or_create(defaults={"form": "extended"})
+
     def fresh(self, item) -> Request:
         with schema_context(self.agency.schema_name):
             return Request.objects.get(pk=item.pk)
@@ -190,7 +209,9 @@ def test_resolving_invites_the_beneficiary_in_app_and_by_email(client, desk, clo
     # the link of the notification works without signing in
     page = client.get(invite.link)
     assert page.status_code == 200
-    assert "form" in page.context and len(page.context["form"].fields) == 12
+    form = page.context["form"]
+    assert list(form.fields) == ["overall", "ease", "speed", "suggestion"]
+    assert [name for name, field in form.fields.items() if field.required] == ["overall"]
 
 
 def test_rejected_request_is_not_surveyed(desk):
@@ -203,7 +224,96 @@ def test_rejected_request_is_not_surveyed(desk):
 # --- answering --------------------------------------------------------------------------------
 
 
-def test_anonymous_visitor_answers_once_through_the_link(client, desk, closed):
+def test_default_form_is_one_required_rating_and_optional_details(client, desk, closed):
+    """An anonymous visitor holding the link (Arabic by default) sees the short form: one
+    required overall rating, two optional ratings and a comment, all in Arabic."""
+    item = desk.resolve(closed["item"])
+    url = desk.url(item)
+    page = client.get(url)
+    assert page.status_code == 200
+    form = page.context["form"]
+    assert [name for name, field in form.fields.items() if field.required] == ["overall"]
+    html = page.content.decode()
+    for name in ("overall", "ease", "speed"):
+        for value in range(1, 6):
+            assert f'name="{name}" value="{value}"' in html
+    assert 'name="suggestion"' in html and 'name="q1"' not in html
+    labels = [str(field.label) for field in form.fields.values()]
+    labels += [
+        str(label)
+        for field in form.fields.values()
+        for _v, label in getattr(field, "choices", None) or []
+    ]
+    untranslated = [label for label in labels if LATIN_LETTER.search(label)]
+    assert not untranslated, untranslated
+    assert item.reference in html
+
+    # only the overall rating: recorded, its rating is the score
+    response = client.post(url, short_post(4))
+    assert response.status_code == 200
+    assert escape(ar("Your answers were recorded. They help the agency improve its service.")) in (
+        response.content.decode()
+    )
+    (saved,) = desk.responses(item)
+    assert (saved.form, saved.overall, saved.ease, saved.speed) == ("short", 4, None, None)
+    assert saved.answers == [] and saved.suggestion == "" and saved.score == 4
+    assert saved.assignee_id == desk.membership(desk.first).pk
+    with schema_context(desk.agency.schema_name):
+        event = AuditEvent.objects.get(action="request.survey", object_id=str(item.pk))
+        assert event.actor_id is None and event.after["form"] == "short"
+    assert escape(ar(ALREADY)) in client.post(url, short_post(1)).content.decode()
+    assert [r.overall for r in desk.responses(item)] == [4]
+
+
+def test_short_form_details_are_recorded(client, desk, closed):
+    item = desk.resolve(closed["item"])
+    response = client.post(desk.url(item), short_post(2, ease=5, speed=1, suggestion=" أبطأ "))
+    assert response.status_code == 200
+    (saved,) = desk.responses(item)
+    assert (saved.overall, saved.ease, saved.speed, saved.suggestion) == (2, 5, 1, "أبطأ")
+    assert saved.score == 2  # the details do not change the satisfaction score
+
+
+def test_short_form_without_the_overall_rating_saves_nothing(client, desk, closed):
+    item = desk.resolve(closed["item"])
+    url = desk.url(item)
+    for data in ({}, {"ease": "5", "speed": "4", "suggestion": "جيد"}, short_post("")):
+        response = client.post(url, data)
+        assert response.status_code == 200
+        form = response.context["form"]
+        assert set(form.errors) == {"overall"}
+        assert form.errors["overall"] == [ar("Choose your overall rating.")]
+        assert escape(ar("Choose your overall rating.")) in response.content.decode()
+        assert "field--error" in response.content.decode()
+    for field, bad in (("overall", "0"), ("overall", "6"), ("overall", "x"), ("ease", "9")):
+        data = {**SHORT, field: bad}
+        response = client.post(url, data)
+        assert response.status_code == 200 and set(response.context["form"].errors) == {field}
+    # the extended form's fields are not what the short form takes
+    response = client.post(url, answers_post(FIVES))
+    assert set(response.context["form"].errors) == {"overall"}
+    assert desk.responses() == []
+    with schema_context(desk.agency.schema_name):
+        from django.core.exceptions import ValidationError
+
+        for kwargs in (
+            {},
+            {"overall": 0},
+            {"overall": 6},
+            {"overall": True},
+            {"overall": 5, "ease": 0},
+            {"overall": 5, "speed": 6},
+            {"overall": 5, "answers": FIVES},
+        ):
+            with pytest.raises(ValidationError):
+                survey_submit(agency=desk.agency, item=item, **kwargs)
+    assert desk.responses() == []
+    with schema_context(desk.agency.schema_name):
+        assert not AuditEvent.objects.filter(action="request.survey").exists()
+
+
+def test_anonymous_visitor_answers_the_extended_form_once(client, desk, closed):
+    desk.use_extended()
     item = desk.resolve(closed["item"])
     url = desk.url(item)
 
@@ -228,6 +338,7 @@ def test_anonymous_visitor_answers_once_through_the_link(client, desk, closed):
     )
     (saved,) = desk.responses(item)
     assert saved.answers == answers
+    assert (saved.form, saved.overall, saved.ease, saved.speed) == ("extended", 5, None, None)
     assert saved.suggestion == "افتحوا يوم السبت"
     assert saved.assignee_id == desk.membership(desk.first).pk
     assert saved.transaction_type_id == desk.licences.pk
@@ -249,11 +360,11 @@ def test_anonymous_visitor_answers_once_through_the_link(client, desk, closed):
 def test_second_answer_is_refused_by_the_service_too(desk, closed):
     item = desk.resolve(closed["item"])
     with schema_context(desk.agency.schema_name):
-        survey_submit(agency=desk.agency, item=item, answers=FIVES, suggestion="")
+        survey_submit(agency=desk.agency, item=item, overall=5)
         from django.core.exceptions import ValidationError
 
         with pytest.raises(ValidationError) as refused:
-            survey_submit(agency=desk.agency, item=item, answers=[1] * 11, suggestion="")
+            survey_submit(agency=desk.agency, item=item, overall=1)
         assert refused.value.messages == [gettext(ALREADY)]
         # the refused insert left the transaction usable
         assert SurveyResponse.objects.filter(request=item).count() == 1
@@ -262,7 +373,7 @@ def test_second_answer_is_refused_by_the_service_too(desk, closed):
 def test_the_beneficiary_signed_in_may_answer(client, desk, closed):
     item = desk.resolve(closed["item"])
     client.force_login(closed["beneficiary"])
-    response = client.post(desk.url(item), answers_post(FIVES))
+    response = client.post(desk.url(item), SHORT)
     assert response.status_code == 200
     assert len(desk.responses(item)) == 1
 
@@ -276,7 +387,7 @@ def test_tampered_or_expired_link_is_refused(client, desk, closed, monkeypatch):
     for bad in (tampered, other_salt, forged_payload, "nonsense"):
         for response in (
             client.get(reverse("survey", kwargs={"token": bad})),
-            client.post(reverse("survey", kwargs={"token": bad}), answers_post(FIVES)),
+            client.post(reverse("survey", kwargs={"token": bad}), SHORT),
         ):
             assert response.status_code == 400, bad
             assert escape(ar(INVALID)) in response.content.decode()
@@ -285,7 +396,7 @@ def test_tampered_or_expired_link_is_refused(client, desk, closed, monkeypatch):
     monkeypatch.setattr(signing.time, "time", lambda: real_time() - 91 * 24 * 3600)
     expired = desk.token(item)
     monkeypatch.setattr(signing.time, "time", real_time)
-    response = client.post(reverse("survey", kwargs={"token": expired}), answers_post(FIVES))
+    response = client.post(reverse("survey", kwargs={"token": expired}), SHORT)
     assert response.status_code == 400
     assert escape(ar(INVALID)) in response.content.decode()
     assert desk.responses(item) == []
@@ -297,10 +408,7 @@ def test_tampered_or_expired_link_is_refused(client, desk, closed, monkeypatch):
     monkeypatch.setattr(signing.time, "time", lambda: real_time() - 89 * 24 * 3600)
     recent = desk.token(item)
     monkeypatch.setattr(signing.time, "time", real_time)
-    assert (
-        client.post(reverse("survey", kwargs={"token": recent}), answers_post(FIVES)).status_code
-        == 200
-    )
+    assert client.post(reverse("survey", kwargs={"token": recent}), SHORT).status_code == 200
     assert len(desk.responses(item)) == 1
 
 
@@ -314,7 +422,9 @@ def test_employees_of_the_agency_cannot_answer(client, desk, closed, who):
         "other_employee": desk.second,
     }[who]
     client.force_login(user)
-    response = client.post(desk.url(item), answers_post(FIVES, "ممتاز جدًا"))
+    page = client.get(desk.url(item))  # the form is not even shown
+    assert page.status_code == 403 and 'name="overall"' not in page.content.decode()
+    response = client.post(desk.url(item), short_post(5, suggestion="ممتاز جدًا"))
     assert response.status_code == 403
     assert escape(ar("Employees of the agency cannot answer its surveys.")) in (
         response.content.decode()
@@ -322,7 +432,7 @@ def test_employees_of_the_agency_cannot_answer(client, desk, closed, who):
     assert desk.responses() == []
     # the beneficiary can still answer afterwards
     client.logout()
-    assert client.post(desk.url(item), answers_post(FIVES)).status_code == 200
+    assert client.post(desk.url(item), SHORT).status_code == 200
     assert len(desk.responses(item)) == 1
 
 
@@ -331,26 +441,69 @@ def test_an_employee_who_is_also_the_beneficiary_cannot_answer(client, desk):
     item = desk.request(beneficiary=desk.second, assignee=desk.first)
     item = desk.resolve(item)
     client.force_login(desk.second)
-    assert client.post(desk.url(item), answers_post(FIVES)).status_code == 403
+    assert client.post(desk.url(item), SHORT).status_code == 403
     assert desk.responses() == []
 
 
-def test_other_people_signed_in_cannot_answer(client, desk, closed, agency_b):
+@pytest.mark.parametrize("form", ["short", "extended"])
+def test_other_people_signed_in_cannot_answer(client, desk, closed, agency_b, form):
+    """Another beneficiary and an employee of another agency holding the link: refused on
+    the page and in the service, with either form."""
+    if form == "extended":
+        desk.use_extended()
     item = desk.resolve(closed["item"])
-    for stranger in (make_beneficiary(), make_employee(agency_b)):
+    post = SHORT if form == "short" else answers_post(FIVES)
+    strangers = (
+        make_beneficiary(),
+        make_employee(agency_b),
+        make_employee(agency_b, roles=("admin",)),
+    )
+    for stranger in strangers:
         client.force_login(stranger)
-        response = client.post(desk.url(item), answers_post(FIVES))
+        page = client.get(desk.url(item))
+        assert page.status_code == 403
+        assert 'name="overall"' not in page.content.decode()
+        assert 'name="q1"' not in page.content.decode()
+        response = client.post(desk.url(item), post)
         assert response.status_code == 403
         assert escape(ar("Only the beneficiary of the request can answer.")) in (
             response.content.decode()
         )
         client.logout()
+        with schema_context(desk.agency.schema_name):
+            from django.core.exceptions import PermissionDenied
+
+            with pytest.raises(PermissionDenied):
+                survey_submit(agency=desk.agency, item=item, overall=5, user=stranger)
+    assert desk.responses() == []
+    with schema_context(desk.agency.schema_name):
+        assert not AuditEvent.objects.filter(action="request.survey").exists()
+    # their request pages do not offer the survey either: another person's request is not found
+    page_url = reverse(
+        "requests:detail", kwargs={"agency_slug": desk.agency.slug, "reference": item.reference}
+    )
+    for stranger in strangers:
+        client.force_login(stranger)
+        assert client.get(page_url).status_code == 404
+        client.logout()
+    response = client.get(page_url)
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_anonymous_visitor_needs_a_genuine_link(client, desk, closed):
+    """Signed out, only the link sent to the beneficiary opens the survey: another request's
+    id in a link signed elsewhere, or no link at all, opens nothing and saves nothing."""
+    item = desk.resolve(closed["item"])
+    forged = signing.dumps({"a": desk.agency.pk, "r": item.pk}, salt="other", compress=True)
+    for url in (reverse("survey", kwargs={"token": forged}), f"/survey/{item.pk}/"):
+        assert client.get(url).status_code in (400, 404)
+        assert client.post(url, SHORT).status_code in (400, 404)
     assert desk.responses() == []
 
 
 def test_open_request_cannot_be_surveyed(client, desk, closed):
     item = closed["item"]  # assigned, not closed
-    response = client.post(desk.url(item), answers_post(FIVES))
+    response = client.post(desk.url(item), SHORT)
     assert response.status_code == 200
     assert escape(ar(NOT_CLOSED)) in response.content.decode()
     assert response.context["form"].non_field_errors() == [ar(NOT_CLOSED)]
@@ -359,11 +512,15 @@ def test_open_request_cannot_be_surveyed(client, desk, closed):
         from django.core.exceptions import ValidationError
 
         with pytest.raises(ValidationError):
-            survey_submit(agency=desk.agency, item=item, answers=FIVES, suggestion="")
+            survey_submit(agency=desk.agency, item=item, overall=5)
 
 
-def test_missing_or_out_of_range_answers_save_nothing(client, desk, closed):
+def test_extended_form_needs_every_statement(client, desk, closed):
+    desk.use_extended()
     item = desk.resolve(closed["item"])
+    page = client.get(desk.url(item))
+    required = [name for name, field in page.context["form"].fields.items() if field.required]
+    assert required == [f"q{i}" for i in range(1, 12)]
     url = desk.url(item)
     partial = answers_post(FIVES)
     del partial["q4"], partial["q11"]
@@ -377,17 +534,30 @@ def test_missing_or_out_of_range_answers_save_nothing(client, desk, closed):
         data["q7"] = bad
         response = client.post(url, data)
         assert response.status_code == 200 and set(response.context["form"].errors) == {"q7"}
+    # the short form's rating alone is not an answer to the extended form
+    response = client.post(url, SHORT)
+    assert response.status_code == 200 and len(response.context["form"].errors) == 11
     assert desk.responses() == []
     with schema_context(desk.agency.schema_name):
         from django.core.exceptions import ValidationError
 
-        for answers in ([5] * 10, [5] * 12, [5] * 10 + [6], [0] + [5] * 10):
+        for kwargs in (
+            {"answers": [5] * 10},
+            {"answers": [5] * 12},
+            {"answers": [5] * 10 + [6]},
+            {"answers": [0] + [5] * 10},
+            {"overall": 5},
+            {"answers": FIVES, "ease": 4},
+        ):
             with pytest.raises(ValidationError):
-                survey_submit(agency=desk.agency, item=item, answers=answers, suggestion="")
+                survey_submit(agency=desk.agency, item=item, **kwargs)
     assert desk.responses() == []
 
 
-def test_request_page_offers_the_survey_until_answered(client, desk, closed):
+@pytest.mark.parametrize("form", ["short", "extended"])
+def test_request_page_offers_the_survey_at_the_top_until_answered(client, desk, closed, form):
+    if form == "extended":
+        desk.use_extended()
     item, beneficiary = closed["item"], closed["beneficiary"]
     page_url = reverse(
         "requests:detail", kwargs={"agency_slug": desk.agency.slug, "reference": item.reference}
@@ -399,15 +569,32 @@ def test_request_page_offers_the_survey_until_answered(client, desk, closed):
     item = desk.resolve(item)
     html = client.get(page_url).content.decode()
     assert label in html
-    link = re.search(r'href="(/survey/[^"]+/)"', html).group(1)
-    assert client.post(link, answers_post(FIVES)).status_code == 200
-    assert len(desk.responses(item)) == 1
-    assert label not in client.get(page_url).content.decode()
+    # a call to action right under the heading, before the request's facts and timeline
+    heading_end = html.index("</h1>")
+    invite = html.index('class="card border-primary mb-3 survey-invite"')
+    assert heading_end < invite < html.index(escape(item.description[:20]))
+    assert invite < html.index('id="timeline-title"')
+    section = html.rindex("<section", 0, invite)
+    assert re.fullmatch(r"</h1>\s*", html[heading_end:section])
+    promise = (
+        "One question, less than a minute. Your rating helps the agency improve its service."
+        if form == "short"
+        else "Eleven short statements, about two minutes. Your answers help the agency "
+        "improve its service."
+    )
+    assert escape(ar(promise)) in html
+    link = re.search(r'<a class="btn btn-primary" href="(/survey/[^"]+/)"', html).group(1)
+    post = SHORT if form == "short" else answers_post(FIVES)
+    assert client.post(link, post).status_code == 200
+    assert [r.form for r in desk.responses(item)] == [form]
+    html = client.get(page_url).content.decode()
+    assert label not in html and "survey-invite" not in html
 
 
 def test_survey_statements_are_the_arabic_form_of_seed_002(client, desk, closed):
     """An anonymous visitor (Arabic by default) reads the eleven statements and the 1–5 scale
     of the seed form in Arabic, not the English source strings."""
+    desk.use_extended()
     item = desk.resolve(closed["item"])
     response = client.get(desk.url(item))
     form = response.context["form"]
@@ -437,6 +624,7 @@ R3 = [4] * 10 + [1]  # 41 / 11
 
 @pytest.fixture
 def three_answers(desk):
+    desk.use_extended()
     plan = [
         (desk.licences, desk.first, R1),
         (desk.licences, desk.second, R2),
@@ -574,12 +762,85 @@ def test_link_forged_with_the_repository_key_is_refused(client, desk, closed, se
     forged = signing.dumps(payload, key=DEV_SECRET_KEY, salt=SALT, compress=True)
     url = reverse("survey", kwargs={"token": forged})
     assert client.get(url).status_code == 400
-    response = client.post(url, answers_post(FIVES))
+    response = client.post(url, SHORT)
     assert response.status_code == 400
     assert escape(ar(INVALID)) in response.content.decode()
     assert desk.responses(item) == []
     # The same payload signed with the key the app runs with is accepted (the test is sound).
     genuine = signing.dumps(payload, salt=SALT, compress=True)
-    response = client.post(reverse("survey", kwargs={"token": genuine}), answers_post(FIVES))
+    response = client.post(reverse("survey", kwargs={"token": genuine}), SHORT)
     assert response.status_code == 200
     assert len(desk.responses(item)) == 1
+
+
+def test_results_and_statistics_count_both_forms(client, desk, agency_b):
+    """Answers given with the extended form (as every answer was before the short form) and
+    with the short form feed the same figures: the satisfaction score is the overall rating of
+    a short answer and the mean of the eleven statements of an extended one; the statements'
+    averages are over the extended answers only; the request index (the statistics' source)
+    carries the same score."""
+    desk.use_extended()
+    old = desk.resolve(desk.request(assignee=desk.first))
+    with schema_context(desk.agency.schema_name):
+        survey_submit(agency=desk.agency, item=old, answers=R2)  # score 3, overall 1
+        SurveySettings.objects.update(form="short")
+    rated = desk.resolve(desk.request(assignee=desk.first))
+    detailed = desk.resolve(
+        desk.request(assignee=desk.second, request_type=desk.complaints), desk.second
+    )
+    with schema_context(desk.agency.schema_name):
+        survey_submit(agency=desk.agency, item=rated, overall=5)
+        survey_submit(agency=desk.agency, item=detailed, overall=2, ease=4, speed=1)
+        results = survey_results()
+    assert results["count"] == 3
+    assert (results["short_count"], results["extended_count"]) == (2, 1)
+    assert float(results["overall"]) == pytest.approx((3 + 5 + 2) / 3)
+    assert float(results["overall_rating"]) == pytest.approx((1 + 5 + 2) / 3)
+    assert (float(results["ease"]), results["ease_count"]) == (4, 1)
+    assert (float(results["speed"]), results["speed_count"]) == (1, 1)
+    assert [float(avg) for _text, avg in results["per_statement"]] == [float(a) for a in R2]
+    per_employee = {
+        row["assignee_id"]: (float(row["avg"]), row["n"]) for row in results["per_employee"]
+    }
+    assert per_employee == {
+        desk.membership(desk.first).pk: (4.0, 2),
+        desk.membership(desk.second).pk: (2.0, 1),
+    }
+
+    from requests_app.public.models import RequestIndex
+
+    scores = dict(
+        RequestIndex.objects.filter(agency=desk.agency).values_list("request_id", "satisfaction")
+    )
+    assert (scores[old.pk], scores[rated.pk], scores[detailed.pk]) == (3, 5, 2)
+    # the statistics' rollups, read as the insights pages read them
+    from django.utils import timezone
+
+    from insights.selectors import Period, scope_summary
+
+    today = timezone.localdate()
+    figures = scope_summary(Period(start=today, end=today), agency=desk.agency, percentiles=False)
+    assert figures.satisfaction_count == 3
+    assert figures.satisfaction == pytest.approx(10 / 3)
+
+    client.force_login(desk.admin)
+    html = client.get(reverse("workspace:satisfaction", kwargs={"agency_slug": "alpha"})).content
+    html = html.decode()
+    assert f'<strong class="satisfaction-score">{fmt(Fraction(10, 3))}</strong>' in html
+    ease = re.search(r'<tr class="rating-ease"><td>[^<]*</td><td>([^<]*)</td><td>(\d+)</td>', html)
+    assert ease and ease.groups() == (fmt(4), "1")
+    assert escape(ar("Per statement")) in html  # shown: there is an extended answer
+    with schema_context(agency_b.schema_name):
+        assert survey_results()["count"] == 0
+
+
+def test_results_page_without_extended_answers_hides_the_statements(client, desk):
+    item = desk.resolve(desk.request())
+    with schema_context(desk.agency.schema_name):
+        survey_submit(agency=desk.agency, item=item, overall=4)
+    client.force_login(desk.admin)
+    response = client.get(reverse("workspace:satisfaction", kwargs={"agency_slug": "alpha"}))
+    html = response.content.decode()
+    assert response.context["results"]["count"] == 1
+    assert f'<strong class="satisfaction-score">{fmt(4)}</strong>' in html
+    assert escape(ar("Per statement")) not in html

@@ -268,11 +268,17 @@ class Command(BaseCommand):
                             ended_at=min(start + timedelta(hours=rng.uniform(2, 30)), closed),
                         )
                     if outcome == "closed" and rng.random() < 0.6:
+                        # The short form (the default): an overall rating, sometimes details.
+                        overall = rng.choice([3, 4, 4, 5, 5])
                         SurveyResponse.objects.create(
                             request_id=item.pk,
                             transaction_type_id=kind.pk,
                             assignee_id=item.assignee_id,
-                            answers=[rng.choice([3, 4, 4, 5, 5]) for _ in range(11)],
+                            form="short",
+                            overall=overall,
+                            ease=rng.choice([None, 3, 4, 5]),
+                            speed=rng.choice([None, 2, 3, 4, 5]),
+                            score=overall,
                         )
                     index_sync(
                         agency=agency,
