@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.services import user_set_language
 from frontend.forms import apply_service_errors
-from requests_app.selectors import my_requests
+from requests_app.selectors import my_requests, waiting_for_beneficiary
 from tenants import services as tenant_services
 from tenants.forms import AgencyOnboardForm
 from tenants.models import Agency
@@ -32,6 +32,7 @@ def home(request):
     if request.user.is_authenticated:
         context["workspaces"] = list(workspaces_for(user=request.user))
         context["recent_requests"] = list(my_requests(user=request.user)[:5])
+        context["waiting"] = waiting_for_beneficiary(user=request.user)
     return render(request, "portal/home.html", context)
 
 

@@ -77,6 +77,20 @@ class WorkingCalendar:
             current = datetime.combine(day + timedelta(days=1), time.min, tzinfo=self.timezone)
         raise ValueError("no working time in the next ten years")
 
+    def add_working_days(self, start: date, days: int) -> date:
+        """The ``days``-th working day after ``start`` (``start`` itself not counted): a
+        reply-by date asked on Thursday for 1 working day is the next Sunday."""
+        if days < 1:
+            raise ValueError("days must be at least 1")
+        day, counted = start, 0
+        for _ in range(3660 + days):  # the same guard as add_working_seconds
+            day += timedelta(days=1)
+            if self.is_working_day(day):
+                counted += 1
+                if counted == days:
+                    return day
+        raise ValueError("no working day in the next ten years")
+
 
 def paused_working_seconds(
     calendar: WorkingCalendar, pauses: Iterable[tuple[datetime, datetime | None]], now: datetime

@@ -31,6 +31,11 @@ class Status(models.TextChoices):
 OPEN_STATUSES = (Status.NEW, Status.IN_PROGRESS, Status.AWAITING_BENEFICIARY, Status.POSTPONED)
 # While waiting on the beneficiary or postponed, SLA clocks stop.
 PAUSED_STATUSES = (Status.AWAITING_BENEFICIARY, Status.POSTPONED)
+# The beneficiary's reply-by date when the agency asks for information: this many working days
+# of the agency's calendar after the day of asking, by default; the employee may choose within
+# the bounds.
+REPLY_WORKING_DAYS = 5
+REPLY_WORKING_DAYS_MIN, REPLY_WORKING_DAYS_MAX = 1, 30
 PRIORITY_RANK = {Priority.URGENT: 0, Priority.IMPORTANT: 1, Priority.NORMAL: 2}
 
 

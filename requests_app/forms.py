@@ -1,7 +1,14 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from requests_app.constants import Category, Priority, Visibility
+from requests_app.constants import (
+    REPLY_WORKING_DAYS,
+    REPLY_WORKING_DAYS_MAX,
+    REPLY_WORKING_DAYS_MIN,
+    Category,
+    Priority,
+    Visibility,
+)
 from requests_app.models import DistributionRule, TransactionType
 from tenants.staff.models import Department
 
@@ -79,6 +86,35 @@ class ReasonForm(forms.Form):
     text = forms.CharField(
         label=_("Text"), max_length=5_000, required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
+
+
+class AskForm(forms.Form):
+    """The employee's question to the beneficiary and the time given to answer."""
+
+    text = forms.CharField(
+        label=_("Ask the beneficiary for information"),
+        max_length=5_000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    reply_within_days = forms.IntegerField(
+        label=_("Time to reply (working days)"),
+        min_value=REPLY_WORKING_DAYS_MIN,
+        max_value=REPLY_WORKING_DAYS_MAX,
+        initial=REPLY_WORKING_DAYS,
+        required=False,
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # One message for every way the number can be wrong, in the active language.
+        message = _("The time to reply is between %(min)s and %(max)s working days.") % {
+            "min": REPLY_WORKING_DAYS_MIN,
+            "max": REPLY_WORKING_DAYS_MAX,
+        }
+        self.fields["reply_within_days"].error_messages.update(
+            {"invalid": message, "min_value": message, "max_value": message}
+        )
 
 
 def _lines(value: str) -> list[str]:

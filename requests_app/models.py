@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.files.models import PrivateFile
@@ -168,6 +169,12 @@ class Request(models.Model):
     escalated_at = models.DateTimeField(null=True, blank=True)
     # How many times a closed or rejected request was opened again (statistics count it).
     reopened_count = models.PositiveSmallIntegerField(default=0)
+    # The agency's open question while awaiting the beneficiary (the text of the ask, also a
+    # comment of the timeline) and the date the reply is expected by, in working days of the
+    # agency's calendar. Set by the ask, cleared when the beneficiary answers or an employee
+    # moves the request on; shown only while the status is awaiting the beneficiary.
+    awaiting_question = models.TextField(blank=True)
+    reply_by = models.DateField(_("reply by"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -185,6 +192,20 @@ class Request(models.Model):
         from requests_app.constants import OPEN_STATUSES
 
         return self.status in OPEN_STATUSES
+
+    @property
+    def is_awaiting_reply(self) -> bool:
+        return self.status == Status.AWAITING_BENEFICIARY
+
+    @property
+    def is_reply_late(self) -> bool:
+        """The reply-by date has passed and the beneficiary has not answered yet (nothing
+        happens by itself: the employee sees it and decides)."""
+        return (
+            self.is_awaiting_reply
+            and self.reply_by is not None
+            and self.reply_by < timezone.localdate()
+        )
 
 
 class Assignment(models.Model):

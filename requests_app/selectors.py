@@ -1,6 +1,6 @@
 """Reads for request pages. Public-side reads use only the public schema (index, catalogue)."""
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 
 from accounts.models import User
 from appointments.sources import EntryLink
@@ -70,6 +70,16 @@ def my_requests(
     for word in normalize(query).split()[:8]:
         qs = qs.filter(search_text__contains=word)
     return qs.order_by("-created_at", "-id")
+
+
+def waiting_for_beneficiary(*, user: User, limit: int = 10) -> list[RequestIndex]:
+    """The person's requests on which an agency awaits their answer ("your turn"), soonest
+    reply-by date first, from the public index only (one query)."""
+    return list(
+        RequestIndex.objects.filter(beneficiary=user, status=Status.AWAITING_BENEFICIARY)
+        .select_related("agency")
+        .order_by(F("reply_by").asc(nulls_last=True), "-updated_at", "-id")[:limit]
+    )
 
 
 def beneficiary_request(*, user: User, reference: str) -> Request | None:

@@ -12,8 +12,9 @@ from core.converters import parse_id
 from core.files.downloads import private_file_response
 from frontend.forms import apply_service_errors
 from requests_app import policies, selectors, services
-from requests_app.constants import Priority, Status, Visibility
+from requests_app.constants import REPLY_WORKING_DAYS, Priority, Status, Visibility
 from requests_app.forms import (
+    AskForm,
     DistributionRuleForm,
     EmployeeProfileForm,
     LeaveForm,
@@ -106,6 +107,7 @@ def request_detail(request, request_id: int):
             "files": files,
             "comment_form": StaffCommentForm(),
             "reason_form": ReasonForm(),
+            "reply_days": REPLY_WORKING_DAYS,
             # Both forms have a "reason" field: distinct ids, so each label names its own box.
             "reassign_form": ReassignForm(prefix=None, auto_id="id_reassign_%s"),
             "postpone_form": PostponeForm(auto_id="id_postpone_%s"),
@@ -188,16 +190,22 @@ def request_start(request, request_id: int):
 @workspace_view()
 @require_POST
 def request_ask(request, request_id: int):
-    return _action(
-        request,
-        request_id,
-        lambda item: services.request_ask_information(
+    item = _request_or_404(request, request_id)
+    form = AskForm(request.POST)
+    if not form.is_valid():
+        _flash_errors(request, form.errors.values())
+        return _back(request, item)
+    try:
+        services.request_ask_information(
             agency=request.agency,
             request_obj=item,
             actor=request.user,
-            question=_text(request),
-        ),
-    )
+            question=form.cleaned_data["text"],
+            reply_within_days=form.cleaned_data["reply_within_days"] or REPLY_WORKING_DAYS,
+        )
+    except ValidationError as exc:
+        _flash_errors(request, [exc.messages])
+    return _back(request, item)
 
 
 @workspace_view()

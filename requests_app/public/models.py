@@ -5,6 +5,7 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import get_language
 
 from requests_app.constants import OPEN_STATUSES, Category, Priority, Status
@@ -53,7 +54,10 @@ class CatalogueEntry(models.Model):
 
 class RequestIndex(models.Model):
     """One row per request of every agency: what the beneficiary's inbox and the oversight
-    statistics read. Holds metadata only, never comments or attachments."""
+    statistics read. Holds metadata only, never comments or attachments, with one exception:
+    while the request awaits the beneficiary, an excerpt of the agency's question to them and
+    the reply-by date, which the beneficiary's home page lists ("waiting for you") without
+    visiting agency schemas. Both are emptied as soon as the request stops waiting."""
 
     agency = models.ForeignKey(
         "tenants.Agency", on_delete=models.PROTECT, related_name="request_index"
@@ -80,6 +84,9 @@ class RequestIndex(models.Model):
     first_response_at = models.DateTimeField(null=True)
     closed_at = models.DateTimeField(null=True)
     is_late = models.BooleanField(default=False)
+    # Only while awaiting the beneficiary (see the docstring).
+    question_excerpt = models.CharField(max_length=300, blank=True)
+    reply_by = models.DateField(null=True)
     # Figures the statistics read (insights.rollups derives the daily rollups from these).
     reopened_count = models.PositiveSmallIntegerField(default=0)
     paused_seconds = models.PositiveIntegerField(default=0)
@@ -132,6 +139,14 @@ class RequestIndex(models.Model):
     @property
     def type_name(self) -> str:
         return self.type_name_en if get_language() == "en" else self.type_name_ar
+
+    @property
+    def is_reply_late(self) -> bool:
+        return (
+            self.status == Status.AWAITING_BENEFICIARY
+            and self.reply_by is not None
+            and self.reply_by < timezone.localdate()
+        )
 
     @property
     def assignee_name(self) -> str:

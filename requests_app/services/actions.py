@@ -17,11 +17,19 @@ from core.files.checks import check_upload
 from core.transitions import StateMachine, transition_apply
 from notifications.services import notification_send
 from requests_app import policies
-from requests_app.constants import OPEN_STATUSES, Status, Visibility
+from requests_app.constants import (
+    OPEN_STATUSES,
+    REPLY_WORKING_DAYS,
+    REPLY_WORKING_DAYS_MAX,
+    REPLY_WORKING_DAYS_MIN,
+    Status,
+    Visibility,
+)
 from requests_app.models import Comment, Request, TimelineEvent
 from requests_app.services.files import attachment_store
 from requests_app.services.index import index_sync
 from requests_app.services.pauses import pause_track
+from requests_app.services.sla import reply_by_date
 from tenants.models import Agency
 
 
@@ -142,6 +150,7 @@ def comment_add(
     old_status = item.status
     if by_beneficiary and item.status == Status.AWAITING_BENEFICIARY:
         item.status = Status.IN_PROGRESS
+        item.awaiting_question, item.reply_by = "", None
         kind = TimelineEvent.INFO_PROVIDED
     elif not by_beneficiary and visibility == Visibility.EXTERNAL:
         _first_response(item)
@@ -263,10 +272,13 @@ def _staff_transition(
     actor: User,
     event: str | None,
     note: str,
+    notify_context: dict | None = None,
     **fields,
 ) -> Request:
     """An employee's decision on an open request: the state moves, the first response is
-    stamped, an optional note is the beneficiary's to read, and they are told."""
+    stamped, an optional note is the beneficiary's to read, and they are told
+    (``notify_context``: more for the message than the note)."""
+    notify_context = notify_context or {}
     _ensure_schema(agency)
     old_status: dict = {}
 
@@ -275,6 +287,9 @@ def _staff_transition(
         _first_response(item)
         if before == Status.POSTPONED:
             item.postponed_until = None
+        if item.status != Status.AWAITING_BENEFICIARY:
+            # Moved on without the beneficiary's answer: nothing is awaited of them any more.
+            item.awaiting_question, item.reply_by = "", None
         for name, value in fields.items():
             setattr(item, name, value)
         if item.status in (Status.CLOSED, Status.REJECTED):
@@ -292,6 +307,7 @@ def _staff_transition(
                 event,
                 f"{item.pk}:{transition.timeline_kind}:{timezone.now()}",
                 comment=note,
+                **notify_context,
             )
 
     return transition_apply(
@@ -315,12 +331,34 @@ def request_start(*, agency: Agency, request_obj: Request, actor: User) -> Reque
 
 @use_case
 def request_ask_information(
-    *, agency: Agency, request_obj: Request, actor: User, question: str
+    *,
+    agency: Agency,
+    request_obj: Request,
+    actor: User,
+    question: str,
+    reply_within_days: int = REPLY_WORKING_DAYS,
 ) -> Request:
-    """Ask the beneficiary for information: awaiting the beneficiary until they answer."""
+    """Ask the beneficiary for information: awaiting the beneficiary until they answer, by a
+    reply-by date ``reply_within_days`` working days of the agency's calendar after today
+    (bounded). The question and the date are the beneficiary's "your turn" banner and go
+    into the SMS and email. Asking again replaces both. A date that passes changes nothing
+    by itself: the employee's page says the reply is late, and the request waits."""
     question = (question or "").strip()
     if not question:
         raise ValidationError({"question": _("Write what you need from the beneficiary.")})
+    if len(question) > 5_000:
+        raise ValidationError({"question": _("The question is too long.")})
+    if not REPLY_WORKING_DAYS_MIN <= reply_within_days <= REPLY_WORKING_DAYS_MAX:
+        raise ValidationError(
+            {
+                "reply_within_days": _(
+                    "The time to reply is between %(min)s and %(max)s working days."
+                )
+                % {"min": REPLY_WORKING_DAYS_MIN, "max": REPLY_WORKING_DAYS_MAX}
+            }
+        )
+    _ensure_schema(agency)
+    reply_by = reply_by_date(working_days=reply_within_days)
     return _staff_transition(
         ASK,
         agency=agency,
@@ -328,6 +366,9 @@ def request_ask_information(
         actor=actor,
         event="request.info_requested",
         note=question,
+        notify_context={"reply_by": reply_by},
+        awaiting_question=question,
+        reply_by=reply_by,
     )
 
 

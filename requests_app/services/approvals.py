@@ -110,7 +110,11 @@ def _apply_postpone(
     old_status = item.status
     item.status = Status.POSTPONED
     item.postponed_until = until
-    item.save(update_fields=["status", "postponed_until", "updated_at"])
+    # A postponed request awaits nothing of the beneficiary.
+    item.awaiting_question, item.reply_by = "", None
+    item.save(
+        update_fields=["status", "postponed_until", "awaiting_question", "reply_by", "updated_at"]
+    )
     pause_track(item=item, old_status=old_status)
     TimelineEvent.objects.create(
         request=item,

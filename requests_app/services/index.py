@@ -6,6 +6,7 @@ from django.db import connection, transaction
 from django.db.models import F, Sum
 from django.utils import translation
 
+from requests_app.constants import Status
 from requests_app.models import Request, StatusPause, SurveyResponse
 from requests_app.public.models import RequestIndex
 from requests_app.public.signals import index_changed
@@ -47,6 +48,8 @@ def _index_sync(agency: Agency, request: Request) -> RequestIndex:
     satisfaction = (
         SurveyResponse.objects.filter(request=request).values_list("score", flat=True).first()
     )
+    # The beneficiary's turn: the question and its date, only while they are awaited.
+    awaiting = request.status == Status.AWAITING_BENEFICIARY
     # Unordered: .first() would add ORDER BY id, which the planner may answer by walking the
     # primary key when one agency holds much of the table.
     found = list(
@@ -74,6 +77,8 @@ def _index_sync(agency: Agency, request: Request) -> RequestIndex:
         "first_response_at": request.first_response_at,
         "closed_at": request.closed_at,
         "is_late": request.is_late,
+        "question_excerpt": excerpt(request.awaiting_question) if awaiting else "",
+        "reply_by": request.reply_by if awaiting else None,
         "reopened_count": request.reopened_count,
         "paused_seconds": paused_seconds,
         "first_response_seconds": first_response_seconds,
@@ -105,6 +110,17 @@ def _index_sync(agency: Agency, request: Request) -> RequestIndex:
     # Every change of a request passes here: its open workspace pages hear of it after commit.
     request_changed_publish(agency=agency, request_id=request.pk, what=_what_changed(previous, row))
     return row
+
+
+def excerpt(text: str, limit: int = 300) -> str:
+    """The first ``limit`` characters of ``text`` on one line, cut at a word with an ellipsis."""
+    flat = " ".join((text or "").split())
+    if len(flat) <= limit:
+        return flat
+    cut = flat[: limit - 1]
+    if " " in cut[limit // 2 :]:
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip() + "…"
 
 
 def _what_changed(previous: RequestIndex | None, row: RequestIndex) -> str:

@@ -2,7 +2,7 @@
 agency's working calendar with paused time left out; a periodic sweep warns, marks late and
 escalates."""
 
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -39,6 +39,15 @@ def agency_calendar() -> tuple[WorkingCalendar, AgencyCalendar]:
         holidays=frozenset(Holiday.objects.values_list("day", flat=True)),
     )
     return calendar, config
+
+
+def reply_by_date(*, working_days: int, asked_on: date | None = None) -> date:
+    """The date the beneficiary is asked to reply by: ``working_days`` working days of the
+    agency's calendar (its working week and holidays; defaults without one) after the day
+    of asking."""
+    calendar, _config = agency_calendar()
+    asked_on = asked_on or timezone.localdate(timezone=calendar.timezone)
+    return calendar.add_working_days(asked_on, working_days)
 
 
 def sla_targets(item: Request) -> tuple[int, int]:
