@@ -203,7 +203,6 @@ def new_request_check(request, agency_slug: str):
     if draft is None:
         return redirect("requests:new", agency_slug=agency.slug)
     types = list(CatalogueEntry.objects.filter(agency=agency, is_active=True).order_by("name_ar"))
-    pending = _pending_of_draft(request, agency, draft)
     if request.method == "POST":
         try:
             item = services.request_submit(
@@ -219,9 +218,11 @@ def new_request_check(request, agency_slug: str):
             form = RequestForm({name: draft.get(name, "") for name in ANSWER_FIELDS}, types=types)
             form.is_valid()
             apply_service_errors(form, exc)
+            pending = _pending_of_draft(request, agency, draft)
             return _request_form_page(request, agency, types, form, pending)
         request.session.pop(DRAFT_KEY.format(agency_id=agency.pk), None)
         return redirect("requests:submitted", agency_slug=agency.slug, reference=item.reference)
+    pending = _pending_of_draft(request, agency, draft)
     service = next((t for t in types if t.type_id == draft.get("transaction_type")), None)
     if service is None:
         return redirect(f"{reverse('requests:new', args=[agency.slug])}?change=1")
