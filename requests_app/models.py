@@ -265,6 +265,18 @@ class Attachment(PrivateFile):
         pass
 
 
+class PendingUpload(PrivateFile):
+    """A file a person chose on a form that is not sent yet ("files uploaded first"): checked
+    and stored in the agency's private storage as soon as the form is posted, whatever else
+    the form lacks, listed on the form with "remove", and taken by the request (or comment)
+    the form finally creates: its stored file becomes the attachment's, without a copy. The
+    owner alone may list, remove or use it; a periodic job deletes those left unused
+    (requests_app.services.uploads.PENDING_UPLOAD_TTL)."""
+
+    class Meta(PrivateFile.Meta):
+        indexes = [models.Index(fields=["uploaded_by", "created_at"], name="pending_owner_idx")]
+
+
 class TimelineEvent(models.Model):
     """Each step of a request. External events are what the beneficiary's timeline shows."""
 

@@ -276,3 +276,22 @@ def my_documents(*, user: User, query: str = ""):
             | Q(type_name_en__icontains=query)
         )
     return qs.order_by("-created_at", "-id")
+
+
+def submission_expectation(*, item: Request) -> dict:
+    """What the confirmation page promises (current agency schema): the service level's
+    resolution target in working days of the agency's calendar (rounded up), and the date of
+    the request's stored due date (which counts that target in the same calendar)."""
+    import math
+
+    from django.utils import timezone
+
+    from requests_app.services.sla import agency_calendar, sla_targets
+
+    calendar, _config = agency_calendar()
+    _first, resolution_hours = sla_targets(item)
+    hours_per_day = calendar.seconds_per_day / 3600
+    return {
+        "working_days": max(1, math.ceil(resolution_hours / hours_per_day)),
+        "reply_by": timezone.localtime(item.due_at).date() if item.due_at else None,
+    }

@@ -33,3 +33,23 @@ def sla_dispatch(timestamp: int) -> None:
                 )
         except AlreadyEnqueued:
             continue
+
+
+@app.periodic(cron="23 * * * *", periodic_id="pending-uploads-clean")
+@app.task(name="requests.pending_uploads_clean", queueing_lock="pending_uploads_clean")
+def pending_uploads_clean(timestamp: int) -> int:
+    """Every hour: delete the files people chose on a form and never sent, once older than
+    services.uploads.PENDING_UPLOAD_TTL, in every agency (switched off ones too: their files
+    are no less to be freed). Returns how many."""
+    from django.conf import settings
+    from django_tenants.utils import schema_context
+
+    from requests_app.services.uploads import pending_uploads_clean as clean
+    from tenants.models import Agency
+
+    removed = 0
+    agencies = Agency.objects.exclude(schema_name=settings.PUBLIC_SCHEMA_NAME)
+    for schema_name in agencies.values_list("schema_name", flat=True):
+        with schema_context(schema_name):
+            removed += clean()
+    return removed

@@ -10,7 +10,13 @@ urlpatterns = [
     path("new/", views_public.new_request_choose_agency, name="choose_agency"),
     path("documents/", views_public.my_documents, name="documents"),
     path("new/<slug:agency_slug>/", views_public.new_request, name="new"),
+    path("new/<slug:agency_slug>/check/", views_public.new_request_check, name="check"),
     path("<slug:agency_slug>/<str:reference>/", views_public.request_detail, name="detail"),
+    path(
+        "<slug:agency_slug>/<str:reference>/submitted/",
+        views_public.request_submitted,
+        name="submitted",
+    ),
     path(
         "<slug:agency_slug>/<str:reference>/files/<id:file_id>/",
         views_public.request_file,

@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context
 
@@ -17,6 +18,8 @@ from requests_app.constants import Category, Priority, Status, Visibility
 from requests_app.forms import CommentForm, RequestForm
 from requests_app.models import Attachment
 from requests_app.public.models import CatalogueEntry
+from requests_app.services import uploads
+from requests_app.services.uploads import MAX_ATTACHMENTS
 from tenants.models import Agency
 
 
@@ -66,36 +69,194 @@ def new_request_choose_agency(request):
     )
 
 
+DRAFT_KEY = "requests:draft:{agency_id}"
+PENDING_FIELD = "pending_upload"
+ANSWER_FIELDS = ("transaction_type", "subject", "priority", "description")
+
+
+def _pending_ids(data) -> list[int]:
+    """The pending upload ids a posted form carries (checked against their owner by the
+    services; anything that is not an id is ignored)."""
+    ids = [parse_id(value) for value in data.getlist(PENDING_FIELD)[: 3 * MAX_ATTACHMENTS]]
+    return list(dict.fromkeys(i for i in ids if i is not None))
+
+
+def files_first(request, agency: Agency) -> dict:
+    """The "files uploaded first" round of a posted form with attachments: the pending
+    uploads it carries (the user's own only), minus one the person removed, plus the files
+    just chosen, stored now whatever else the form lacks. Returns ``pending`` (what the form
+    now holds), ``errors`` (for the attachments field) and ``changed_only`` (the person asked
+    to add or remove a file, not to go on)."""
+    errors: list[str] = []
+    ids = _pending_ids(request.POST)
+    with schema_context(agency.schema_name):
+        pending = uploads.pending_uploads_owned(user=request.user, ids=ids)
+        if len(pending) != len(ids):
+            errors.append(
+                _(
+                    "Some of the files are no longer available: they were removed, sent "
+                    "already, or waited more than a day. Attach them again."
+                )
+            )
+        remove = parse_id(request.POST.get("remove"))
+        if remove is not None:
+            try:
+                uploads.pending_upload_remove(agency=agency, user=request.user, upload_id=remove)
+            except ValidationError as exc:
+                errors.extend(exc.messages)
+            else:
+                pending = [p for p in pending if p.pk != remove]
+        chosen = [f for f in request.FILES.getlist("attachments") if f]
+        if chosen:
+            created, refused = uploads.pending_upload_add(
+                agency=agency, user=request.user, uploads=chosen, kept=len(pending)
+            )
+            pending += created
+            errors += refused
+    return {
+        "pending": pending,
+        "errors": errors,
+        "changed_only": remove is not None or "upload" in request.POST,
+    }
+
+
+def _draft(request, agency: Agency) -> dict | None:
+    draft = request.session.get(DRAFT_KEY.format(agency_id=agency.pk))
+    return draft if isinstance(draft, dict) else None
+
+
+def _pending_of_draft(request, agency: Agency, draft: dict) -> list:
+    with schema_context(agency.schema_name):
+        return uploads.pending_uploads_owned(user=request.user, ids=draft.get("pending") or [])
+
+
+def _request_form_page(request, agency, types, form, pending, status=200):
+    return render(
+        request,
+        "requests_app/new_request.html",
+        {
+            "agency": agency,
+            "form": form,
+            "types": types,
+            "pending": pending,
+            "pending_field": PENDING_FIELD,
+        },
+        status=status,
+    )
+
+
 @login_required
 def new_request(request, agency_slug: str):
+    """The request form, with files uploaded first; a valid form becomes a draft in the session
+    and goes to "check your answers" (nothing is created before the confirmation)."""
     agency = _agency(agency_slug)
     types = list(CatalogueEntry.objects.filter(agency=agency, is_active=True).order_by("name_ar"))
-    type_id = parse_id(request.GET.get("type"))
-    initial = {"transaction_type": type_id} if type_id is not None else {}
-    form = RequestForm(request.POST or None, request.FILES or None, types=types, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
+    if request.method != "POST":
+        type_id = parse_id(request.GET.get("type"))
+        draft = _draft(request, agency)
+        if draft is not None and (
+            "change" in request.GET or type_id is None or type_id == draft.get("transaction_type")
+        ):
+            form = RequestForm(initial=draft, types=types)
+            return _request_form_page(
+                request, agency, types, form, _pending_of_draft(request, agency, draft)
+            )
+        initial = {"transaction_type": type_id} if type_id is not None else {}
+        form = RequestForm(initial=initial, types=types)
+        return _request_form_page(request, agency, types, form, [])
+    files = files_first(request, agency)
+    pending = files["pending"]
+    if files["changed_only"]:
+        # A file added or removed: the same form again, as typed, without judging it yet.
+        initial = {name: request.POST.get(name, "") for name in ANSWER_FIELDS}
+        form = RequestForm(initial=initial, types=types)
+        if files["errors"]:
+            form = RequestForm(request.POST, types=types)
+            form.is_valid()
+            form.errors.clear()
+            for error in files["errors"]:
+                form.add_error("attachments", error)
+        return _request_form_page(request, agency, types, form, pending)
+    form = RequestForm(request.POST, request.FILES, types=types)
+    valid = form.is_valid()
+    for error in files["errors"]:
+        form.add_error("attachments", error)
+    if not valid or files["errors"]:
+        return _request_form_page(request, agency, types, form, pending)
+    data = form.cleaned_data
+    request.session[DRAFT_KEY.format(agency_id=agency.pk)] = {
+        "transaction_type": data["transaction_type"],
+        "subject": data["subject"],
+        "priority": data["priority"],
+        "description": data["description"],
+        "pending": [p.pk for p in pending],
+    }
+    return redirect("requests:check", agency_slug=agency.slug)
+
+
+@login_required
+def new_request_check(request, agency_slug: str):
+    """ "Check your answers": every answer and file of the draft with a "change" link back to
+    the form (values kept); the request is created only when confirmed here."""
+    agency = _agency(agency_slug)
+    draft = _draft(request, agency)
+    if draft is None:
+        return redirect("requests:new", agency_slug=agency.slug)
+    types = list(CatalogueEntry.objects.filter(agency=agency, is_active=True).order_by("name_ar"))
+    if request.method == "POST":
         try:
             item = services.request_submit(
                 agency=agency,
                 beneficiary=request.user,
-                transaction_type_id=data["transaction_type"],
-                subject=data["subject"],
-                description=data["description"],
-                priority=data["priority"],
-                attachments=data["attachments"],
+                transaction_type_id=draft["transaction_type"],
+                subject=draft["subject"],
+                description=draft["description"],
+                priority=draft["priority"],
+                pending_upload_ids=draft.get("pending") or [],
             )
         except ValidationError as exc:
+            form = RequestForm({name: draft.get(name, "") for name in ANSWER_FIELDS}, types=types)
+            form.is_valid()
             apply_service_errors(form, exc)
-        else:
-            messages.success(
-                request,
-                _("Your request %(reference)s was submitted.") % {"reference": item.reference},
-            )
-            return redirect("requests:detail", agency_slug=agency.slug, reference=item.reference)
+            pending = _pending_of_draft(request, agency, draft)
+            return _request_form_page(request, agency, types, form, pending)
+        request.session.pop(DRAFT_KEY.format(agency_id=agency.pk), None)
+        return redirect("requests:submitted", agency_slug=agency.slug, reference=item.reference)
+    pending = _pending_of_draft(request, agency, draft)
+    service = next((t for t in types if t.type_id == draft.get("transaction_type")), None)
+    if service is None:
+        return redirect(f"{reverse('requests:new', args=[agency.slug])}?change=1")
     return render(
-        request, "requests_app/new_request.html", {"agency": agency, "form": form, "types": types}
+        request,
+        "requests_app/new_request_check.html",
+        {
+            "agency": agency,
+            "draft": draft,
+            "service": service,
+            "priority_label": Priority(draft["priority"]).label
+            if draft.get("priority") in Priority.values
+            else "",
+            "pending": pending,
+            "missing_files": len(pending) != len(draft.get("pending") or []),
+        },
     )
+
+
+@login_required
+def request_submitted(request, agency_slug: str, reference: str):
+    """The confirmation panel after a submission: the reference, the expected reply date in
+    working days and what happens next. The beneficiary's own request only."""
+    agency = _agency(agency_slug)
+    with schema_context(agency.schema_name):
+        item = selectors.beneficiary_request(user=request.user, reference=reference)
+        if item is None:
+            raise Http404
+        expectation = selectors.submission_expectation(item=item)
+        return render(
+            request,
+            "requests_app/request_submitted.html",
+            {"agency": agency, "item": item, **expectation},
+        )
 
 
 @login_required

@@ -3,7 +3,7 @@ public document index row, in the caller's transaction."""
 
 from core.files.checks import CheckedFile
 from requests_app.constants import Visibility
-from requests_app.models import Attachment, Comment, Request
+from requests_app.models import Attachment, Comment, PendingUpload, Request
 from requests_app.public.models import DocumentIndex
 from tenants.models import Agency
 
@@ -31,7 +31,39 @@ def attachment_store(
         is_voice=is_voice,
         duration_seconds=duration_seconds,
     )
-    if visibility == Visibility.EXTERNAL:
+    _document_index(agency=agency, item=item, attachment=attachment, uploaded_by=uploaded_by)
+    return attachment
+
+
+def attachment_from_pending(
+    *,
+    agency: Agency,
+    item: Request,
+    visibility: str,
+    pending: PendingUpload,
+    comment: Comment | None = None,
+) -> Attachment:
+    """The attachment of a pending upload the caller has taken (services.uploads): its stored
+    file (checked when it was uploaded) becomes the attachment's, under the same key."""
+    attachment = Attachment.objects.create(
+        request=item,
+        comment=comment,
+        uploaded_by_id=pending.uploaded_by_id,
+        visibility=visibility,
+        file=pending.file.name,
+        original_name=pending.original_name,
+        content_type=pending.content_type,
+        size=pending.size,
+    )
+    _document_index(
+        agency=agency, item=item, attachment=attachment, uploaded_by=pending.uploaded_by_id
+    )
+    return attachment
+
+
+def _document_index(*, agency: Agency, item: Request, attachment: Attachment, uploaded_by) -> None:
+    uploaded_by_id = getattr(uploaded_by, "pk", uploaded_by)
+    if attachment.visibility == Visibility.EXTERNAL:
         request_type = item.transaction_type
         DocumentIndex.objects.create(
             agency=agency,
@@ -44,7 +76,6 @@ def attachment_store(
             name=attachment.original_name,
             content_type=attachment.content_type,
             size=attachment.size,
-            uploaded_by_agency=uploaded_by.pk != item.beneficiary_id,
+            uploaded_by_agency=uploaded_by_id != item.beneficiary_id,
             created_at=attachment.created_at,
         )
-    return attachment

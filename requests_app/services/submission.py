@@ -19,12 +19,11 @@ from requests_app.constants import REFERENCE_NUMBERING, Priority, Status, Visibi
 from requests_app.models import Assignment, Request, TimelineEvent, TransactionType
 from requests_app.public.models import DocumentIndex
 from requests_app.services.distribution import distribution_assign
-from requests_app.services.files import attachment_store
+from requests_app.services.files import attachment_from_pending, attachment_store
 from requests_app.services.index import index_sync
 from requests_app.services.sla import agency_calendar, sla_due_dates
+from requests_app.services.uploads import MAX_ATTACHMENTS, pending_uploads_take
 from tenants.models import Agency
-
-MAX_ATTACHMENTS = 10
 
 
 def _next_reference(agency: Agency, year: int) -> str:
@@ -43,12 +42,16 @@ def request_submit(
     description: str,
     priority: str | None = None,
     attachments: Sequence[UploadedFile] = (),
+    pending_upload_ids: Sequence[int] = (),
 ) -> Request:
     """Create the request in the agency's schema, assign it, index it, notify: one transaction.
 
-    Attachments are checked (size, type from content) before anything is written; invalid
-    input raises ValidationError and changes nothing.
+    Attachments are checked (size, type from content) before anything is written;
+    ``pending_upload_ids`` name the beneficiary's pending uploads (services.uploads), locked and
+    taken in the transaction: another person's, an expired or an already used one refuses the
+    whole submission. Invalid input raises ValidationError and changes nothing.
     """
+    pending_upload_ids = list(dict.fromkeys(pending_upload_ids))
     subject = (subject or "").strip()
     description = (description or "").strip()
     errors: dict[str, list[str]] = {}
@@ -60,7 +63,7 @@ def request_submit(
         errors.setdefault("description", []).append(_("Describe your request."))
     if priority and priority not in Priority.values:
         errors.setdefault("priority", []).append(_("Choose a valid priority."))
-    if len(attachments) > MAX_ATTACHMENTS:
+    if len(attachments) + len(pending_upload_ids) > MAX_ATTACHMENTS:
         errors.setdefault("attachments", []).append(
             _("At most %(n)s attachments.") % {"n": MAX_ATTACHMENTS}
         )
@@ -81,6 +84,7 @@ def request_submit(
         if errors:
             raise ValidationError(errors)
         with transaction.atomic():
+            taken = pending_uploads_take(user=beneficiary, ids=pending_upload_ids)
             now = timezone.now()
             item = Request.objects.create(
                 # A placeholder: the number is taken last (below), so the agency's counter
@@ -104,12 +108,16 @@ def request_submit(
                     visibility=Visibility.EXTERNAL,
                     checked=upload,
                 )
+            for pending in taken:
+                attachment_from_pending(
+                    agency=agency, item=item, visibility=Visibility.EXTERNAL, pending=pending
+                )
             TimelineEvent.objects.create(
                 request=item,
                 kind=TimelineEvent.SUBMITTED,
                 visibility=Visibility.EXTERNAL,
                 actor=beneficiary,
-                data={"attachments": len(checked)},
+                data={"attachments": len(checked) + len(taken)},
             )
             assignee, decision = distribution_assign(request=item, now=now)
             Assignment.objects.create(request=item, assignee=assignee, decision=decision)
@@ -156,4 +164,4 @@ def request_submit(
     return item
 
 
-__all__ = ["request_submit", "Status"]
+__all__ = ["MAX_ATTACHMENTS", "request_submit", "Status"]

@@ -67,9 +67,10 @@ def uses_project_layout(page) -> bool:
 
 
 def submit_main_form(page) -> None:
-    """Click the submit button of the page's form (not the language switch in the top bar)."""
+    """Click the submit button of the page's form (not the language switch in the top bar,
+    nor a hidden default button a form may start with)."""
     assert uses_project_layout(page), NOT_OURS.format(url=page.url)
-    page.locator("main form").first.locator('button[type="submit"]').first.click()
+    page.locator("main form").first.locator('button[type="submit"]:visible').first.click()
 
 
 def html_lang_dir(page) -> tuple[str, str]:

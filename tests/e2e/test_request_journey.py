@@ -161,9 +161,14 @@ def test_request_journey_in_arabic(live_url, new_context, journey, orm, artifact
     person.set_input_files("#id_attachments", str(upload))
     shot(person, "2-beneficiary-form-filled")
     submit_main_form(person)
-
-    person.wait_for_url(re.compile(r".*/requests/alpha/[A-Z0-9]+-\d{4}-\d{6}/$"))
-    reference = person.url.rstrip("/").rsplit("/", 1)[-1]
+    # "Check your answers", then the confirmation panel, then the request's page.
+    person.wait_for_url(re.compile(r".*/requests/new/alpha/check/$"))
+    expect(person.locator("[data-files]")).to_contain_text(ATTACHMENT_NAME)
+    submit_main_form(person)
+    person.wait_for_url(re.compile(r".*/requests/alpha/[A-Z0-9]+-\d{4}-\d{6}/submitted/$"))
+    reference = person.locator("[data-reference]").inner_text().strip()
+    person.locator(f"main a[href$='/{reference}/']").click()
+    person.wait_for_url(re.compile(rf".*/requests/alpha/{reference}/$"))
     assert_lang(person, "ar", "rtl")
     expect(person.locator("main h1")).to_contain_text(SUBJECT)
     expect(person.locator("main h1")).to_contain_text(reference)

@@ -232,8 +232,14 @@ def test_new_request_with_bad_input_creates_nothing(
     private = tmp_path / "private"
     assert not private.exists() or not any(p.is_file() for p in private.rglob("*"))
 
-    # the same form, corrected, goes through
+    # the same form, corrected, goes through "check your answers" (nothing created yet), then
+    # the confirmation creates it
     response = client.post(url, {**good, "attachments": [png_upload()]})
+    assert response.status_code == 302
+    check = reverse("requests:check", kwargs={"agency_slug": agency_a.slug})
+    assert response["Location"] == check
+    assert _world_state(agency_a, agency_b) == before
+    response = client.post(check)
     assert response.status_code == 302
     after = _world_state(agency_a, agency_b)
     assert after["index"] == before["index"] + 1

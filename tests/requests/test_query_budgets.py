@@ -28,6 +28,13 @@ comes from the same per-user cache as the permissions):
                                                                                 comments)
     queue (GET), assignee / supervisor      15 / 17  15 / 17  11 / 11  11 / 11
 
+Issue 12 (files uploaded first, "check your answers"): the submission that takes two pending
+uploads costs 51 (the 44 above, the pending rows locked, collected and deleted: 3, and an
+attachment and its document index row per file: 4); the beneficiary's form POST with a file,
+stored as a pending upload with the draft in the session, 14; the confirmation POST on "check
+your answers", which submits with one pending upload, 58 (the session, the user, the agency,
+its catalogue and the search path around the submission's 49).
+
 (*) The comment service now checks that its author may comment: the author's membership and
 roles, loaded once per user object. In a web request the workspace guard has loaded them
 already (0 more queries); here the service is called with a fresh user object.
@@ -56,7 +63,7 @@ from django_tenants.utils import schema_context
 from core.files.storage import reset_private_storage
 from requests_app.constants import Visibility
 from requests_app.models import ApprovalRequest, Request
-from requests_app.services import comment_add, request_resolve
+from requests_app.services import comment_add, request_resolve, request_submit
 from requests_app.services.approvals import approval_decide, request_reassign
 from requests_app.services.sla import sla_sweep
 from tests.factories import make_beneficiary, make_request, pdf_upload, png_upload
@@ -65,6 +72,9 @@ from tests.requests.test_approvals import Org
 
 BUDGETS = {
     "submit": 44,
+    "submit_pending": 51,
+    "form_post_with_file": 14,
+    "check_and_submit": 58,
     "comment": 26,
     "resolve": 30,
     "reassign_ask": 22,
@@ -98,6 +108,66 @@ def test_submission_budget(org, django_assert_max_num_queries, django_capture_on
 
     if os.environ.get("BUDGET_SHOW"):
         for q in captured.captured_queries:
+            print("  ", q["sql"][:160])
+
+
+def test_submission_with_pending_uploads_budget(
+    org, private_media, django_assert_max_num_queries, django_capture_on_commit_callbacks
+):
+    """The same submission taking two pending uploads (files uploaded first): they are
+    locked and deleted in one query each, and become attachments (a row and a document index
+    row each, as uploaded files do)."""
+    from requests_app.services.uploads import pending_upload_add
+
+    beneficiary = make_beneficiary()
+    make_request(org.agency, beneficiary=make_beneficiary(), request_type=org.type)  # warm
+    with schema_context(org.agency.schema_name):
+        pending, _errors = pending_upload_add(
+            agency=org.agency, user=beneficiary, uploads=[png_upload(), pdf_upload()]
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        with budget("submit_pending", django_assert_max_num_queries) as captured:
+            request_submit(
+                agency=org.agency,
+                beneficiary=beneficiary,
+                transaction_type_id=org.type.pk,
+                subject="طلب",
+                description="وصف",
+                pending_upload_ids=[p.pk for p in pending],
+            )
+    print(f"\n[budget] submit with 2 pending uploads: {len(captured)} queries")
+
+
+def test_request_form_and_check_your_answers_budget(
+    client, org, private_media, django_assert_max_num_queries, django_capture_on_commit_callbacks
+):
+    """The beneficiary's two POSTs: the form with a file (stored as a pending upload, the draft
+    kept in the session) and the confirmation on "check your answers" (the submission)."""
+    beneficiary = make_beneficiary()
+    client.force_login(beneficiary)
+    slug = org.agency.slug
+    form = reverse("requests:new", kwargs={"agency_slug": slug})
+    check = reverse("requests:check", kwargs={"agency_slug": slug})
+    data = {
+        "transaction_type": org.type.pk,
+        "subject": "طلب",
+        "priority": "normal",
+        "description": "وصف",
+    }
+    client.post(form, {**data, "attachments": [png_upload()]})  # warm
+    client.post(check)
+    with budget("form_post_with_file", django_assert_max_num_queries) as posted:
+        response = client.post(form, {**data, "attachments": [png_upload()]})
+    assert response.status_code == 302
+    with django_capture_on_commit_callbacks(execute=True):
+        with budget("check_and_submit", django_assert_max_num_queries) as submitted:
+            response = client.post(check)
+    assert response.status_code == 302 and "/submitted/" in response["Location"]
+    print(f"\n[budget] form POST with a file: {len(posted)}, confirm: {len(submitted)} queries")
+    import os
+
+    if os.environ.get("BUDGET_SHOW"):
+        for q in posted.captured_queries + submitted.captured_queries:
             print("  ", q["sql"][:160])
 
 
