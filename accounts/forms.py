@@ -4,22 +4,12 @@ from allauth.account import forms as allauth_forms
 from allauth.account.adapter import get_adapter
 from allauth.core import ratelimit
 from django import forms
-from django.core.exceptions import ValidationError
 from django.db import models
 from django.shortcuts import redirect
 from django.utils.translation import gettext_lazy as _
 
-from accounts import identity, pending, services
+from accounts import identity, pending, services, signup_steps
 from accounts.models import User
-
-NAME_FIELDS = [
-    ("first_name_ar", _("First name (Arabic)"), "ar"),
-    ("father_name_ar", _("Father's name (Arabic)"), "ar"),
-    ("family_name_ar", _("Family name (Arabic)"), "ar"),
-    ("first_name_en", _("First name (English)"), "en"),
-    ("father_name_en", _("Father's name (English)"), "en"),
-    ("family_name_en", _("Family name (English)"), "en"),
-]
 
 
 class LoginForm(allauth_forms.LoginForm):
@@ -84,90 +74,40 @@ class AddEmailForm(allauth_forms.AddEmailForm):
 
 
 class SignupForm(allauth_forms.SignupForm):
-    """Beneficiary registration (R-1)."""
-
-    identity_type = forms.ChoiceField(label=_("Identity type"), choices=identity.IDENTITY_TYPES)
-    identity_number = forms.CharField(
-        label=_("Identity number"),
-        max_length=20,
-        widget=forms.TextInput(attrs={"inputmode": "numeric", "dir": "ltr"}),
-    )
-    birth_calendar = forms.ChoiceField(
-        label=_("Calendar of the date of birth"),
-        choices=identity.CALENDARS,
-        initial=identity.HIJRI,
-        widget=forms.RadioSelect,
-    )
-    birth_date = forms.CharField(
-        label=_("Date of birth (year-month-day)"),
-        max_length=10,
-        widget=forms.TextInput(attrs={"placeholder": "1415-06-21", "dir": "ltr"}),
-    )
-    location = forms.ChoiceField(
-        label=_("Location"), choices=User.LOCATIONS, initial=User.INSIDE, widget=forms.RadioSelect
-    )
-    mobile = forms.CharField(
-        label=_("Mobile number"),
-        max_length=20,
-        widget=forms.TextInput(
-            attrs={
-                "inputmode": "tel",
-                "autocomplete": "tel",
-                "dir": "ltr",
-                "placeholder": "+9665XXXXXXXX",
-            }
-        ),
-    )
-    preferred_language = forms.ChoiceField(
-        label=_("Preferred language"), choices=[("ar", "العربية"), ("en", "English")]
-    )
-
-    field_order = [
-        *[name for name, _label, _lang in NAME_FIELDS],
-        "identity_type",
-        "identity_number",
-        "birth_calendar",
-        "birth_date",
-        "location",
-        "mobile",
-        "email",
-        "password1",
-        "password2",
-        "preferred_language",
-    ]
+    """Beneficiary registration (R-1), the last of accounts.signup_steps: the password here,
+    every other answer from the steps kept in the session (the view passes them in ``data``),
+    checked again by each step's form before allauth creates the account."""
 
     def __init__(self, *args, **kwargs):
         # Accounts that already hold the identity number, email or mobile typed (see try_save).
         self.registered_owners: dict[int, User] = {}
+        # Steps whose answers no longer pass (the view sends the person back to the first).
+        self.step_errors: dict[str, dict] = {}
+        self.step_data: dict = {}
         super().__init__(*args, **kwargs)
-        for name, label, lang in NAME_FIELDS:
-            self.fields[name] = forms.CharField(
-                label=label,
-                max_length=60,
-                widget=forms.TextInput(
-                    attrs={"dir": "rtl" if lang == "ar" else "ltr", "lang": lang}
-                ),
-            )
-        self.order_fields(self.field_order)
-        self.fields["email"].widget.attrs.update({"dir": "ltr", "placeholder": "name@example.sa"})
+        self.fields["email"].widget = forms.HiddenInput()
+        self.fields["email"].error_messages["required"] = _("Enter your email address.")
+        self.fields["password1"].error_messages["required"] = _("Enter a password.")
+        self.fields["password2"].error_messages["required"] = _("Enter the password again.")
         for name in ("password1", "password2"):
-            self.fields[name].widget.attrs["dir"] = "ltr"
-        from django.utils.translation import get_language
+            self.fields[name].widget.attrs.update({"dir": "ltr", "class": "form-control"})
 
-        self.fields["preferred_language"].initial = get_language() or "ar"
-
-    def clean_identity_number(self) -> str:
-        identity_type = self.cleaned_data.get("identity_type")
-        number = identity.normalize_identity(identity_type, self.cleaned_data["identity_number"])
-        self._note_owner(
-            User.objects.filter(identity_hash__in=identity.identity_lookup_hashes(number))
-        )
-        return number
-
-    def clean_mobile(self) -> str:
-        mobile = identity.normalize_mobile(self.cleaned_data["mobile"])
-        self._note_owner(User.objects.filter(mobile=mobile))
-        return mobile
+    def clean(self):
+        for step, form_class in signup_steps.STEP_FORMS.items():
+            step_form = form_class(self.data)
+            if step_form.is_valid():
+                self.step_data.update(step_form.cleaned_data)
+            else:
+                self.step_errors[step] = step_form.errors
+        if self.step_errors:
+            self.add_error(None, _("Some of your answers need checking."))
+        else:
+            number = self.step_data["identity_number"]
+            self._note_owner(
+                User.objects.filter(identity_hash__in=identity.identity_lookup_hashes(number))
+            )
+            self._note_owner(User.objects.filter(mobile=self.step_data["mobile"]))
+        return super().clean()
 
     def validate_unique_email(self, value: str) -> str:
         # Not allauth's check, which says "already registered" when verification is optional.
@@ -192,7 +132,7 @@ class SignupForm(allauth_forms.SignupForm):
         from allauth.account.signals import user_signed_up
 
         email = self.cleaned_data["email"]
-        mobile = self.cleaned_data["mobile"]
+        mobile = self.step_data["mobile"]
         if self.registered_owners:
             owners = [
                 owner
@@ -214,24 +154,13 @@ class SignupForm(allauth_forms.SignupForm):
         pending.start(request, user=user, mobile=mobile)
         return user, redirect("accounts:verify_mobile")
 
-    def clean(self):
-        cleaned = super().clean()
-        if cleaned.get("birth_date") and cleaned.get("birth_calendar"):
-            try:
-                cleaned["birth_date_gregorian"] = identity.parse_birth_date(
-                    cleaned["birth_date"], cleaned["birth_calendar"]
-                )
-            except ValidationError as exc:
-                self.add_error("birth_date", exc)
-        return cleaned
-
     def profile_data(self) -> dict:
-        data = self.cleaned_data
+        data = self.step_data
         return {
             "identity_type": data["identity_type"],
             "identity_number": data["identity_number"],
-            "names": {name: data[name] for name, _label, _lang in NAME_FIELDS},
-            "birth_date": data["birth_date_gregorian"],
+            "names": {name: data[name] for name in signup_steps.NAME_FIELDS},
+            "birth_date": data["birth_date"],
             "birth_calendar": data["birth_calendar"],
             "location": data["location"],
             "mobile": data["mobile"],

@@ -118,6 +118,16 @@ def decrypt_identity(token: str) -> str:
     return _fernet().decrypt(token.encode()).decode()
 
 
+def seal(text: str) -> str:
+    """Encrypt any short text with the field key (e.g. sign-up answers kept in the session)."""
+    return _fernet().encrypt(text.encode()).decode()
+
+
+def unseal(token: str, *, max_age: int) -> str:
+    """The text of ``seal``; raises cryptography's InvalidToken when older than ``max_age`` s."""
+    return _fernet().decrypt(token.encode(), ttl=max_age).decode()
+
+
 def reencrypt_identity(token: str) -> str:
     """The same number encrypted with the current (first) key."""
     return _fernet().rotate(token.encode()).decode()
@@ -149,17 +159,28 @@ HIJRI = "hijri"
 CALENDARS = [(HIJRI, _("Hijri")), (GREGORIAN, _("Gregorian"))]
 
 
-def parse_birth_date(value: str, calendar: str, today: date | None = None) -> date:
-    """Parse YYYY-MM-DD in the chosen calendar and return the Gregorian date."""
+# The range of hijridate's Umm al-Qura tables (1343-1500 AH, 1924-2077 CE).
+HIJRI_YEARS = (1343, 1500)
+
+
+def birth_date_from_parts(
+    *, day: int, month: int, year: int, calendar: str, today: date | None = None
+) -> date:
+    """The Gregorian date of birth from a day, month and year in the chosen calendar.
+
+    A Hijri date is converted with the Umm al-Qura calendar (hijridate), the calendar of
+    Saudi documents; a Hijri year outside its tables is refused with a message saying so
+    (usually a Gregorian year typed with "Hijri" chosen).
+    """
     today = today or date.today()
-    match = re.fullmatch(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})", normalize_digits(value).strip())
-    if not match:
-        raise ValidationError(
-            _("Enter the date as year-month-day, e.g. 1415-06-21."), code="date_format"
-        )
-    year, month, day = (int(part) for part in match.groups())
     try:
         if calendar == HIJRI:
+            if not HIJRI_YEARS[0] <= year <= HIJRI_YEARS[1]:
+                raise ValidationError(
+                    _("A Hijri year is between %(first)s and %(last)s. Is it a Gregorian date?")
+                    % {"first": HIJRI_YEARS[0], "last": HIJRI_YEARS[1]},
+                    code="hijri_year",
+                )
             result = Hijri(year, month, day).to_gregorian()
             result = date(result.year, result.month, result.day)
         elif calendar == GREGORIAN:
@@ -173,6 +194,17 @@ def parse_birth_date(value: str, calendar: str, today: date | None = None) -> da
     if result.year < today.year - 130:
         raise ValidationError(_("This date of birth is too far in the past."), code="date_old")
     return result
+
+
+def parse_birth_date(value: str, calendar: str, today: date | None = None) -> date:
+    """Parse YYYY-MM-DD in the chosen calendar and return the Gregorian date."""
+    match = re.fullmatch(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})", normalize_digits(value).strip())
+    if not match:
+        raise ValidationError(
+            _("Enter the date as year-month-day, e.g. 1415-06-21."), code="date_format"
+        )
+    year, month, day = (int(part) for part in match.groups())
+    return birth_date_from_parts(day=day, month=month, year=year, calendar=calendar, today=today)
 
 
 def to_hijri(value: date) -> str:

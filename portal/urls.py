@@ -27,6 +27,10 @@ public_patterns = [
 ]
 
 account_patterns = [
+    # Registration in steps (accounts.signup_steps); the first is allauth's "account_signup".
+    path("signup/names/", account_views.signup_names, name="signup_names"),
+    path("signup/contact/", account_views.signup_contact, name="signup_contact"),
+    path("signup/password/", account_views.signup_password, name="signup_password"),
     path("mobile/verify/", account_views.verify_mobile, name="verify_mobile"),
     path("mobile/resend/", account_views.resend_mobile_code, name="resend_mobile_code"),
     path(
@@ -40,6 +44,8 @@ urlpatterns = [
     path("", include((public_patterns, "portal"))),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include((account_patterns, "accounts"))),
+    # Before allauth's own: registration starts with the identity step.
+    path("accounts/signup/", account_views.signup_identity, name="account_signup"),
     # Before allauth's own URL of the same name: the project's rule on removing a last key.
     path(
         "accounts/2fa/webauthn/keys/<int:pk>/remove/",

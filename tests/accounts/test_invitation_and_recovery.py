@@ -47,9 +47,9 @@ def test_garbage_invitation_links_are_refused_cleanly(client, db):
 
 
 def test_signup_sends_email_verification_link(client, db, mailoutbox):
-    from tests.accounts.test_signup_login import signup_data
+    from tests.accounts.signup import sign_up, signup_data
 
-    client.post(reverse("account_signup"), signup_data())
+    sign_up(client, signup_data())
     address = EmailAddress.objects.get(email="abdullah@example.sa")
     assert not address.verified
     run_pending_jobs()

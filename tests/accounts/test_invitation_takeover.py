@@ -16,7 +16,7 @@ from accounts.models import SmsMessage, User
 from tenants.models import AgencyMember, PlatformAuditEvent
 from tenants.services import agency_onboard, employee_invite
 from tenants.staff.models import Invitation, Membership, Role
-from tests.accounts.test_signup_login import signup_data
+from tests.accounts.signup import sign_up, signup_data
 from tests.factories import PASSWORD, make_beneficiary, make_employee
 from tests.jobs import run_pending_jobs
 
@@ -38,7 +38,7 @@ def _fresh_rate_limits():
 def squat(email: str = TARGET) -> User:
     """An outsider signs up with someone else's address (left unverified) and stays signed in."""
     outsider = Client()
-    response = outsider.post(reverse("account_signup"), signup_data(email=email))
+    response = sign_up(outsider, signup_data(email=email))
     assert response.status_code == 302
     user = User.objects.get(email=email)
     # The outsider controls their own mobile: confirming its code signs them in.

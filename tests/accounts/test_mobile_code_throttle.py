@@ -9,7 +9,7 @@ from django.db.models import F
 from django.urls import reverse
 
 from accounts.models import MobileVerification, SmsMessage, User
-from tests.accounts.test_signup_login import signup_data
+from tests.accounts.signup import sign_up, signup_data
 from tests.factories import make_beneficiary, mobile_number
 from tests.jobs import run_pending_jobs
 
@@ -42,7 +42,7 @@ def messages_of(response) -> str:
 
 def test_a_burst_of_resends_after_signup_sends_only_the_first_code(client, db):
     client.cookies["muamalat_language"] = "en"
-    client.post(reverse("account_signup"), signup_data())
+    sign_up(client, signup_data())
     user = User.objects.get(email="abdullah@example.sa")
     for _ in range(8):
         response = client.post(RESEND, follow=True)

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from accounts.models import SmsMessage, User
 from notifications.models import Notification
-from tests.accounts.test_signup_login import signup_data
+from tests.accounts.signup import sign_up, signup_data
 from tests.factories import PASSWORD, make_beneficiary, mobile_number, national_id
 from tests.jobs import run_pending_jobs
 
@@ -47,7 +47,7 @@ def test_registered_details_lead_to_the_same_page_as_new_ones(client, db, regist
     client.cookies["muamalat_language"] = "en"
 
     genuine = new_details()
-    response = client.post(reverse("account_signup"), signup_data(**genuine))
+    response = sign_up(client, signup_data(**genuine))
     assert response.status_code == 302 and response["Location"] == VERIFY
     genuine_page = client.get(VERIFY)
     assert "_auth_user_id" not in client.session  # signed in only once the code is confirmed
@@ -62,7 +62,7 @@ def test_registered_details_lead_to_the_same_page_as_new_ones(client, db, regist
         "mobile": "0" + owner.mobile.removeprefix("+966"),
     }[registered]
     users_before = User.objects.count()
-    response = other.post(reverse("account_signup"), signup_data(**attempt))
+    response = sign_up(other, signup_data(**attempt))
     assert response.status_code == 302 and response["Location"] == VERIFY
     attempt_page = other.get(VERIFY)
     assert User.objects.count() == users_before
@@ -88,7 +88,7 @@ def test_registered_details_lead_to_the_same_page_as_new_ones(client, db, regist
 
 
 def test_the_genuine_journey_signs_in_after_the_code(client, db):
-    client.post(reverse("account_signup"), signup_data())
+    sign_up(client, signup_data())
     user = User.objects.get(email="abdullah@example.sa")
     run_pending_jobs()
     bodies = SmsMessage.objects.filter(to=user.mobile).values_list("body", flat=True)
@@ -104,7 +104,7 @@ def test_the_genuine_journey_signs_in_after_the_code(client, db):
 def test_codes_typed_for_a_refused_sign_up_fail_like_wrong_codes(client, db, settings):
     owner = make_beneficiary()
     client.cookies["muamalat_language"] = "en"
-    client.post(reverse("account_signup"), signup_data(identity_number=owner.identity_number))
+    sign_up(client, signup_data(identity_number=owner.identity_number))
     for _ in range(settings.MOBILE_CODE_MAX_ATTEMPTS):
         response = client.post(VERIFY, {"code": "123456"})
         assert response.status_code == 200
@@ -121,16 +121,14 @@ def test_codes_typed_for_a_refused_sign_up_fail_like_wrong_codes(client, db, set
 def test_real_errors_stay_errors_and_tell_nobody(client, db):
     owner = make_beneficiary()
     client.cookies["muamalat_language"] = "en"
-    response = client.post(
-        reverse("account_signup"),
+    response = sign_up(
+        client,
         signup_data(identity_number=owner.identity_number, password1="short", password2="short"),
     )
     assert response.status_code == 200
     errors = response.context["form"].errors
     assert "password1" in errors and "identity_number" not in errors
-    response = client.post(
-        reverse("account_signup"), signup_data(email=owner.email, password2=PASSWORD + "x")
-    )
+    response = sign_up(client, signup_data(email=owner.email, password2=PASSWORD + "x"))
     assert response.status_code == 200
     assert "email" not in response.context["form"].errors
     assert not Notification.objects.filter(recipient=owner, event=NOTICE).exists()
@@ -139,5 +137,5 @@ def test_real_errors_stay_errors_and_tell_nobody(client, db):
 def test_an_owner_gets_at_most_three_notices_a_day(client, db):
     owner = make_beneficiary()
     for _ in range(5):
-        client.post(reverse("account_signup"), signup_data(identity_number=owner.identity_number))
+        sign_up(client, signup_data(identity_number=owner.identity_number))
     assert Notification.objects.filter(recipient=owner, event=NOTICE).count() == 3

@@ -11,48 +11,106 @@ VERIFY = "/accounts/mobile/verify/"
 
 def registration_data(seed: int, **overrides) -> dict:
     data = {
+        "identity_type": "national_id",
+        "identity_number": national_id(seed),
+        "birth_calendar": "hijri",
+        "birth_day": "15",
+        "birth_month": "3",
+        "birth_year": "1412",
         "first_name_ar": "عبدالله",
         "father_name_ar": "سعد",
         "family_name_ar": "القحطاني",
         "first_name_en": "Abdullah",
         "father_name_en": "Saad",
         "family_name_en": "Alqahtani",
-        "identity_type": "national_id",
-        "identity_number": national_id(seed),
-        "birth_calendar": "hijri",
-        "birth_date": "1412-03-15",
-        "location": "inside",
-        "mobile": mobile_number(seed),
+        # typed the local way, as most people do
+        "mobile": "0" + mobile_number(seed).removeprefix("+966"),
         "email": f"e2e-reg-{seed}@example.sa",
+        "location": "inside",
+        "preferred_language": "ar",
         "password1": PASSWORD,
         "password2": PASSWORD,
-        "preferred_language": "ar",
     }
     data.update(overrides)
     return data
 
 
-def fill_signup(page, data: dict) -> None:
-    """Fill the registration form the way a person does: by the fields' ids."""
-    for name in (
-        "first_name_ar",
-        "father_name_ar",
-        "family_name_ar",
-        "first_name_en",
-        "father_name_en",
-        "family_name_en",
-    ):
-        page.fill(f"#id_{name}", data[name])
-    page.select_option("#id_identity_type", data["identity_type"])
-    page.fill("#id_identity_number", data["identity_number"])
-    page.check(f'input[name="birth_calendar"][value="{data["birth_calendar"]}"]')
-    page.fill("#id_birth_date", data["birth_date"])
-    page.check(f'input[name="location"][value="{data["location"]}"]')
-    page.fill("#id_mobile", data["mobile"])
-    page.fill("#id_email", data["email"])
-    page.fill("#id_password1", data["password1"])
-    page.fill("#id_password2", data["password2"])
-    page.select_option("#id_preferred_language", data["preferred_language"])
+# The registration's steps (accounts.signup_steps) and what a person fills on each.
+SIGNUP_STEPS = [
+    (
+        "/accounts/signup/",
+        [
+            "identity_type",
+            "identity_number",
+            "birth_calendar",
+            "birth_day",
+            "birth_month",
+            "birth_year",
+        ],
+    ),
+    (
+        "/accounts/signup/names/",
+        [
+            "first_name_ar",
+            "father_name_ar",
+            "family_name_ar",
+            "first_name_en",
+            "father_name_en",
+            "family_name_en",
+        ],
+    ),
+    ("/accounts/signup/contact/", ["mobile", "email", "location", "preferred_language"]),
+    ("/accounts/signup/password/", ["password1", "password2"]),
+]
+RADIOS = {"identity_type", "birth_calendar", "location", "preferred_language"}
+
+
+class Pace:
+    """How fast the person is: ``key_delay`` ms per key, ``field_pause`` ms moving to the next
+    field, ``reading`` ms reading each new page. Zero: as fast as Playwright goes."""
+
+    def __init__(self, key_delay: int = 0, field_pause: int = 0, reading: int = 0):
+        self.key_delay, self.field_pause, self.reading = key_delay, field_pause, reading
+
+
+FAST = Pace()
+HUMAN = Pace(key_delay=80, field_pause=600, reading=1000)
+
+
+def fill_field(page, name: str, value: str, pace: Pace = FAST) -> None:
+    if name in RADIOS:
+        page.locator(f'input[name="{name}"][value="{value}"]').check()
+    elif pace.key_delay:
+        page.locator(f"#id_{name}").click()
+        page.keyboard.type(value, delay=pace.key_delay)
+    else:
+        page.fill(f"#id_{name}", value)
+    if pace.field_pause:
+        page.wait_for_timeout(pace.field_pause)
+
+
+def fill_step(page, fields: list[str], data: dict, pace: Pace = FAST) -> None:
+    """Fill one step's page; the English name is folded away: opened when there is one."""
+    if pace.reading:
+        page.wait_for_timeout(pace.reading)
+    for name in fields:
+        if name == "first_name_en" and data.get(name):
+            summary = page.locator("#english-name summary")
+            if page.locator("#english-name[open]").count() == 0:
+                summary.click()
+        if data.get(name) or name in RADIOS:
+            fill_field(page, name, data[name], pace)
+
+
+def fill_signup(page, data: dict, pace: Pace = FAST, *, base_url: str = "") -> None:
+    """Go through the registration's steps the way a person does, submitting each; stops
+    on the last one before submitting it (the caller submits)."""
+    for index, (path, fields) in enumerate(SIGNUP_STEPS):
+        if base_url:
+            page.wait_for_url(base_url + path)
+        fill_step(page, fields, data, pace)
+        if index < len(SIGNUP_STEPS) - 1:
+            submit_main_form(page)
 
 
 NOT_OURS = (

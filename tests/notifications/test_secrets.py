@@ -159,10 +159,10 @@ def test_password_reset_link_only_in_the_delivered_email(client, db, mailoutbox,
 
 
 def test_email_confirmation_link_only_in_the_delivered_email(client, db, mailoutbox, debug_logs):
-    from tests.accounts.test_signup_login import signup_data
+    from tests.accounts.signup import sign_up, signup_data
 
     # an address of its own: allauth rate-limits confirmation emails per address (in the cache)
-    client.post(reverse("account_signup"), signup_data(email="confirm.secret@example.sa"))
+    sign_up(client, signup_data(email="confirm.secret@example.sa"))
     address = EmailAddress.objects.get(email="confirm.secret@example.sa")
     assert "/accounts/confirm-email/" not in str(stored_texts())
     run_pending_jobs()
