@@ -108,6 +108,27 @@ class MenuEntry:
 
 
 @dataclass(frozen=True)
+class OverviewPanel:
+    """A block of the workspace overview (the agency's home page): ``template`` rendered with
+    ``context`` (its own variables under ``panel``); ``order`` places it among every module's."""
+
+    template: str
+    context: Mapping[str, Any]
+    order: int = 500
+
+
+@dataclass(frozen=True)
+class SetupStep:
+    """One item of a new agency's first-run checklist on the overview: ticked when ``done``
+    (derived from the agency's data, never a stored flag), linking to where it is done."""
+
+    label: str | Promise
+    done: bool
+    url: str
+    order: int = 500
+
+
+@dataclass(frozen=True)
 class Module:
     """What one app brings to the platform. URL lists and routes are dotted paths, imported
     when the root URLconf / ASGI routing is built (not when the registry is read)."""
@@ -124,6 +145,13 @@ class Module:
     workspace_urls: str | None = None
     # "app.routing.websocket_urlpatterns": channels routes, mounted at the root.
     websocket_routes: str | None = None
+    # "app.overview.workload": callables (request) -> OverviewPanel | None, for the overview
+    # of whoever opens the workspace (None: nothing to show them). Their queries must not
+    # grow with the agency's data.
+    overview_panels: Sequence[str] = ()
+    # "app.overview.setup_steps": a callable (request) -> list[SetupStep], the steps of the
+    # first-run checklist this user can do (those of permissions they hold).
+    setup_steps: str | None = None
 
 
 # --- the registry ---------------------------------------------------------------------------
@@ -240,6 +268,28 @@ def websocket_urlpatterns() -> list:
         if module.websocket_routes
         for route in import_string(module.websocket_routes)
     ]
+
+
+def overview_panels(request) -> list[OverviewPanel]:
+    """The overview's blocks every module has for this request's user, in order."""
+    panels = [
+        panel
+        for module in modules()
+        for dotted in module.overview_panels
+        if (panel := import_string(dotted)(request)) is not None
+    ]
+    return sorted(panels, key=lambda panel: panel.order)
+
+
+def setup_steps(request) -> list[SetupStep]:
+    """The first-run checklist's steps of every module for this request's user, in order."""
+    steps = [
+        step
+        for module in modules()
+        if module.setup_steps
+        for step in import_string(module.setup_steps)(request)
+    ]
+    return sorted(steps, key=lambda step: step.order)
 
 
 class EventsView(Mapping):

@@ -240,19 +240,20 @@ class LeaveForm(forms.Form):
 
 
 class ReassignForm(forms.Form):
+    """The new assignee among requests_app.selectors.reassign_candidates (never the actor nor
+    the current assignee), each shown with department and job title."""
+
     new_assignee = forms.ModelChoiceField(label=_("New assignee"), queryset=None)
     reason = forms.CharField(
         label=_("Reason"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
     )
 
-    def __init__(self, *args, **kwargs):
-        from tenants.staff.models import Membership
+    def __init__(self, *args, item, actor, **kwargs):
+        from requests_app.selectors import reassign_candidate_label, reassign_candidates
 
         super().__init__(*args, **kwargs)
-        self.fields["new_assignee"].queryset = (
-            Membership.objects.filter(is_active=True).select_related("user").order_by("id")
-        )
-        self.fields["new_assignee"].label_from_instance = lambda m: m.user.display_name
+        self.fields["new_assignee"].queryset = reassign_candidates(item=item, actor=actor)
+        self.fields["new_assignee"].label_from_instance = reassign_candidate_label
 
 
 class PostponeForm(forms.Form):

@@ -88,4 +88,6 @@ MODULE = Module(
     ],
     workspace_urls="requests_app.urls.workspace_urlpatterns",
     websocket_routes="requests_app.routing.websocket_urlpatterns",
+    overview_panels=["requests_app.overview.workload"],
+    setup_steps="requests_app.overview.setup_steps",
 )

@@ -1,16 +1,26 @@
 """Reads for request pages. Public-side reads use only the public schema (index, catalogue)."""
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from django.db.models import Count, F, Q, QuerySet
 
 from accounts.models import User
 from appointments.sources import EntryLink
 from requests_app.constants import OPEN_STATUSES, PRIORITY_RANK, Status, Visibility
-from requests_app.models import Attachment, Comment, Request, TimelineEvent, TransactionType
+from requests_app.models import (
+    Assignment,
+    Attachment,
+    Comment,
+    Request,
+    TimelineEvent,
+    TransactionType,
+)
 from requests_app.module import Perm
 from requests_app.public.models import CatalogueEntry, RequestIndex
 from requests_app.search import normalize
 from tenants.models import Agency
-from tenants.selectors import department_scope, department_scope_subquery
+from tenants.selectors import department_scope, department_scope_subquery, memberships_holding
 from tenants.staff.models import Membership
 from tenants.urls_helpers import workspace_reverse
 
@@ -23,6 +33,11 @@ QUEUE_STATES = [
     Status.REJECTED,
 ]
 LATE = "late"
+# Open, clock running, not late yet, and due within this much of the agency's working time:
+# one working day of the default calendar (08:00-16:00), i.e. what needs attention before
+# tomorrow's same hour.
+DUE_SOON = "due_soon"
+DUE_SOON_WORKING_HOURS = 8
 QUEUE_SORTS = {
     "newest": ("-created_at", "-id"),
     "oldest": ("created_at", "id"),
@@ -185,6 +200,8 @@ def queue(
         qs = qs.filter(assignee__isnull=True, status__in=OPEN_STATUSES)
     if state == LATE:
         qs = qs.filter(is_late=True, status__in=OPEN_STATUSES)
+    elif state == DUE_SOON:
+        qs = qs.filter(_due_soon(due_soon_horizon()))
     elif state:
         qs = qs.filter(status=state)
     if priority:
@@ -194,6 +211,57 @@ def queue(
     return qs.select_related("transaction_type", "beneficiary", "assignee__user").order_by(
         *QUEUE_SORTS.get(sort, QUEUE_SORTS["newest"])
     )
+
+
+def due_soon_horizon(now: datetime | None = None) -> datetime:
+    """The instant DUE_SOON_WORKING_HOURS of the agency's working time from ``now``: a request
+    due before it is due soon. Two queries (the calendar and its holidays)."""
+    from django.utils import timezone
+
+    from requests_app.services.sla import HOUR, agency_calendar
+
+    calendar, _config = agency_calendar()
+    return calendar.add_working_seconds(now or timezone.now(), DUE_SOON_WORKING_HOURS * HOUR)
+
+
+def _due_soon(horizon: datetime) -> Q:
+    # Stored due dates assume no pause (a pause only pushes the real one later), so a request
+    # that was paused may be counted a little early: on the safe side.
+    return Q(status__in=(Status.NEW, Status.IN_PROGRESS), is_late=False, due_at__lte=horizon)
+
+
+WORKLOAD = ("new", DUE_SOON, LATE, Status.AWAITING_BENEFICIARY.value)
+
+
+def workload_counts(
+    *, membership: Membership, user: User, horizon: datetime
+) -> dict[str, dict[str, int] | None]:
+    """The overview's counts: new (unstarted), due soon (before ``horizon``), late and
+    waiting for the beneficiary, of the requests assigned to the employee ("mine") and, for a
+    supervisor or an agency-wide viewer, of every request they oversee ("scope", with the
+    open unassigned ones). One query, whatever the number of requests."""
+    conditions = {
+        "new": Q(status=Status.NEW),
+        DUE_SOON: _due_soon(horizon),
+        LATE: Q(is_late=True, status__in=OPEN_STATUSES),
+        Status.AWAITING_BENEFICIARY.value: Q(status=Status.AWAITING_BENEFICIARY),
+    }
+    mine = Q(assignee=membership)
+    aggregates = {f"mine_{key}": Count("id", filter=mine & q) for key, q in conditions.items()}
+    oversees = can_see_all(user)
+    if oversees:
+        aggregates |= {f"scope_{key}": Count("id", filter=q) for key, q in conditions.items()}
+        aggregates["scope_unassigned"] = Count(
+            "id", filter=Q(assignee__isnull=True, status__in=OPEN_STATUSES)
+        )
+    row = workspace_requests(membership=membership, user=user).aggregate(**aggregates)
+    counts: dict[str, dict[str, int] | None] = {
+        "mine": {key: row[f"mine_{key}"] for key in conditions},
+        "scope": None,
+    }
+    if oversees:
+        counts["scope"] = {key: row[f"scope_{key}"] for key in [*conditions, "unassigned"]}
+    return counts
 
 
 def queue_counts(*, membership: Membership, user: User, scope: str = "mine") -> dict[str, int]:
@@ -210,6 +278,76 @@ def queue_counts(*, membership: Membership, user: User, scope: str = "mine") -> 
         if is_late and status in OPEN_STATUSES:
             counts[LATE] += n
     return counts
+
+
+def reassign_candidates(*, item: Request, actor: User) -> QuerySet[Membership]:
+    """Whom ``actor`` may hand ``item`` to: active employees who receive requests, without
+    its current assignee and without the actor; with their department, so that two people
+    of one name can be told apart (reassign_candidate_label). One query."""
+    qs = memberships_holding(Perm.WORK).exclude(user_id=actor.pk)
+    if item.assignee_id is not None:
+        qs = qs.exclude(pk=item.assignee_id)
+    return qs.select_related("user", "department").order_by("department__name_ar", "id")
+
+
+def reassign_candidate_label(membership: Membership) -> str:
+    """ "Ahmed Ali — Licensing · Clerk": name, then department and job title where known."""
+    from django.utils.translation import gettext as _
+
+    name = membership.user.display_name
+    details = [
+        part
+        for part in (
+            membership.department.name if membership.department_id else "",
+            membership.title,
+        )
+        if part
+    ]
+    if not details:
+        return name
+    return _("%(name)s — %(details)s") % {"name": name, "details": " · ".join(details)}
+
+
+@dataclass(frozen=True)
+class ReassignedAway:
+    """What a previous assignee is told of a request that left them: its reference and subject,
+    to whom and when it went, and who holds it now (None: the same person)."""
+
+    reference: str
+    subject: str
+    to: Membership | None
+    at: datetime
+    now_with: Membership | None
+
+
+def reassigned_away(*, membership: Membership, request_id: int) -> ReassignedAway | None:
+    """The latest reassignment that took request ``request_id`` from ``membership`` (its
+    assignment history records whom each reassignment took it from), or None when they never
+    held it. Only for a request they can no longer open: the caller asks workspace_request
+    first. One query."""
+    away = (
+        Assignment.objects.filter(request_id=request_id, decision__from=membership.pk)
+        .exclude(assignee=membership)
+        .select_related(
+            "request",
+            "assignee__user",
+            "assignee__department",
+            "request__assignee__user",
+            "request__assignee__department",
+        )
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if away is None:
+        return None
+    current = away.request.assignee
+    return ReassignedAway(
+        reference=away.request.reference,
+        subject=away.request.subject,
+        to=away.assignee,
+        at=away.created_at,
+        now_with=current if current is not None and current.pk != away.assignee_id else None,
+    )
 
 
 def workspace_request(*, membership: Membership, user: User, request_id: int) -> Request | None:

@@ -6,6 +6,7 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from core.converters import parse_id
@@ -52,7 +53,7 @@ def _request_or_404(request, request_id: int):
 def queue(request):
     _may_work(request)
     state = request.GET.get("state", "")
-    state = state if state in Status.values or state == selectors.LATE else ""
+    state = state if state in Status.values or state in (selectors.LATE, selectors.DUE_SOON) else ""
     priority = request.GET.get("priority", "")
     priority = priority if priority in Priority.values else ""
     sort = request.GET.get("sort", "newest")
@@ -77,7 +78,12 @@ def queue(request):
         "sort": sort,
         "scope": scope,
         "q": query,
-        "statuses": [*Status.choices, (selectors.LATE, _("Late"))],
+        "statuses": [
+            *Status.choices,
+            (selectors.LATE, _("Late")),
+            # reached from the overview's count: shown as the current filter
+            *([(selectors.DUE_SOON, _("Due soon"))] if state == selectors.DUE_SOON else []),
+        ],
         "priorities": Priority.choices,
         "counts": selectors.queue_counts(
             membership=request.membership, user=request.user, scope=scope
@@ -94,7 +100,16 @@ def queue(request):
 
 @workspace_view()
 def request_detail(request, request_id: int):
-    item = _request_or_404(request, request_id)
+    _may_work(request)
+    item = selectors.workspace_request(
+        membership=request.membership, user=request.user, request_id=request_id
+    )
+    if item is None:
+        # Someone it was taken from is told where it went; anyone else: not found.
+        moved = selectors.reassigned_away(membership=request.membership, request_id=request_id)
+        if moved is None:
+            raise Http404
+        return render(request, "requests_app/workspace/reassigned_away.html", {"moved": moved})
     timeline, files = selectors.request_history(request_obj=item, external_only=False)
     return render(
         request,
@@ -109,7 +124,9 @@ def request_detail(request, request_id: int):
             "reason_form": ReasonForm(),
             "reply_days": REPLY_WORKING_DAYS,
             # Both forms have a "reason" field: distinct ids, so each label names its own box.
-            "reassign_form": ReassignForm(prefix=None, auto_id="id_reassign_%s"),
+            "reassign_form": ReassignForm(
+                item=item, actor=request.user, prefix=None, auto_id="id_reassign_%s"
+            ),
             "postpone_form": PostponeForm(auto_id="id_postpone_%s"),
             "can_reassign": policies.reassigns_directly(request.user),
             "can_reopen": policies.reopens(request.user),
@@ -208,17 +225,71 @@ def request_ask(request, request_id: int):
     return _back(request, item)
 
 
+# Resolve and reject end the request for the beneficiary: the button leads to a confirmation
+# step that says what will happen, with the text still editable; only a POST with confirm=1
+# applies it (no JavaScript needed).
+CLOSING_STEPS = {
+    "resolve": {
+        "title": _lazy("Resolve this request?"),
+        "consequence": _lazy(
+            "The request will be closed as completed. The beneficiary will be told, with your "
+            "note if you wrote one, and invited to rate the service."
+        ),
+        "label": _lazy("Closing note to the beneficiary (optional)"),
+        "button": _lazy("Yes, resolve the request"),
+        "button_class": "btn-primary",
+        "url_name": "workspace:request_resolve",
+    },
+    "reject": {
+        "title": _lazy("Reject this request?"),
+        "consequence": _lazy(
+            "The beneficiary will be told the request is rejected with your reason. The request "
+            "will be closed."
+        ),
+        "label": _lazy("Reason for rejecting"),
+        "button": _lazy("Yes, reject the request"),
+        "button_class": "btn-danger",
+        "url_name": "workspace:request_reject",
+    },
+}
+
+
+def _closing_step(request, request_id: int, step: str, run):
+    """First POST: the confirmation page (nothing changes); a POST with confirm=1: the action.
+    An error of the action shows the page again with what was typed."""
+    item = _request_or_404(request, request_id)
+    text = _text(request)
+    if not item.is_open:
+        messages.error(request, _("This request is already closed."))
+        return _back(request, item)
+    errors: list[str] = []
+    if request.POST.get("confirm") == "1":
+        try:
+            run(item, text)
+        except ValidationError as exc:
+            errors = exc.messages
+        else:
+            return _back(request, item)
+    elif step == "reject" and not text.strip():
+        # nothing to confirm yet: back to the form, as the service would answer
+        messages.error(request, _("Give the reason for rejecting the request."))
+        return _back(request, item)
+    return render(
+        request,
+        "requests_app/workspace/confirm_closing.html",
+        {"item": item, "step": CLOSING_STEPS[step], "text": text, "errors": errors},
+    )
+
+
 @workspace_view()
 @require_POST
 def request_resolve(request, request_id: int):
-    return _action(
+    return _closing_step(
         request,
         request_id,
-        lambda item: services.request_resolve(
-            agency=request.agency,
-            request_obj=item,
-            actor=request.user,
-            note=_text(request),
+        "resolve",
+        lambda item, text: services.request_resolve(
+            agency=request.agency, request_obj=item, actor=request.user, note=text
         ),
     )
 
@@ -226,14 +297,12 @@ def request_resolve(request, request_id: int):
 @workspace_view()
 @require_POST
 def request_reject(request, request_id: int):
-    return _action(
+    return _closing_step(
         request,
         request_id,
-        lambda item: services.request_reject(
-            agency=request.agency,
-            request_obj=item,
-            actor=request.user,
-            reason=_text(request),
+        "reject",
+        lambda item, text: services.request_reject(
+            agency=request.agency, request_obj=item, actor=request.user, reason=text
         ),
     )
 
@@ -398,11 +467,9 @@ __all__ = ["Visibility"]
 # --- reassignment, postponement, approvals (R-13) ----------------------------------------------
 
 
-def _reassign_or_postpone(request, request_id: int, form_class, run, done_message: str):
+def _reassign_or_postpone(request, item, form, run, done_message: str):
     """Shared flow of the two R-13 actions: applied directly with the permission, otherwise
     sent to a supervisor (the service returns the approval instead of the request)."""
-    item = _request_or_404(request, request_id)
-    form = form_class(request.POST)
     if not form.is_valid():
         _flash_errors(request, form.errors.values())
         return _back(request, item)
@@ -424,10 +491,11 @@ def request_reassign(request, request_id: int):
     from requests_app.forms import ReassignForm
     from requests_app.services.approvals import request_reassign as reassign
 
+    item = _request_or_404(request, request_id)
     return _reassign_or_postpone(
         request,
-        request_id,
-        ReassignForm,
+        item,
+        ReassignForm(request.POST, item=item, actor=request.user),
         lambda item, data: reassign(
             agency=request.agency,
             request_obj=item,
@@ -445,10 +513,11 @@ def request_postpone(request, request_id: int):
     from requests_app.forms import PostponeForm
     from requests_app.services.approvals import request_postpone as postpone
 
+    item = _request_or_404(request, request_id)
     return _reassign_or_postpone(
         request,
-        request_id,
-        PostponeForm,
+        item,
+        PostponeForm(request.POST),
         lambda item, data: postpone(
             agency=request.agency,
             request_obj=item,

@@ -38,4 +38,5 @@ MODULE = Module(
         ),
     ],
     workspace_urls="tenants.urls.workspace_urlpatterns",
+    setup_steps="tenants.overview.setup_steps",
 )

@@ -6,6 +6,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
+from core import modules
 from frontend.forms import apply_service_errors
 from tenants import selectors, services
 from tenants.decorators import workspace_view
@@ -43,7 +44,19 @@ def _refused(form, exc: PermissionDenied) -> int:
 
 @workspace_view()
 def dashboard(request):
-    return render(request, "tenants/dashboard.html", {"membership": request.membership})
+    """The workspace overview: every module's blocks for this user (core.modules), and a new
+    agency's first-run checklist until each of its steps is done."""
+    steps = modules.setup_steps(request)
+    return render(
+        request,
+        "tenants/dashboard.html",
+        {
+            "membership": request.membership,
+            "panels": modules.overview_panels(request),
+            "setup_steps": steps if not all(step.done for step in steps) else [],
+            "setup_done": sum(step.done for step in steps),
+        },
+    )
 
 
 @workspace_view(Perm.VIEW_STAFF)

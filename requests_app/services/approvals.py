@@ -215,6 +215,8 @@ def request_reassign(
         raise ValidationError({"reason": _("Give the reason.")})
     item = _locked(request_obj)
     require(policies.can_ask_change(actor, item))
+    if new_assignee.user_id == actor.pk:
+        raise ValidationError({"new_assignee": _("You cannot reassign a request to yourself.")})
     _check_assignee(new_assignee, item)
     if policies.reassigns_directly(actor):
         return _apply_reassign(agency, item, actor, new_assignee, reason)

@@ -226,7 +226,9 @@ def test_request_journey_in_arabic(live_url, new_context, journey, orm, artifact
             notification__recipient_id=beneficiary.pk, body__contains=INTERNAL
         ).exists()
 
-    # The employee resolves it; the beneficiary sees it closed.
+    # The employee resolves it, confirms on the next page; the beneficiary sees it closed.
+    staff.locator("form[action$='/resolve/'] button[type=submit]").click()
+    staff.locator("form[action$='/resolve/'] input[name=confirm]").wait_for(state="attached")
     staff.locator("form[action$='/resolve/'] button[type=submit]").click()
     staff.wait_for_url(detail)
     expect(staff.locator("main .card .status--closed")).to_have_count(1)

@@ -353,7 +353,7 @@ def test_start_then_resolve(client, team):
     assert_index_matches(agency, item)
     assert timeline(team)[-1] == (TimelineEvent.STARTED, Visibility.EXTERNAL)
 
-    response = act(client, ws(team, "request_resolve"), {"text": "تم إصدار الرخصة"})
+    response = act(client, ws(team, "request_resolve"), {"text": "تم إصدار الرخصة", "confirm": "1"})
     assert response.status_code == 302
     item = fresh(team)
     assert item.status == Status.CLOSED
@@ -420,7 +420,9 @@ def test_reject_needs_a_reason(client, team):
     assert "reason" in error.value.error_dict
     assert state(team) == before
 
-    response = act(client, ws(team, "request_reject"), {"text": "الخدمة لا تشمل هذه الحالة"})
+    response = act(
+        client, ws(team, "request_reject"), {"text": "الخدمة لا تشمل هذه الحالة", "confirm": "1"}
+    )
     assert response.status_code == 302
     item = fresh(team)
     assert item.status == Status.REJECTED
@@ -440,7 +442,7 @@ def test_reject_needs_a_reason(client, team):
 def test_actions_on_a_closed_request_are_refused(client, team, closing):
     agency = team["agency"]
     client.force_login(team["assignee"])
-    assert act(client, ws(team, closing), {"text": "سبب"}).status_code == 302
+    assert act(client, ws(team, closing), {"text": "سبب", "confirm": "1"}).status_code == 302
     closed_status = fresh(team).status
     assert closed_status in (Status.CLOSED, Status.REJECTED)
     before = state(team)
@@ -533,7 +535,7 @@ def test_index_row_follows_every_step(client, team):
         (client, ws(team, "request_ask"), {"text": "سؤال"}),
         (portal, public_page(team), {"body": "جواب"}),
         (client, ws(team, "request_comment"), {"body": "شكرًا", "visibility": "external"}),
-        (client, ws(team, "request_resolve"), {"text": ""}),
+        (client, ws(team, "request_resolve"), {"text": "", "confirm": "1"}),
     ]
     statuses = []
     for who, url, data in steps:

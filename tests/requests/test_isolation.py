@@ -271,8 +271,8 @@ ACTION_DATA = {
     "request_comment": {"body": "تعليق", "visibility": Visibility.EXTERNAL},
     "request_start": {},
     "request_ask": {"text": "سؤال"},
-    "request_resolve": {"text": "تم"},
-    "request_reject": {"text": "سبب"},
+    "request_resolve": {"text": "تم", "confirm": "1"},
+    "request_reject": {"text": "سبب", "confirm": "1"},
     "request_reopen": {"text": "سبب"},
 }
 

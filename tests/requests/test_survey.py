@@ -170,7 +170,7 @@ def resolve_through_the_page(client, desk, item):
         "workspace:request_resolve",
         kwargs={"agency_slug": desk.agency.slug, "request_id": item.pk},
     )
-    response = client.post(url, {"text": "أنجزنا طلبكم"})
+    response = client.post(url, {"text": "أنجزنا طلبكم", "confirm": "1"})
     assert response.status_code == 302
     client.logout()
     assert desk.fresh(item).status == Status.CLOSED
