@@ -14,7 +14,7 @@ from tenants.staff.models import Department, Role
 
 class AgencyOnboardForm(forms.Form):
     slug = forms.CharField(
-        label=_("Slug (in the address)"),
+        label=_("Short name in the address"),
         max_length=40,
         validators=[slug_validator],
         widget=forms.TextInput(attrs={"dir": "ltr"}),
@@ -38,7 +38,7 @@ class AgencyOnboardForm(forms.Form):
     def clean_slug(self):
         slug = self.cleaned_data["slug"].lower()
         if Agency.objects.filter(slug=slug).exists():
-            raise forms.ValidationError(_("This slug is already taken."))
+            raise forms.ValidationError(_("This short name is already taken."))
         return slug
 
 
