@@ -169,6 +169,9 @@ TEMPLATES = [
                 "frontend.context_processors.navigation",
                 "notifications.context_processors.unread",
             ],
+            # Dates with the Hijri date, references, working time (issue 12) on every page
+            # without a {% load %} line in each template.
+            "builtins": ["frontend.templatetags.human"],
         },
     }
 ]

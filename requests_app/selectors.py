@@ -4,8 +4,17 @@ from django.db.models import Count, Q, QuerySet
 
 from accounts.models import User
 from appointments.sources import EntryLink
+from frontend.human import DEFAULT_WORKING_DAY_HOURS
+from frontend.human import working_day_hours as day_length
 from requests_app.constants import OPEN_STATUSES, PRIORITY_RANK, Status, Visibility
-from requests_app.models import Attachment, Comment, Request, TimelineEvent, TransactionType
+from requests_app.models import (
+    AgencyCalendar,
+    Attachment,
+    Comment,
+    Request,
+    TimelineEvent,
+    TransactionType,
+)
 from requests_app.module import Perm
 from requests_app.public.models import CatalogueEntry, RequestIndex
 from requests_app.search import normalize
@@ -266,3 +275,12 @@ def my_documents(*, user: User, query: str = ""):
             | Q(type_name_en__icontains=query)
         )
     return qs.order_by("-created_at", "-id")
+
+
+def working_day_hours() -> float:
+    """The current agency's working-day length in hours (its SLA calendar; 8 without one):
+    what "30 working days" of a 240-working-hour target is measured in. One query."""
+    config = AgencyCalendar.objects.only("day_start", "day_end").first()
+    if config is None:
+        return float(DEFAULT_WORKING_DAY_HOURS)
+    return day_length(config.day_start, config.day_end)

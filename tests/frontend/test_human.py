@@ -78,14 +78,17 @@ def test_human_date_in_arabic():
 
 def test_human_date_of_a_moment_is_in_local_time():
     with translation.override("en"):
-        html = render("{{ d|human_date }}", d=MOMENT)
+        html = render("{{ d|human_datetime }}", d=MOMENT)
+        assert render("{{ d|human_date }}", d=MOMENT).startswith(
+            '<time class="text-nowrap" datetime="2026-12-02">2 December 2026</time>'
+        )
     assert '<time class="text-nowrap" datetime="2026-12-02T10:00+03:00">' in html
     assert "2 December 2026, 10:00</time>" in html
 
 
 def test_short_date_puts_the_hijri_date_in_the_title():
     with translation.override("en"):
-        assert render("{{ d|short_date }}", d=MOMENT) == (
+        assert render("{{ d|short_datetime }}", d=MOMENT) == (
             '<time class="text-nowrap" datetime="2026-12-02T10:00+03:00" '
             'title="22 Jumada al-Akhirah 1448 AH">2 Dec 2026, 10:00</time>'
         )
@@ -98,7 +101,8 @@ def test_short_date_puts_the_hijri_date_in_the_title():
 
 
 def test_empty_dates_render_nothing():
-    assert render("{{ d|human_date }}{{ d|short_date }}{{ d|date_text }}{{ d|ref }}", d=None) == ""
+    source = "{{ d|human_date }}{{ d|human_datetime }}{{ d|short_date }}{{ d|short_datetime }}"
+    assert render(source + "{{ d|date_text }}{{ d|ref }}", d=None) == ""
 
 
 def test_date_text_is_isolated_plain_text():
@@ -156,3 +160,13 @@ def test_working_time_follows_the_agency_working_day():
     with translation.override("ar"):
         assert working_time(10, 7.5) == "يوم عمل واحد و2\u066b5 ساعات عمل"
     assert working_time(None) == ""
+
+
+def test_iso_strings_from_json_are_read_as_dates():
+    """Timeline steps keep their dates as ISO text (JSON); an unreadable value prints nothing."""
+    with translation.override("en"):
+        assert render("{{ d|human_datetime }}", d="2026-12-02T10:00:00+03:00").startswith(
+            '<time class="text-nowrap" datetime="2026-12-02T10:00+03:00">2 December 2026, 10:00'
+        )
+        assert render("{{ d|short_date }}", d="2026-12-02").endswith(">2 Dec 2026</time>")
+        assert render("{{ d|human_date }}{{ d|date_text }}", d="soon") == ""
