@@ -279,7 +279,7 @@ def _monthly_report(request, *, back: str, back_kwargs: dict, filename: str, con
         "insights/report_pdf.html",
         {
             "period": period,
-            "report_time": timezone.localtime().strftime("%Y-%m-%d %H:%M"),
+            "report_time": timezone.localtime(),
             **context(period),
         },
         request=request,

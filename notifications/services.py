@@ -24,8 +24,9 @@ from django_tenants.utils import schema_context
 
 from accounts.identity import decrypt_identity, encrypt_identity
 from accounts.models import User
+from frontend.human import FSI, PDI
 from notifications.backends.errors import PermanentDeliveryError, TransientDeliveryError
-from notifications.backends.sms import get_sms_backend
+from notifications.backends.sms import GSM7, get_sms_backend
 from notifications.events import EMAIL, EVENTS, INAPP, SMS, Event
 from notifications.models import AccountEmail, ChannelPreference, Delivery, Notification
 from tenants.models import Agency
@@ -40,6 +41,14 @@ def _render(event: str, part: str, context: dict[str, Any]) -> str:
     # Plain text (subject, SMS, in-app, text email) is not HTML: escaping would put "&amp;" into
     # a subject or an SMS. Pages escape these texts when they show them.
     return get_template(name).template.render(Context(context, autoescape=False)).strip()
+
+
+def _sms_text(text: str) -> str:
+    """An SMS without its isolation marks when they are all that keeps it from GSM-7: Latin
+    inside Latin needs no isolation, and the marks would make it UCS-2 (70 characters a
+    segment instead of 160). A text with Arabic is UCS-2 anyway and keeps them."""
+    bare = text.replace(FSI, "").replace(PDI, "")
+    return bare if all(char in GSM7 for char in bare) else text
 
 
 def channels_for(*, recipient: User, event: Event, code: str) -> list[str]:
@@ -218,7 +227,7 @@ def notification_render(*, notification_id: int, queue: str | None = None) -> No
                     delivery.html = _render(event, "email.html", ctx)
                 elif channel == SMS:
                     delivery.address = recipient.mobile or ""
-                    delivery.body = _render(event, "sms.txt", ctx)
+                    delivery.body = _sms_text(_render(event, "sms.txt", ctx))
                 else:
                     delivery.address = f"user:{recipient.pk}"
                     delivery.body = notification.body

@@ -170,6 +170,9 @@ TEMPLATES = [
                 "notifications.context_processors.unread",
                 "notifications.context_processors.dev_outbox",
             ],
+            # Dates with the Hijri date, references, working time (issue 12) on every page
+            # without a {% load %} line in each template.
+            "builtins": ["frontend.templatetags.human"],
         },
     }
 ]
@@ -352,6 +355,8 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 LANGUAGE_COOKIE_NAME = "muamalat_language"
 LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 TIME_ZONE = "Asia/Riyadh"
+# Arabic decimal and thousands marks ("61٫1", not Django's "61,1"): portal/formats/ar.
+FORMAT_MODULE_PATH = ["portal.formats"]
 # Rankings of agencies ("most responsive") include only agencies with at least this many
 # requests received in the period.
 OVERSIGHT_RANKING_MIN_REQUESTS = int(os.environ.get("OVERSIGHT_RANKING_MIN_REQUESTS", "20"))

@@ -7,8 +7,11 @@ from django.db.models import Count, F, Q, QuerySet
 
 from accounts.models import User
 from appointments.sources import EntryLink
+from frontend.human import DEFAULT_WORKING_DAY_HOURS
+from frontend.human import working_day_hours as day_length
 from requests_app.constants import OPEN_STATUSES, PRIORITY_RANK, Status, Visibility
 from requests_app.models import (
+    AgencyCalendar,
     Assignment,
     Attachment,
     Comment,
@@ -433,3 +436,12 @@ def submission_expectation(*, item: Request) -> dict:
         "working_days": max(1, math.ceil(resolution_hours / hours_per_day)),
         "reply_by": timezone.localtime(item.due_at).date() if item.due_at else None,
     }
+
+
+def working_day_hours() -> float:
+    """The current agency's working-day length in hours (its SLA calendar; 8 without one):
+    what "30 working days" of a 240-working-hour target is measured in. One query."""
+    config = AgencyCalendar.objects.only("day_start", "day_end").first()
+    if config is None:
+        return float(DEFAULT_WORKING_DAY_HOURS)
+    return day_length(config.day_start, config.day_end)

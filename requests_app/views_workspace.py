@@ -355,7 +355,11 @@ def catalogue_list(request):
     return render(
         request,
         "requests_app/workspace/catalogue_list.html",
-        {"types": types.order_by("name_ar"), "form": form},
+        {
+            "types": types.order_by("name_ar"),
+            "form": form,
+            "day_hours": selectors.working_day_hours(),
+        },
     )
 
 
@@ -617,6 +621,7 @@ def sla_settings(request):
             "holiday_form": holiday_form,
             "policies": SlaPolicy.objects.select_related("transaction_type").order_by("id"),
             "holidays": Holiday.objects.all()[:100],
+            "day_hours": _calendar.seconds_per_day / 3600,
         },
     )
 

@@ -698,3 +698,39 @@ def test_an_export_of_an_invalid_period_shows_the_errors_instead(client, db, age
     assert response.status_code == 400
     assert response["Content-Type"].startswith("text/html")
     assert 'id="id_start_error"' in response.content.decode()
+
+
+# --- numbers in the reader's language (issue 12) -------------------------------------------
+
+
+@pytest.mark.parametrize(("language", "rate"), [("ar", "33\u066b3%"), ("en", "33.3%")])
+def test_percentages_use_the_readers_decimal_mark_on_screen_and_in_the_pdf(
+    client, agency_a, viewers, data, language, rate, monkeypatch
+):
+    """The October data set's delay rate is 2 of 6: "33٫3%" in Arabic (the Arabic decimal
+    mark, not Django's "33,3"), "33.3%" in English; the spreadsheet keeps the number."""
+    import insights.views
+
+    sign_in(client, viewers["admin"])
+    use_language(client, language)
+    base = f"/a/{agency_a.slug}/statistics/"
+    page = client.get(f"{base}?{OCTOBER}").content.decode()
+    assert f"<dd>{rate}</dd>" in page  # the summary card
+    assert "33,3" not in page
+
+    printed = {}
+
+    def capture(html, filename):
+        printed["html"] = html
+        return None  # as without Pango: the view says so instead of sending a file
+
+    monkeypatch.setattr(insights.views, "pdf_response", capture)
+    client.get(f"{base}report/?month=2026-10")
+    assert f"<dd>{rate}</dd>" in printed["html"]
+    assert "33,3" not in printed["html"]
+
+    sheet = _xlsx(client.get(f"{base}?{OCTOBER}&table=types&export=xlsx"))
+    header = [cell.value for cell in sheet[1]]
+    column = header.index(translated("Delay rate %", language))
+    delays = [row[column].value for row in sheet.iter_rows(min_row=2)]
+    assert all(isinstance(value, (int, float)) for value in delays), delays

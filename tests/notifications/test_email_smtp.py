@@ -13,6 +13,7 @@ from django.db import connection
 from django.utils import translation
 from django.utils.translation import gettext
 
+from frontend.human import isolate
 from notifications.backends.errors import TransientDeliveryError
 from notifications.events import EMAIL
 from notifications.models import Delivery
@@ -122,10 +123,10 @@ def test_arabic_invitation_arrives_as_rtl_multipart(smtp, agency_a, db):
 
     with translation.override("ar"):
         subject = gettext("You are invited to %(agency)s on Muamalat") % {
-            "agency": agency_a.name_ar
+            "agency": isolate(agency_a.name_ar)
         }
         sentence = gettext("You are invited to join %(agency)s on Muamalat as an employee.") % {
-            "agency": agency_a.name_ar
+            "agency": isolate(agency_a.name_ar)
         }
     assert ARABIC.search(subject)  # already translated in locale/ar
     assert raw["Subject"].strip().startswith("=?utf-8?")  # MIME-encoded on the wire
@@ -162,12 +163,12 @@ def test_english_welcome_arrives_in_english_ltr(smtp, db):
     assert message["Subject"] == "Welcome to Muamalat"
     text = parts["text/plain"].get_content()
     html = parts["text/html"].get_content()
-    assert "Welcome, Mohammed Ali Alharbi." in text
+    assert f"Welcome, {isolate('Mohammed Ali Alharbi')}." in text
     assert f"{SITE_URL}/" in text
     assert not ARABIC.search(text)
     assert 'dir="ltr"' in html
     assert 'lang="en"' in html
-    assert "Welcome, Mohammed Ali Alharbi." in html
+    assert f"Welcome, {isolate('Mohammed Ali Alharbi')}." in html
     assert _email_delivery(notification).status == Delivery.SENT
 
 

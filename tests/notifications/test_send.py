@@ -9,6 +9,7 @@ from django.utils import translation
 from django.utils.translation import gettext
 
 from accounts.models import SmsMessage
+from frontend.human import isolate
 from notifications.events import EMAIL, INAPP, SMS
 from notifications.models import Delivery, Notification
 from notifications.services import notification_send, unseal
@@ -142,11 +143,13 @@ def test_arabic_recipient_gets_arabic(db, agency_a):
     render_pending()
     assert notification.language == "ar"
     with translation.override("ar"):
-        title = gettext("You are invited to %(agency)s on Muamalat") % {"agency": agency_a.name_ar}
+        # Names inside generated text are isolated (FSI…PDI) so they keep their direction.
+        agency_name = isolate(agency_a.name_ar)
+        title = gettext("You are invited to %(agency)s on Muamalat") % {"agency": agency_name}
         body = gettext(
             "You are invited to join %(agency)s. Accept through the link in the email sent "
             "to your address."
-        ) % {"agency": agency_a.name_ar}
+        ) % {"agency": agency_name}
     assert notification.title == title
     assert ARABIC.search(notification.title)  # translated in locale/ar already
     assert notification.body == body
@@ -165,7 +168,7 @@ def test_arabic_welcome_is_rendered_in_arabic(db):
     with translation.override("ar"):
         title = gettext("Welcome to Muamalat")
         body = gettext("Welcome, %(name)s. You can now submit requests to any agency.") % {
-            "name": user.full_name_ar
+            "name": isolate(user.full_name_ar)
         }
         sms = gettext("Welcome to Muamalat. Your account is ready.")
     assert notification.language == "ar"
@@ -182,7 +185,7 @@ def test_english_recipient_gets_english(db, agency_a):
     assert welcome.language == "en"
     assert welcome.title == "Welcome to Muamalat"
     assert welcome.body == (
-        "Welcome, Mohammed Ali Alharbi. You can now submit requests to any agency."
+        f"Welcome, {isolate('Mohammed Ali Alharbi')}. You can now submit requests to any agency."
     )
     sms = Delivery.objects.get(notification=welcome, channel=SMS)
     assert sms.body == "Welcome to Muamalat. Your account is ready."
@@ -193,7 +196,7 @@ def test_english_recipient_gets_english(db, agency_a):
         context={"new_account": False, "action_url": "https://muamalat.example.sa/a/alpha/"},
     )
     render_pending()
-    assert invited.title == f"You are invited to {agency_a.name_en} on Muamalat"
+    assert invited.title == f"You are invited to {isolate(agency_a.name_en)} on Muamalat"
     assert not ARABIC.search(invited.title + invited.body)
     assert 'dir="ltr"' in unseal(Delivery.objects.get(notification=invited, channel=EMAIL).html)
 
@@ -202,9 +205,10 @@ def test_plain_text_parts_are_not_html_escaped(db, mailoutbox):
     user = make_beneficiary(preferred_language="en", family_name_en="O'Neil & Sons")
     notification = notification_send(recipient=user, event="account.welcome")
     render_pending()
-    assert notification.body.startswith("Welcome, Mohammed Ali O'Neil & Sons.")
+    name = isolate("Mohammed Ali O'Neil & Sons")
+    assert notification.body.startswith(f"Welcome, {name}.")
     email = Delivery.objects.get(notification=notification, channel=EMAIL)
-    assert "Welcome, Mohammed Ali O'Neil & Sons." in email.body
+    assert f"Welcome, {name}." in email.body
     assert "O&#x27;Neil &amp; Sons" in email.html  # the HTML part stays escaped
 
 
@@ -268,4 +272,17 @@ def test_context_is_stored_as_json_and_resolved_by_the_job(db, agency_a):
     assert loaded["desk"] == department and loaded["starts_at"] == when
     render_pending()
     email = Delivery.objects.get(notification=notification, channel=EMAIL)
-    assert "2026-03-01 09:30" in email.body
+    assert "Reminder: \u2068Team\u2069 at \u20681 March 2026, 09:30 (" in email.body
+
+
+def test_sms_keeps_isolation_marks_only_where_they_matter():
+    """Latin inside Latin needs no isolation, and the marks alone would turn a GSM-7 SMS into
+    UCS-2 (70 characters a segment instead of 160); a text with Arabic keeps them."""
+    from notifications.backends.sms import sms_segments
+    from notifications.services import _sms_text
+
+    english = f"Request {isolate('MOI-2026-000123')} was rejected: {isolate('Missing ID')}"
+    assert _sms_text(english) == "Request MOI-2026-000123 was rejected: Missing ID"
+    assert sms_segments(_sms_text(english)) == 1
+    arabic = f"رُفض طلبك {isolate('MOI-2026-000123')}"
+    assert _sms_text(arabic) == arabic

@@ -12,9 +12,11 @@ from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.formats import date_format
 from django.utils.translation import gettext
 from django_tenants.utils import schema_context
 
+from frontend.human import FSI, PDI, date_text, hijri_date, isolate
 from notifications.models import Notification
 from requests_app.constants import Status, Visibility
 from requests_app.models import (
@@ -307,7 +309,8 @@ def test_approved_postponement_pauses_and_tells_the_beneficiary_without_the_reas
     step = re.search(r"timeline__step--postponed.*?</strong>", page, re.S).group(0)
     assert ar("Postponed") in step
     local = timezone.localtime(until)
-    assert local.strftime("%Y-%m-%d") in step and local.strftime("%H:%M") in step
+    assert f'datetime="{local.isoformat(timespec="minutes")}"' in step
+    assert local.strftime("%H:%M") in step and f"{local.day} " in step  # a human date
     assert REASON not in page
 
     # the staff page shows the reason
@@ -319,6 +322,42 @@ def test_approved_postponement_pauses_and_tells_the_beneficiary_without_the_reas
         )
     ).content.decode()
     assert REASON in staff
+
+
+def test_postponement_notification_isolates_the_date_in_arabic_text(org):
+    """A date inside Arabic text was drawn reversed ("حتى 2026-12-06 10:17" showed the time
+    first): every channel's text now carries it as a human date with the Hijri date, between
+    FSI and PDI, like the subject."""
+    until = (timezone.now() + timedelta(days=4)).replace(minute=17, second=0, microsecond=0)
+    org.decide(org.postpone(org.worker, until=until), org.supervisor, approve=True)
+    (told,) = notes(org.beneficiary, "request.postponed")
+    assert told.language == "ar"
+    with translation.override("ar"):
+        when = date_text(until)
+        expected = gettext('Your request "%(subject)s" was postponed until %(date)s.') % {
+            "subject": isolate(org.item.subject),
+            "date": when,
+        }
+        title = gettext("Request %(reference)s postponed") % {
+            "reference": isolate(org.item.reference)
+        }
+    local = timezone.localtime(until)
+    assert when == (
+        FSI
+        + f"{local.day} "
+        + date_format(local, "F Y")
+        + "، الساعة "
+        + local.strftime("%H:%M")
+        + f" ({hijri_date(local)})"
+        + PDI
+    )
+    assert "هـ)" in when  # the Hijri date, in Arabic
+    assert told.body == expected and told.title == title
+    assert FSI + org.item.reference + PDI in told.title
+    run_pending_jobs()
+    email = next(m for m in mail.outbox if m.to == [org.beneficiary.email])
+    assert expected in email.body
+    assert when in email.alternatives[0][0]
 
 
 # --- with the permission ----------------------------------------------------------------------

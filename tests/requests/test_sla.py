@@ -699,3 +699,37 @@ def test_service_levels_page(client, desk):
         assert list(Holiday.objects.values_list("name", flat=True)) == ["اليوم الوطني"]
         actions = set(AuditEvent.objects.values_list("action", flat=True))
         assert {"sla.policy", "sla.calendar", "sla.holiday"} <= actions
+
+
+def test_targets_are_shown_in_working_days_of_the_agency_calendar(client, desk):
+    """Targets are kept in working hours and shown as working days of the agency's day:
+    240 hours are 30 days of 8 hours, 40 of 6. The public guide, which lists every agency's
+    services, counts in the standard 8-hour day."""
+    agency = desk.agency
+    sla_url = reverse("workspace:sla_settings", kwargs={"agency_slug": agency.slug})
+    services_url = reverse("workspace:catalogue_list", kwargs={"agency_slug": agency.slug})
+    client.force_login(desk.admin)
+    policy = {
+        "form": "policy",
+        "s-transaction_type": desk.type.pk,
+        "s-priority": "important",
+        "s-first_response_hours": 4,
+        "s-resolution_hours": 240,
+    }
+    assert client.post(sla_url, policy).status_code == 302
+    assert "<td>4 ساعات عمل</td><td>30 يوم عمل</td>" in client.get(sla_url).content.decode()
+    assert "<td>يوما عمل</td>" in client.get(services_url).content.decode()  # 16 hours
+
+    calendar_post = {
+        "form": "calendar",
+        "c-workdays": ["6", "0", "1", "2", "3"],
+        "c-day_start": "08:00",
+        "c-day_end": "14:00",
+        "c-warn_before_hours": "1",
+        "c-escalate_after_hours": "6",
+    }
+    assert client.post(sla_url, calendar_post).status_code == 302
+    assert "<td>4 ساعات عمل</td><td>40 يوم عمل</td>" in client.get(sla_url).content.decode()
+    assert "<td>يوما عمل و4 ساعات عمل</td>" in client.get(services_url).content.decode()
+    guide = client.get(reverse("guide:catalogue"), {"agency": agency.slug}).content.decode()
+    assert "يوما عمل" in guide and "يوما عمل و4" not in guide
