@@ -48,13 +48,13 @@ def axe_source() -> str:
 def audit_page(page, name: str, width: int, folder: Path) -> list[str]:
     """Screenshot, reflow and axe-core on the page as it is; the problems found."""
     problems = []
-    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(folder / f"{name}.jpeg"), full_page=True, type="jpeg", quality=70)
     scroll = page.evaluate("document.documentElement.scrollWidth")
     if scroll > width + 1:
         wide = page.evaluate(
             """(w) => [...document.querySelectorAll('body *')]
                  .filter(e => e.getBoundingClientRect().right > w + 1
-                              && !e.closest('.table-responsive'))
+                              && !e.closest('.table-responsive, .skip-link'))
                  .slice(0, 3).map(e => e.tagName + '.' + e.className)""",
             width,
         )
