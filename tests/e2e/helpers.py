@@ -1,5 +1,6 @@
 """Shared steps of the browser tests."""
 
+import threading
 import time
 from pathlib import Path
 
@@ -180,3 +181,26 @@ def wait_for_js(page, expression: str, arg=None, timeout: float = 10_000) -> Non
         if time.monotonic() > deadline:
             raise PlaywrightTimeout(f"{expression!r} still false after {timeout:.0f} ms")
         page.wait_for_timeout(25)
+
+
+def in_thread(function, timeout: float = 120):
+    """Run ``function`` off Playwright's thread (whose asyncio loop is marked running), with
+    its own database connections, closed afterwards; its exception is raised here."""
+    from django.db import connections
+
+    result: dict = {}
+
+    def run():
+        try:
+            result["value"] = function()
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            result["error"] = exc
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(timeout)
+    if "error" in result:
+        raise result["error"]
+    return result["value"]

@@ -15,11 +15,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.db import connections
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from tests.e2e.helpers import submit_main_form
+from tests.e2e.helpers import in_thread, submit_main_form
 from tests.factories import (
     PASSWORD,
     make_beneficiary,
@@ -69,27 +68,6 @@ def audit_page(page, name: str, width: int, folder: Path) -> list[str]:
     if serious:
         problems.append(f"{name}: {page.url} axe: {serious}")
     return problems
-
-
-def in_thread(function):
-    import threading
-
-    result: dict = {}
-
-    def run():
-        try:
-            result["value"] = function()
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the test's thread
-            result["error"] = exc
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join(120)
-    if "error" in result:
-        raise result["error"]
-    return result["value"]
 
 
 @pytest.fixture
