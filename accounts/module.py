@@ -1,4 +1,5 @@
-"""What the accounts app brings to the platform (see core.modules): its account events."""
+"""What the accounts app brings to the platform (see core.modules): its account events and
+the labels of the audit actions it writes to the platform's trail."""
 
 from django.utils.translation import gettext_lazy as _
 
@@ -18,5 +19,14 @@ MODULE = Module(
         REGISTERED_DETAILS_USED: Event(
             _("Someone tried to use your account details"), (EMAIL, SMS), mandatory=True
         ),
+    },
+    audit_actions={
+        "auth.login": _("Signed in"),
+        "auth.logout": _("Signed out"),
+        "account.signup": _("Account created"),
+        "account.signup_registered_details": _(
+            "Someone tried to register with this account's details"
+        ),
+        "account.email_change_registered": _("Someone tried to use this account's email address"),
     },
 )

@@ -8,6 +8,11 @@ from core.modules import EMAIL, INAPP, Event, MenuEntry, Module
 
 MODULE = Module(
     name="appointments",
+    audit_actions={
+        "calendar.create": _("Appointment added to a calendar"),
+        "calendar.edit": _("Appointment changed"),
+        "calendar.delete": _("Appointment deleted"),
+    },
     events={"calendar.reminder": Event(_("Appointment reminder"), (INAPP, EMAIL))},
     menu=[MenuEntry("workspace:calendar", _("Calendar"), order=40)],
     workspace_urls="appointments.urls.workspace_urlpatterns",

@@ -13,7 +13,7 @@ and the ASGI routing all read from here.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import import_module
 from typing import Any
@@ -61,6 +61,28 @@ SYSTEM_ROLES: tuple[SystemRole, ...] = (
     SystemRole(ADMIN, "مدير الجهة", "Agency admin", all_permissions=True),
     SystemRole(SUPERVISOR, "مشرف", "Supervisor"),
     SystemRole(EMPLOYEE, "موظف", "Employee"),
+)
+
+
+@dataclass(frozen=True)
+class PermissionArea:
+    """A heading the role editor groups permissions under (a fieldset with its legend)."""
+
+    key: str
+    label: str | Promise
+
+
+# The areas of the role editor, in the order shown. A permission is in the area its module maps
+# it to (``Module.permission_areas``), else in the area named by its codename's prefix
+# ("requests.work": requests), else in "other".
+PERMISSION_AREAS: tuple[PermissionArea, ...] = (
+    PermissionArea("requests", _("Requests")),
+    PermissionArea("settings", _("Services and their settings")),
+    PermissionArea("staff", _("Employees, departments and roles")),
+    PermissionArea("statistics", _("Statistics and evaluation")),
+    PermissionArea("notifications", _("Messages")),
+    PermissionArea("audit", _("Audit trail")),
+    PermissionArea("other", _("Other permissions")),
 )
 
 # --- notification events --------------------------------------------------------------------
@@ -139,6 +161,12 @@ class Module:
     default_grants: Mapping[str, Sequence[str]] = field(default_factory=dict)
     # Permissions whose holder oversees every department (not only their own subtree).
     agency_wide: Sequence[str] = ()
+    # Codename -> key of a PERMISSION_AREAS entry, where the prefix of the codename is not it.
+    permission_areas: Mapping[str, str] = field(default_factory=dict)
+    # Codename -> one line more about what the permission allows (shown under its label).
+    permission_help: Mapping[str, str | Promise] = field(default_factory=dict)
+    # Every audit action the app writes (core.audit) -> its label on the audit trail page.
+    audit_actions: Mapping[str, str | Promise] = field(default_factory=dict)
     events: Mapping[str, Event] = field(default_factory=dict)
     menu: Sequence[MenuEntry] = ()
     # "app.urls.workspace_urlpatterns": served under /a/<slug>/ in the "workspace" namespace.
@@ -193,6 +221,8 @@ setting_changed.connect(_installed_apps_changed, dispatch_uid="core.modules.rese
 def _check(found: list[Module]) -> None:
     seen_perms: set[str] = set()
     seen_events: set[str] = set()
+    seen_actions: set[str] = set()
+    areas = {area.key for area in PERMISSION_AREAS}
     roles = {role.codename for role in SYSTEM_ROLES}
     for module in found:
         codes = {str(p) for p in module.permissions} if module.permissions else set()
@@ -204,6 +234,13 @@ def _check(found: list[Module]) -> None:
         seen_events |= set(module.events)
         if set(module.default_grants) - roles:
             raise ImproperlyConfigured(f"{module.name}: default grants for an unknown role")
+        if set(module.audit_actions) & seen_actions:
+            raise ImproperlyConfigured(f"{module.name}: audit action declared twice")
+        seen_actions |= set(module.audit_actions)
+        if set(module.permission_areas.values()) - areas:
+            raise ImproperlyConfigured(f"{module.name}: permission in an unknown area")
+        if (set(module.permission_areas) | set(module.permission_help)) - codes:
+            raise ImproperlyConfigured(f"{module.name}: area or help for a permission of another")
     for module in found:
         for granted in module.default_grants.values():
             unknown = {str(code) for code in granted} - seen_perms
@@ -220,6 +257,45 @@ def _all_permissions() -> Iterator[Permissions]:
 def permission_labels() -> dict[str, Any]:
     """Every declared codename with its label, in declaration order."""
     return {p.value: p.label for p in _all_permissions()}
+
+
+def permission_area_of(codename: str) -> PermissionArea:
+    """The area the role editor shows ``codename`` in (see PERMISSION_AREAS)."""
+    by_key = {area.key: area for area in PERMISSION_AREAS}
+    for module in modules():
+        if codename in module.permission_areas:
+            return by_key[module.permission_areas[codename]]
+    return by_key.get(codename.partition(".")[0], by_key["other"])
+
+
+def permission_help() -> dict[str, Any]:
+    """Codename -> its one-line explanation, for the permissions that have one."""
+    return {
+        str(code): text for module in modules() for code, text in module.permission_help.items()
+    }
+
+
+def permission_groups(codes: Iterable[str] | None = None) -> list[tuple[PermissionArea, list[str]]]:
+    """``codes`` (every declared permission if None) by area, in the areas' order, each area's
+    codes in declaration order (unknown codes, e.g. of an app since removed, last, in "other")."""
+    declared = list(permission_labels())
+    wanted = declared if codes is None else list(codes)
+    position = {code: index for index, code in enumerate(declared)}
+    by_area: dict[str, list[str]] = {}
+    for code in sorted(set(wanted), key=lambda code: (position.get(code, len(position)), code)):
+        area = permission_area_of(code) if code in position else PERMISSION_AREAS[-1]
+        by_area.setdefault(area.key, []).append(code)
+    return [(area, by_area[area.key]) for area in PERMISSION_AREAS if area.key in by_area]
+
+
+def audit_action_labels() -> dict[str, Any]:
+    """Every audit action the installed apps declare they write, with its label."""
+    return {code: label for module in modules() for code, label in module.audit_actions.items()}
+
+
+def audit_action_label(code: str) -> Any:
+    """The label of an audit action; an undeclared one (an older row) is shown as its code."""
+    return audit_action_labels().get(code, code)
 
 
 def default_grants(role_codename: str) -> list[str]:

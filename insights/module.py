@@ -14,6 +14,9 @@ MODULE = Module(
     name="insights",
     permissions=Perm,
     default_grants={SUPERVISOR: [Perm.VIEW]},
+    audit_actions={
+        "statistics.evaluation_settings": _("Employee evaluation settings changed"),
+    },
     menu=[
         MenuEntry("workspace:statistics", _("Statistics"), (Perm.VIEW,), order=80),
         MenuEntry(

@@ -3,13 +3,18 @@ from django.contrib.auth import password_validation
 from django.utils.translation import gettext_lazy as _
 
 from tenants.models import Agency, slug_validator
-from tenants.permissions import permission_choices, permission_labels
+from tenants.permissions import (
+    permission_choices,
+    permission_groups,
+    permission_help,
+    permission_labels,
+)
 from tenants.staff.models import Department, Role
 
 
 class AgencyOnboardForm(forms.Form):
     slug = forms.CharField(
-        label=_("Slug (in the address)"),
+        label=_("Short name in the address"),
         max_length=40,
         validators=[slug_validator],
         widget=forms.TextInput(attrs={"dir": "ltr"}),
@@ -33,7 +38,7 @@ class AgencyOnboardForm(forms.Form):
     def clean_slug(self):
         slug = self.cleaned_data["slug"].lower()
         if Agency.objects.filter(slug=slug).exists():
-            raise forms.ValidationError(_("This slug is already taken."))
+            raise forms.ValidationError(_("This short name is already taken."))
         return slug
 
 
@@ -48,6 +53,39 @@ def placeable_departments(scope: list[int] | None):
     else those of their subtree (tenants.services refuses the others, and "no department")."""
     qs = Department.objects.filter(is_active=True)
     return qs if scope is None else qs.filter(pk__in=scope)
+
+
+class PermissionCheckboxes(forms.CheckboxSelectMultiple):
+    """Permission checkboxes grouped by area: one fieldset per area with its legend, each
+    permission a stacked ``form-check`` with its label and, when it has one, a line of help.
+
+    The field's choices stay the flat ``(codename, label)`` list; the widget groups them."""
+
+    template_name = "tenants/widgets/permission_checkboxes.html"
+    option_template_name = "tenants/widgets/permission_option.html"
+
+    def optgroups(self, name, value, attrs=None):
+        flat = list(self.choices)
+        labels = dict(flat)
+        grouped = [
+            (area.label, [(code, labels[code]) for code in codes])
+            for area, codes in permission_groups(labels)
+        ]
+        self.choices = grouped
+        try:
+            return super().optgroups(name, value, attrs)
+        finally:
+            self.choices = flat
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        option["help"] = permission_help().get(str(value), "")
+        option["attrs"]["class"] = "form-check-input"
+        if option["help"]:
+            described = option["attrs"].get("aria-describedby", "")
+            help_id = f"{option['attrs']['id']}_help"
+            option["attrs"]["aria-describedby"] = f"{described} {help_id}".strip()
+        return option
 
 
 def _code_choices(codes: set[str]) -> list[tuple[str, str]]:
@@ -161,13 +199,13 @@ class PermissionGrantForm(forms.Form):
         label=_("Granted in addition to roles"),
         required=False,
         choices=permission_choices,
-        widget=forms.CheckboxSelectMultiple,
+        widget=PermissionCheckboxes,
     )
     revoked = forms.MultipleChoiceField(
         label=_("Refused even if a role gives it"),
         required=False,
         choices=permission_choices,
-        widget=forms.CheckboxSelectMultiple,
+        widget=PermissionCheckboxes,
     )
 
     def __init__(self, *args, actor_perms: set[str], membership, **kwargs):
@@ -183,9 +221,9 @@ class PermissionGrantForm(forms.Form):
 
 
 class RoleForm(forms.Form):
-    codename = forms.SlugField(
-        label=_("Code"), max_length=50, widget=forms.TextInput(attrs={"dir": "ltr"})
-    )
+    """A role's names and permissions. Its code is not asked: the service derives it from the
+    name when the role is created, and it never changes."""
+
     name_ar = forms.CharField(label=_("Name in Arabic"), max_length=200)
     name_en = forms.CharField(
         label=_("Name in English"),
@@ -196,7 +234,7 @@ class RoleForm(forms.Form):
         label=_("Permissions"),
         required=False,
         choices=permission_choices,
-        widget=forms.CheckboxSelectMultiple,
+        widget=PermissionCheckboxes,
     )
 
     def __init__(self, *args, actor_perms: set[str], role=None, **kwargs):
@@ -204,15 +242,8 @@ class RoleForm(forms.Form):
         self.role = role
         codes = set(actor_perms)
         if role is not None:
-            self.fields["codename"].disabled = True
             codes |= set(role.permissions)
         self.fields["permissions"].choices = _code_choices(codes)
-
-    def clean_codename(self):
-        codename = self.cleaned_data["codename"]
-        if self.role is None and Role.objects.filter(codename=codename).exists():
-            raise forms.ValidationError(_("A role with this code already exists."))
-        return codename
 
 
 class InvitationAccountForm(PersonNamesForm):

@@ -20,6 +20,29 @@ MODULE = Module(
     name="tenants",
     permissions=Perm,
     default_grants={SUPERVISOR: [Perm.VIEW_STAFF, Perm.VIEW_AUDIT]},
+    permission_areas={Perm.VIEW_STAFF: "staff"},
+    permission_help={
+        Perm.MANAGE_ROLES: _("Also grant or refuse single permissions to an employee."),
+        Perm.VIEW_AUDIT: _(
+            "Who did what and when; a department supervisor sees their own departments only."
+        ),
+    },
+    audit_actions={
+        "agency.onboard": _("Agency registered on the platform"),
+        "agency.set_active": _("Agency activated or suspended"),
+        "agency.two_factor_requirement": _("Two-factor sign-in requirement changed"),
+        "staff.invite": _("Employee invited"),
+        "staff.join": _("Employee joined the agency"),
+        "staff.update": _("Employee's membership changed"),
+        "staff.permissions": _("Employee's individual permissions changed"),
+        "department.create": _("Department created"),
+        "department.update": _("Department changed"),
+        "role.create": _("Role created"),
+        "role.update": _("Role changed"),
+        "role.sync": _("Role given new default permissions"),
+        "account.invitation_accepted": _("Invitation accepted"),
+        "account.email_detached": _("Email address taken off an unconfirmed account"),
+    },
     events={
         INVITED: Event(
             _("Invitation to an agency"), (INAPP, EMAIL), mandatory=True, sensitive=True

@@ -6,13 +6,27 @@ granted or refused single ones on top. Each app declares its own in its ``module
 (core.modules); nothing is added here.
 """
 
-from core.modules import PERMISSION_PREFIX, SYSTEM_ROLES, default_grants, permission_labels
+from core.modules import (
+    PERMISSION_PREFIX,
+    SYSTEM_ROLES,
+    audit_action_label,
+    audit_action_labels,
+    default_grants,
+    permission_groups,
+    permission_help,
+    permission_labels,
+)
 
 __all__ = [
     "PERMISSION_PREFIX",
     "SYSTEM_ROLES",
+    "audit_action_label",
+    "audit_action_labels",
     "default_roles",
+    "labelled_groups",
     "permission_choices",
+    "permission_groups",
+    "permission_help",
     "permission_labels",
 ]
 
@@ -32,3 +46,13 @@ def default_roles() -> list[dict]:
 
 def permission_choices() -> list[tuple[str, str]]:
     return list(permission_labels().items())
+
+
+def labelled_groups(codes) -> list[tuple[object, list[object]]]:
+    """``codes`` by area for reading: ``[(area label, [permission labels])]``; a code no
+    installed app declares any more is shown as itself."""
+    labels = permission_labels()
+    return [
+        (area.label, [labels.get(code, code) for code in group])
+        for area, group in permission_groups(codes)
+    ]

@@ -8,7 +8,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from accounts.models import User
-from core.modules import PERMISSION_PREFIX, agency_wide_permissions
+from core.modules import PERMISSION_PREFIX, agency_wide_permissions, audit_action_labels
 from tenants.models import Agency, AgencyMember
 from tenants.staff.models import AuditEvent, Department, Invitation, Membership, Role
 
@@ -253,11 +253,18 @@ def audit_search(
     if department_ids is not None:
         qs = qs.filter(_audit_scope(department_ids))
     if query:
+        # An action is found by its code or by its label in the reader's language.
+        labelled = [
+            code
+            for code, label in audit_action_labels().items()
+            if query.casefold() in str(label).casefold()
+        ]
         qs = qs.filter(
             Q(actor_display__icontains=query)
             | Q(object_repr__icontains=query)
             | Q(object_id=query)
             | Q(action__icontains=query)
+            | Q(action__in=labelled)
         )
     if action:
         qs = qs.filter(action=action)

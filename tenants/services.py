@@ -10,9 +10,10 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
 from django.core.management import call_command
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django_tenants.clone import CloneSchema
 from django_tenants.utils import schema_context, schema_exists
@@ -890,26 +891,111 @@ def department_save(
 
 # --- roles -------------------------------------------------------------------------------------
 
+# Arabic letters in Latin, for a role code derived from an Arabic name (a common simplified
+# scheme; the code is an identifier, not a reading aid).
+_ARABIC_LATIN = str.maketrans(
+    {
+        **dict.fromkeys("اأإآٱى", "a"),
+        "ء": "",
+        "ؤ": "o",
+        "ئ": "e",
+        "ب": "b",
+        "ت": "t",
+        "ة": "a",
+        "ث": "th",
+        "ج": "j",
+        "ح": "h",
+        "خ": "kh",
+        "د": "d",
+        "ذ": "dh",
+        "ر": "r",
+        "ز": "z",
+        "س": "s",
+        "ش": "sh",
+        "ص": "s",
+        "ض": "d",
+        "ط": "t",
+        "ظ": "z",
+        "ع": "",
+        "غ": "gh",
+        "ف": "f",
+        "ق": "q",
+        "ك": "k",
+        "ل": "l",
+        "م": "m",
+        "ن": "n",
+        "ه": "h",
+        "و": "w",
+        "ي": "y",
+        **{digit: str(value) for value, digit in enumerate("٠١٢٣٤٥٦٧٨٩")},
+    }
+)
+_CODENAME_MAX = 50
+_CODE_ATTEMPTS = 5
+
+
+def _code_base(name: str) -> str:
+    """``name`` as a code (lower-case ASCII letters, digits and hyphens), or "" if nothing is
+    left of it."""
+    latin = name.translate(_ARABIC_LATIN)
+    # slugify keeps letters of every script: drop what is not ASCII (a name in another script).
+    ascii_only = latin.encode("ascii", "ignore").decode()
+    return slugify(ascii_only).replace("_", "-").strip("-")[: _CODENAME_MAX - 4].strip("-")
+
+
+def role_codename(*, name_en: str, name_ar: str) -> str:
+    """A code for a new role, free in this agency: from the English name ("Quality reviewer":
+    quality-reviewer), else the Arabic one transliterated ("مراجع": mraj), else "role"; with
+    -2, -3... when taken. The system roles' codes are never given to another role."""
+    base = _code_base(name_en) or _code_base(name_ar) or "role"
+    taken = set(
+        Role.objects.filter(codename__startswith=base).values_list("codename", flat=True)
+    ) | {spec.codename for spec in SYSTEM_ROLES}
+    if base not in taken:
+        return base
+    number = 2
+    while f"{base}-{number}" in taken:
+        number += 1
+    return f"{base}-{number}"
+
+
+def _role_create_with_derived_code(role: Role) -> None:
+    """Save the new ``role`` under a derived code; a concurrent creation that took the same code
+    first makes it try the next one."""
+    for attempt in range(_CODE_ATTEMPTS):
+        role.codename = role_codename(name_en=role.name_en, name_ar=role.name_ar)
+        role.full_clean(validate_unique=True)
+        try:
+            with transaction.atomic():
+                role.save()
+            return
+        except IntegrityError:
+            if attempt == _CODE_ATTEMPTS - 1:
+                raise
+
 
 @use_case
 def role_save(
     *,
     actor: User,
-    codename: str,
     name_ar: str,
     name_en: str,
     permissions: Iterable[str],
     role: Role | None = None,
+    codename: str | None = None,
 ) -> Role:
     """Create or edit a role (a named set of permissions). The actor gives a role only
     permissions they hold, edits only a role whose permissions they all hold, and never
-    through a role changes someone who holds more than they do."""
+    through a role changes someone who holds more than they do.
+
+    A new role's code is ``codename`` if given, else derived from its names (role_codename);
+    an existing role keeps its code whatever its names become (``codename`` is ignored)."""
     permissions = _check_codes(permissions)
     with transaction.atomic():
         creating = role is None
         if not creating:
             role = Role.objects.select_for_update().get(pk=role.pk)
-        role = role or Role(codename=codename)
+        role = role or Role(codename=codename or "")
         actor_perms = _actor_permissions(actor)
         _require(actor_perms, Perm.MANAGE_ROLES)
         if role.is_system and role.codename == "admin" and Perm.MANAGE_ROLES not in permissions:
@@ -942,8 +1028,11 @@ def role_save(
                     )
         before = None if creating else {"permissions": role.permissions}
         role.name_ar, role.name_en, role.permissions = name_ar.strip(), name_en.strip(), permissions
-        role.full_clean(validate_unique=True)
-        role.save()
+        if creating and not codename:
+            _role_create_with_derived_code(role)
+        else:
+            role.full_clean(validate_unique=True)
+            role.save()
         audit.agency_record(
             actor=actor,
             action="role.create" if creating else "role.update",

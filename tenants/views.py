@@ -19,7 +19,7 @@ from tenants.forms import (
     RoleForm,
 )
 from tenants.module import Perm
-from tenants.permissions import permission_labels
+from tenants.permissions import labelled_groups, permission_labels
 from tenants.staff.models import Department, Membership, Role
 from tenants.urls_helpers import workspace_reverse
 
@@ -248,6 +248,7 @@ def department_edit(request, department_id: int):
 @workspace_view(Perm.MANAGE_ROLES)
 def role_list(request):
     form = RoleForm(request.POST or None, actor_perms=_actor_permissions(request))
+    every = set(permission_labels())
     status = 200
     if request.method == "POST" and form.is_valid():
         try:
@@ -263,9 +264,11 @@ def role_list(request):
         request,
         "tenants/role_list.html",
         {
-            "roles": selectors.role_list(),
+            "roles": [
+                (role, set(role.permissions) >= every, labelled_groups(role.permissions))
+                for role in selectors.role_list()
+            ],
             "form": form,
-            "labels": permission_labels(),
         },
         status=status,
     )
@@ -279,7 +282,6 @@ def role_edit(request, role_id: int):
         actor_perms=_actor_permissions(request),
         role=role,
         initial={
-            "codename": role.codename,
             "name_ar": role.name_ar,
             "name_en": role.name_en,
             "permissions": role.permissions,
@@ -292,7 +294,6 @@ def role_edit(request, role_id: int):
             services.role_save(
                 actor=request.user,
                 role=role,
-                codename=role.codename,
                 name_ar=data["name_ar"],
                 name_en=data["name_en"],
                 permissions=data["permissions"],

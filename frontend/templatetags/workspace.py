@@ -1,6 +1,8 @@
 from django import template
 from django.urls import reverse
 
+from core.modules import audit_action_label
+
 register = template.Library()
 
 
@@ -37,3 +39,9 @@ def a11y(bound_field):
 def can(user, codename: str) -> bool:
     """{% if user|can:"staff.manage_employees" %}: a permission in the current agency."""
     return bool(user and user.is_authenticated and user.has_perm("agency." + codename))
+
+
+@register.filter
+def audit_action(code: str):
+    """{{ event.action|audit_action }}: the action's translated label (its code if unknown)."""
+    return audit_action_label(code)

@@ -114,8 +114,9 @@ def fill_signup(page, data: dict, pace: Pace = FAST, *, base_url: str = "") -> N
 
 
 NOT_OURS = (
-    "{url} is not rendered with the project's base.html (no <main>, no design-system stylesheet): is a "
-    "third-party template (e.g. allauth's account/*.html) shadowing frontend/templates/?"
+    "{url} is not rendered with the project's base.html (no <main>, no design-system "
+    "stylesheet): is a third-party template (e.g. allauth's account/*.html) shadowing "
+    "frontend/templates/?"
 )
 
 

@@ -359,7 +359,8 @@ def test_invalid_evaluation_settings_are_refused(
     page = response.content.decode()
     assert 'role="alert"' in page
     if field is None:  # a rule over all four weights: the form-wide error
-        alert = re.search(r'<div class="alert error-summary" role="alert"[^>]*>(.*?)</div>', page, re.S)
+        summary = r'<div class="alert error-summary" role="alert"[^>]*>(.*?)</div>'
+        alert = re.search(summary, page, re.S)
         assert alert and message in html.unescape(alert[1])
     else:
         error = _field_error(page, field)

@@ -10,7 +10,7 @@ import core.files.storage
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("requests_app", "0008_appointments_app"),
+        ("requests_app", "0012_reply_by"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

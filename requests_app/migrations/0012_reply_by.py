@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("requests_app", "0008_appointments_app"),
+        ("requests_app", "0011_survey_required_scores"),
     ]
 
     operations = [
