@@ -19,7 +19,7 @@ from requests_app.forms import CommentForm, RequestForm
 from requests_app.models import Attachment
 from requests_app.public.models import CatalogueEntry
 from requests_app.services import uploads
-from requests_app.services.uploads import MAX_ATTACHMENTS
+from requests_app.views_files import PENDING_FIELD, files_first
 from tenants.models import Agency
 
 
@@ -70,54 +70,7 @@ def new_request_choose_agency(request):
 
 
 DRAFT_KEY = "requests:draft:{agency_id}"
-PENDING_FIELD = "pending_upload"
 ANSWER_FIELDS = ("transaction_type", "subject", "priority", "description")
-
-
-def _pending_ids(data) -> list[int]:
-    """The pending upload ids a posted form carries (checked against their owner by the
-    services; anything that is not an id is ignored)."""
-    ids = [parse_id(value) for value in data.getlist(PENDING_FIELD)[: 3 * MAX_ATTACHMENTS]]
-    return list(dict.fromkeys(i for i in ids if i is not None))
-
-
-def files_first(request, agency: Agency) -> dict:
-    """The "files uploaded first" round of a posted form with attachments: the pending
-    uploads it carries (the user's own only), minus one the person removed, plus the files
-    just chosen, stored now whatever else the form lacks. Returns ``pending`` (what the form
-    now holds), ``errors`` (for the attachments field) and ``changed_only`` (the person asked
-    to add or remove a file, not to go on)."""
-    errors: list[str] = []
-    ids = _pending_ids(request.POST)
-    with schema_context(agency.schema_name):
-        pending = uploads.pending_uploads_owned(user=request.user, ids=ids)
-        if len(pending) != len(ids):
-            errors.append(
-                _(
-                    "Some of the files are no longer available: they were removed, sent "
-                    "already, or waited more than a day. Attach them again."
-                )
-            )
-        remove = parse_id(request.POST.get("remove"))
-        if remove is not None:
-            try:
-                uploads.pending_upload_remove(agency=agency, user=request.user, upload_id=remove)
-            except ValidationError as exc:
-                errors.extend(exc.messages)
-            else:
-                pending = [p for p in pending if p.pk != remove]
-        chosen = [f for f in request.FILES.getlist("attachments") if f]
-        if chosen:
-            created, refused = uploads.pending_upload_add(
-                agency=agency, user=request.user, uploads=chosen, kept=len(pending)
-            )
-            pending += created
-            errors += refused
-    return {
-        "pending": pending,
-        "errors": errors,
-        "changed_only": remove is not None or "upload" in request.POST,
-    }
 
 
 def _draft(request, agency: Agency) -> dict | None:
@@ -289,39 +242,68 @@ def my_requests(request):
     )
 
 
+def _reply(request, agency: Agency, item) -> tuple[CommentForm, list, bool]:
+    """The beneficiary's reply POST: its files stored first (kept whatever else fails), then
+    the comment, which takes them. Returns the form (with its errors), the pending uploads it
+    holds and whether the comment was sent."""
+    files = files_first(request, agency)
+    pending = files["pending"]
+    if files["changed_only"]:
+        # A file added or removed: the same form again, as typed, without judging it yet.
+        form = CommentForm(initial={"body": request.POST.get("body", "")})
+        if files["errors"]:
+            form = CommentForm(request.POST)
+            form.is_valid()
+            form.errors.clear()
+            for error in files["errors"]:
+                form.add_error("attachments", error)
+        return form, pending, False
+    # The chosen files are pending uploads now: the form judges the rest (text, voice).
+    form = CommentForm(request.POST, request.FILES)
+    valid = form.is_valid()
+    for error in files["errors"]:
+        form.add_error("attachments", error)
+    if not valid or files["errors"]:
+        return form, pending, False
+    try:
+        services.comment_add(
+            agency=agency,
+            request_obj=item,
+            author=request.user,
+            body=form.cleaned_data["body"],
+            visibility=Visibility.EXTERNAL,
+            pending_upload_ids=[p.pk for p in pending],
+            voice=form.cleaned_data.get("voice"),
+            voice_duration=form.cleaned_data.get("voice_duration"),
+        )
+    except ValidationError as exc:
+        apply_service_errors(form, exc)
+        return form, pending, False
+    return form, [], True
+
+
 @login_required
 def request_detail(request, agency_slug: str, reference: str):
+    """The beneficiary's request page and its reply form, with files uploaded first: the
+    files of a reply that comes back with an error are kept and listed (with "remove")."""
     agency = _agency(agency_slug)
     with schema_context(agency.schema_name):
         item = selectors.beneficiary_request(user=request.user, reference=reference)
         if item is None:
             raise Http404
-        form = CommentForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and not item.is_open:
             # The page shows no form on a closed request, so form errors would be invisible:
-            # say it with a message instead.
+            # say it with a message instead (and keep no file of it).
             messages.error(request, _("This request is closed."))
             return redirect("requests:detail", agency_slug=agency.slug, reference=item.reference)
+        form, pending = CommentForm(), []
         if request.method == "POST":
-            if form.is_valid():
-                try:
-                    services.comment_add(
-                        agency=agency,
-                        request_obj=item,
-                        author=request.user,
-                        body=form.cleaned_data["body"],
-                        visibility=Visibility.EXTERNAL,
-                        attachments=form.cleaned_data["attachments"],
-                        voice=form.cleaned_data.get("voice"),
-                        voice_duration=form.cleaned_data.get("voice_duration"),
-                    )
-                except ValidationError as exc:
-                    apply_service_errors(form, exc)
-                else:
-                    messages.success(request, _("Your comment was sent."))
-                    return redirect(
-                        "requests:detail", agency_slug=agency.slug, reference=item.reference
-                    )
+            form, pending, sent = _reply(request, agency, item)
+            if sent:
+                messages.success(request, _("Your comment was sent."))
+                return redirect(
+                    "requests:detail", agency_slug=agency.slug, reference=item.reference
+                )
         timeline, files = selectors.request_history(request_obj=item, external_only=True)
         survey_url = survey_kind = ""
         if item.status == Status.CLOSED and not hasattr_survey(item):
@@ -340,6 +322,8 @@ def request_detail(request, agency_slug: str, reference: str):
                 "timeline": timeline,
                 "files": files,
                 "form": form,
+                "pending": pending,
+                "pending_field": PENDING_FIELD,
                 "survey_url": survey_url,
                 "survey_kind": survey_kind,
             },

@@ -27,7 +27,9 @@ from requests_app.forms import (
 )
 from requests_app.models import Attachment, DistributionRule, EmployeeProfile, TransactionType
 from requests_app.module import Perm
+from requests_app.services import uploads
 from requests_app.services.live import request_version
+from requests_app.views_files import PENDING_FIELD, files_first
 from tenants.decorators import workspace_view
 from tenants.selectors import department_scope
 from tenants.staff.models import Membership
@@ -120,7 +122,7 @@ def request_detail(request, request_id: int):
             "live_version": request_version(item.updated_at),
             "timeline": timeline,
             "files": files,
-            "comment_form": StaffCommentForm(),
+            **_comment_draft(request, item),
             "reason_form": ReasonForm(),
             "reply_days": REPLY_WORKING_DAYS,
             # Both forms have a "reason" field: distinct ids, so each label names its own box.
@@ -161,29 +163,74 @@ def _action(request, request_id: int, run):
     return _back(request, item)
 
 
+COMMENT_DRAFT_KEY = "workspace:comment:{agency_id}:{request_id}"
+
+
+def _comment_draft(request, item) -> dict:
+    """The comment form of the request page: empty, or as the employee left it when it came
+    back with an error (text, visibility and the files kept as pending uploads, listed with
+    "remove"). Kept in the session until the comment is sent, so that neither the redirect
+    nor a reload (the page reloads itself on live updates) loses it."""
+    draft = request.session.get(
+        COMMENT_DRAFT_KEY.format(agency_id=request.agency.pk, request_id=item.pk)
+    )
+    if not isinstance(draft, dict):
+        return {"comment_form": StaffCommentForm(), "comment_pending": []}
+    initial = {"body": str(draft.get("body") or "")}
+    if draft.get("visibility") in Visibility.values:
+        initial["visibility"] = draft["visibility"]
+    return {
+        "comment_form": StaffCommentForm(initial=initial),
+        "comment_pending": uploads.pending_uploads_owned(
+            user=request.user, ids=draft.get("pending") or []
+        ),
+        "pending_field": PENDING_FIELD,
+    }
+
+
 @workspace_view()
 @require_POST
 def request_comment(request, request_id: int):
+    """The employee's comment, with files uploaded first: the chosen files are stored as
+    pending uploads whatever else fails, and the form comes back (after the redirect) with the
+    text as typed and the files listed with "remove"; the comment takes them when sent."""
     item = _request_or_404(request, request_id)
-    form = StaffCommentForm(request.POST, request.FILES)
-    if form.is_valid():
-        try:
-            services.comment_add(
-                agency=request.agency,
-                request_obj=item,
-                author=request.user,
-                body=form.cleaned_data["body"],
-                visibility=form.cleaned_data["visibility"],
-                attachments=form.cleaned_data["attachments"],
-                voice=form.cleaned_data.get("voice"),
-                voice_duration=form.cleaned_data.get("voice_duration"),
-            )
-        except ValidationError as exc:
-            _flash_errors(request, [exc.messages])
-        else:
-            messages.success(request, _("The comment was added."))
-    else:
-        _flash_errors(request, form.errors.values())
+    key = COMMENT_DRAFT_KEY.format(agency_id=request.agency.pk, request_id=item.pk)
+    if not item.is_open:
+        request.session.pop(key, None)
+        messages.error(request, _("This request is closed."))
+        return _back(request, item)
+    files = files_first(request, request.agency)
+    pending = files["pending"]
+    errors = [files["errors"]]
+    if not files["changed_only"]:
+        form = StaffCommentForm(request.POST, request.FILES)
+        if not form.is_valid():
+            errors.append([m for field in form.errors.values() for m in field])
+        elif not files["errors"]:
+            try:
+                services.comment_add(
+                    agency=request.agency,
+                    request_obj=item,
+                    author=request.user,
+                    body=form.cleaned_data["body"],
+                    visibility=form.cleaned_data["visibility"],
+                    pending_upload_ids=[p.pk for p in pending],
+                    voice=form.cleaned_data.get("voice"),
+                    voice_duration=form.cleaned_data.get("voice_duration"),
+                )
+            except ValidationError as exc:
+                errors.append(exc.messages)
+            else:
+                request.session.pop(key, None)
+                messages.success(request, _("The comment was added."))
+                return _back(request, item)
+    request.session[key] = {
+        "body": request.POST.get("body", "")[:10_000],
+        "visibility": request.POST.get("visibility", ""),
+        "pending": [p.pk for p in pending],
+    }
+    _flash_errors(request, errors)
     return _back(request, item)
 
 

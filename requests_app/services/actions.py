@@ -26,10 +26,11 @@ from requests_app.constants import (
     Visibility,
 )
 from requests_app.models import Comment, Request, TimelineEvent
-from requests_app.services.files import attachment_store
+from requests_app.services.files import attachment_from_pending, attachment_store
 from requests_app.services.index import index_sync
 from requests_app.services.pauses import pause_track
 from requests_app.services.sla import reply_by_date
+from requests_app.services.uploads import MAX_ATTACHMENTS, pending_uploads_take
 from tenants.models import Agency
 
 
@@ -103,19 +104,29 @@ def comment_add(
     attachments: Sequence[UploadedFile] = (),
     voice: UploadedFile | None = None,
     voice_duration: int | None = None,
+    pending_upload_ids: Sequence[int] = (),
 ) -> Comment:
     """A comment with optional attachments and an optional voice recording. Beneficiaries
     write external comments only; their comment answers a request for information and returns
     the request to in progress. External comments by staff notify the beneficiary (SMS,
-    email, in-app); internal ones, voice included, stay with the team."""
+    email, in-app); internal ones, voice included, stay with the team.
+
+    ``pending_upload_ids`` name the author's pending uploads (files uploaded first,
+    services.uploads), locked and taken in the transaction: another person's, an expired or
+    an already used one refuses the whole comment and changes nothing."""
     _ensure_schema(agency)
     body = (body or "").strip()
+    pending_upload_ids = list(dict.fromkeys(pending_upload_ids))
     if visibility not in Visibility.values:
         raise ValidationError({"visibility": _("Choose who can see the comment.")})
-    if not body and not attachments and voice is None:
+    if not body and not attachments and not pending_upload_ids and voice is None:
         raise ValidationError({"body": _("Write a comment or attach a file.")})
     if len(body) > 10_000:
         raise ValidationError({"body": _("The comment is too long.")})
+    if len(attachments) + len(pending_upload_ids) > MAX_ATTACHMENTS:
+        raise ValidationError(
+            {"attachments": _("At most %(n)s attachments.") % {"n": MAX_ATTACHMENTS}}
+        )
     checked = _check_files(attachments)
     checked_voice = _check_voice(voice, voice_duration) if voice is not None else None
     by_beneficiary = author.pk == request_obj.beneficiary_id
@@ -125,6 +136,7 @@ def comment_add(
     require(policies.can_comment(author, item))
     if item.status not in OPEN_STATUSES:
         raise ValidationError(_("This request is closed."))
+    taken = pending_uploads_take(user=author, ids=pending_upload_ids)
     comment = Comment.objects.create(request=item, author=author, visibility=visibility, body=body)
     for upload in checked:
         attachment_store(
@@ -134,6 +146,10 @@ def comment_add(
             visibility=visibility,
             checked=upload,
             comment=comment,
+        )
+    for pending in taken:
+        attachment_from_pending(
+            agency=agency, item=item, visibility=visibility, pending=pending, comment=comment
         )
     if checked_voice is not None:
         attachment_store(
@@ -162,14 +178,14 @@ def comment_add(
         visibility=visibility,
         actor=author,
         comment=comment,
-        data={"attachments": len(checked)},
+        data={"attachments": len(checked) + len(taken)},
     )
     index_sync(agency=agency, request=item)
     audit.agency_record(
         actor=author,
         action=f"request.comment.{visibility}",
         obj=item,
-        after={"comment": comment.pk, "attachments": len(checked)},
+        after={"comment": comment.pk, "attachments": len(checked) + len(taken)},
     )
     if by_beneficiary:
         if item.assignee_id:

@@ -33,7 +33,12 @@ uploads costs 51 (the 44 above, the pending rows locked, collected and deleted: 
 attachment and its document index row per file: 4); the beneficiary's form POST with a file,
 stored as a pending upload with the draft in the session, 14; the confirmation POST on "check
 your answers", which submits with one pending upload, 58 (the session, the user, the agency,
-its catalogue and the search path around the submission's 49).
+its catalogue and the search path around the submission's 49). The comment forms keep their
+files the same way: a beneficiary's comment taking one pending upload costs 23 (the pending row
+locked and deleted, an attachment and its document index row; no voice, no staff notification
+fan-out), and the reply form's POST with a file, stored as a pending upload and taken by the
+comment in the same request, 34 (the session, the user, the agency, the request, the upload's
+count and row); the request pages' GETs are unchanged (13 and 9).
 
 (*) The comment service now checks that its author may comment: the author's membership and
 roles, loaded once per user object. In a web request the workspace guard has loaded them
@@ -76,6 +81,8 @@ BUDGETS = {
     "form_post_with_file": 14,
     "check_and_submit": 58,
     "comment": 26,
+    "comment_pending": 23,
+    "reply_post_with_file": 34,
     "resolve": 30,
     "reassign_ask": 22,
     "reassign_approve": 40,
@@ -184,6 +191,45 @@ def test_comment_budget(org, django_assert_max_num_queries, django_capture_on_co
                     visibility=Visibility.EXTERNAL,
                 )
     print(f"\n[budget] comment: {len(captured)} queries")
+
+
+def test_comment_with_pending_upload_budget(
+    client, org, private_media, django_assert_max_num_queries, django_capture_on_commit_callbacks
+):
+    """Files uploaded first on the comment forms: the beneficiary's comment taking a pending
+    upload (through the service), then the reply form's POST with a file (stored as a pending
+    upload, then taken by the comment, in one request)."""
+    from requests_app.services.uploads import pending_upload_add
+
+    beneficiary = org.beneficiary
+    with schema_context(org.agency.schema_name):
+        pending, _errors = pending_upload_add(
+            agency=org.agency, user=beneficiary, uploads=[png_upload()]
+        )
+        item = org.fresh()
+        with django_capture_on_commit_callbacks(execute=True):
+            with budget("comment_pending", django_assert_max_num_queries) as captured:
+                comment_add(
+                    agency=org.agency,
+                    request_obj=item,
+                    author=beneficiary,
+                    body="صورة الهوية",
+                    visibility=Visibility.EXTERNAL,
+                    pending_upload_ids=[p.pk for p in pending],
+                )
+    client.force_login(beneficiary)
+    url = beneficiary_page(org)
+    client.get(url)  # warm
+    with django_capture_on_commit_callbacks(execute=True):
+        with budget("reply_post_with_file", django_assert_max_num_queries) as posted:
+            response = client.post(url, {"body": "وهذه أخرى", "attachments": [pdf_upload()]})
+    assert response.status_code == 302
+    print(f"\n[budget] comment with a pending upload: {len(captured)}, reply POST: {len(posted)}")
+    import os
+
+    if os.environ.get("BUDGET_SHOW"):
+        for q in captured.captured_queries + posted.captured_queries:
+            print("  ", q["sql"][:160])
 
 
 def test_resolve_budget(org, django_assert_max_num_queries, django_capture_on_commit_callbacks):
