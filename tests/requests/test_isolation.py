@@ -135,6 +135,7 @@ def public_urls(w) -> dict[str, str]:
             kwargs={"agency_slug": slug, "reference": ref, "file_id": w["external_file"].pk},
         ),
         "api": reverse("api:api_detail", kwargs={"agency_slug": slug, "reference": ref}),
+        "submitted": reverse("requests:submitted", kwargs={"agency_slug": slug, "reference": ref}),
     }
 
 
@@ -238,11 +239,11 @@ def test_tables_cover_every_request_url(world):
 
     names = set(workspace_urls(world))
     assert {p.name for p in workspace_urlpatterns} <= names
-    # the public URLs naming one request: all three are in public_urls()
+    # the public URLs naming one request: all four are in public_urls()
     per_request = {
         p.name for p in urlpatterns + api_patterns if "reference" in p.pattern.converters
     }
-    assert per_request == {"detail", "file", "api_detail"}
+    assert per_request == {"detail", "file", "api_detail", "submitted"}
     assert len(public_urls(world)) == len(per_request)
 
 
