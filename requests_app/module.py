@@ -61,6 +61,7 @@ MODULE = Module(
     },
     audit_actions={
         "request.submit": _("Request submitted"),
+        "requests.survey_form": _("Satisfaction survey form changed"),
         "request.started": _("Work on a request started"),
         "request.info_requested": _("Information asked of the beneficiary"),
         "request.resolved": _("Request completed"),

@@ -49,7 +49,9 @@ def field_messages(bound_field) -> list[str]:
     messages = []
     for error in data:
         for item in error.error_list if hasattr(error, "error_list") else [error]:
-            if item.code == "required":
+            # Only Django's generic wording is replaced; a form's own message stays.
+            generic = str(forms.Field.default_error_messages["required"])
+            if item.code == "required" and str(next(iter(item), "")) == generic:
                 label = _lower_first(str(bound_field.label or bound_field.name))
                 if isinstance(bound_field.field.widget, CHOICE_WIDGETS) or isinstance(
                     bound_field.field, (forms.ChoiceField, forms.ModelChoiceField)

@@ -12,7 +12,7 @@ from django.urls import reverse
 from accounts.models import SmsMessage, User
 from notifications.backends.sms import ConsoleSmsBackend
 from notifications.models import ConsoleEmail
-from tests.accounts.test_signup_login import signup_data
+from tests.accounts.signup import sign_up, signup_data
 from tests.factories import make_beneficiary
 from tests.jobs import run_pending_jobs
 
@@ -38,7 +38,7 @@ def test_outbox_lists_the_signup_code_newest_first(client, db, settings):
     settings.MOBILE_CODE_RESEND_SECONDS = 0
     settings.EMAIL_BACKEND = CONSOLE_EMAIL
     assert reverse("dev_outbox") == OUTBOX
-    response = client.post(reverse("account_signup"), signup_data(mobile="0551234567"))
+    response = sign_up(client, signup_data(mobile="0551234567"))
     assert response.status_code == 302
     run_pending_jobs()
     (first_code,) = sent_codes("+966551234567")

@@ -3,6 +3,7 @@ request form (invalid input changes nothing), "My requests" across agencies with
 query counts that do not grow with the number of rows."""
 
 import pytest
+from django import forms
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -12,6 +13,7 @@ from django.utils.translation import gettext
 from django_tenants.utils import schema_context
 
 from core.files.storage import reset_private_storage
+from frontend.templatetags.ui import field_messages
 from notifications.models import Notification
 from requests_app.constants import Priority, Status
 from requests_app.models import Attachment, Request
@@ -225,8 +227,15 @@ def test_new_request_with_bad_input_creates_nothing(
         form = response.context["form"]
         assert field in form.errors, (label, form.errors)
         html = response.content.decode()
-        for error in form.errors[field]:
-            assert escape(str(error)) in html, label
+        # each message shown beside its field, Django's generic "required" replaced by what
+        # to enter (GOV.UK): "أدخل الموضوع", never "هذا الحقل مطلوب."
+        with translation.override("ar"):
+            shown = field_messages(form[field])
+            generic = str(forms.Field.default_error_messages["required"])
+        assert shown, label
+        for message in shown:
+            assert escape(message) in html, label
+        assert generic not in html, label
         assert _world_state(agency_a, agency_b) == before, label
     assert ar("At most %(n)s attachments.") % {"n": MAX_ATTACHMENTS} in html
     private = tmp_path / "private"
