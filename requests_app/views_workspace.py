@@ -120,6 +120,7 @@ def request_detail(request, request_id: int):
             "live_version": request_version(item.updated_at),
             "timeline": timeline,
             "files": files,
+            "sla": selectors.sla_clock(item=item),
             "comment_form": StaffCommentForm(),
             "reason_form": ReasonForm(),
             "reply_days": REPLY_WORKING_DAYS,
