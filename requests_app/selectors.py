@@ -445,3 +445,33 @@ def working_day_hours() -> float:
     if config is None:
         return float(DEFAULT_WORKING_DAY_HOURS)
     return day_length(config.day_start, config.day_end)
+
+
+@dataclass(frozen=True)
+class SlaClock:
+    """Where a request stands against its resolution target, for the side panel of the
+    workspace page: ``state`` is "late", "due" (running, ``due_at`` ahead), "paused" (waiting
+    for the beneficiary or postponed: the clock does not run), "closed" or "" (no target)."""
+
+    state: str
+    due_at: datetime | None
+
+
+def sla_clock(*, item: Request, now: datetime | None = None) -> SlaClock:
+    """The request's resolution clock from the SLA state kept by services.sla (``is_late``,
+    ``due_at``); a due date already passed counts as late before the sweep marks it."""
+    from django.utils import timezone
+
+    from requests_app.constants import PAUSED_STATUSES
+
+    now = now or timezone.now()
+    if not item.is_open:
+        return SlaClock("closed", item.due_at)
+    if item.due_at is None:
+        return SlaClock("late" if item.is_late else "", None)
+    if item.is_late:
+        return SlaClock("late", item.due_at)
+    if item.status in PAUSED_STATUSES:
+        # the sweep moves the due date on by the paused time when the clock runs again
+        return SlaClock("paused", item.due_at)
+    return SlaClock("late" if item.due_at <= now else "due", item.due_at)

@@ -123,6 +123,7 @@ def request_detail(request, request_id: int):
             "timeline": timeline,
             "files": files,
             **_comment_draft(request, item),
+            "sla": selectors.sla_clock(item=item),
             "reason_form": ReasonForm(),
             "reply_days": REPLY_WORKING_DAYS,
             # Both forms have a "reason" field: distinct ids, so each label names its own box.

@@ -227,7 +227,9 @@ def test_request_journey_in_arabic(live_url, new_context, journey, orm, artifact
         ).exists()
 
     # The employee resolves it, confirms on the next page; the beneficiary sees it closed.
-    staff.locator("form[action$='/resolve/'] button[type=submit]").click()
+    resolve = staff.locator("form[action$='/resolve/']")
+    staff.locator("details.action-panel", has=resolve).locator("summary").click()
+    resolve.locator("button[type=submit]").click()
     staff.locator("form[action$='/resolve/'] input[name=confirm]").wait_for(state="attached")
     staff.locator("form[action$='/resolve/'] button[type=submit]").click()
     staff.wait_for_url(detail)

@@ -321,6 +321,10 @@ def test_supervisor_approves_a_postponement(live_url, new_context, desk, orm, ar
     assert_lang(staff, "ar", "rtl")
     postpone = staff.locator("form[action$='/postpone/']")
     expect(postpone).to_have_count(1)
+    # one action panel open at a time: the comment panel is open, postponing is folded
+    expect(postpone).to_be_hidden()
+    staff.locator("details.action-panel", has=postpone).locator("summary").click()
+    expect(postpone).to_be_visible()
     until = timezone.localtime(timezone.now() + timedelta(days=5)).replace(
         hour=10, minute=0, second=0, microsecond=0
     )

@@ -74,6 +74,9 @@
       if (!field) { if (!("checked" in entry) && entry.value) lost.push(entry.value); return; }
       if ("checked" in entry) { field.checked = entry.checked; }
       else { field.value = entry.value; }
+      // a draft in a folded panel (e.g. the request page's actions) is shown, not hidden
+      var panel = field.closest && field.closest("details");
+      if (panel && !("checked" in entry)) panel.open = true;
     });
     if (lost.length) showLost(lost);
   }
