@@ -86,7 +86,11 @@ def error_summary(*forms_) -> dict:
             items.append({"message": message, "href": ""})
         for field in form:
             if field.errors and not field.is_hidden:
-                target = field.id_for_label or field.auto_id
+                # a group of choices has no single label: the link goes to its first choice
+                grouped = isinstance(
+                    field.field.widget, (forms.RadioSelect, forms.CheckboxSelectMultiple)
+                )
+                target = f"{field.auto_id}_0" if grouped else field.id_for_label or field.auto_id
                 for message in field_messages(field):
                     items.append({"message": message, "href": f"#{target}"})
         for name in form.errors:

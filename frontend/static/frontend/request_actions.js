@@ -31,7 +31,30 @@
     panel.scrollIntoView({ block: "nearest" });
   }
 
+  // WCAG 2.1.4: single-letter shortcuts can be turned off (speech input types letters); the
+  // choice is kept in this browser.
+  var STORE = "muamalat.shortcuts";
+  var toggle = document.querySelector("[data-shortcuts-toggle]");
+  function enabled() {
+    try { return window.localStorage.getItem(STORE) !== "off"; } catch (e) { return true; }
+  }
+  function show() {
+    if (!toggle) return;
+    var on = enabled();
+    toggle.setAttribute("aria-pressed", on ? "false" : "true");
+    toggle.textContent = on ? toggle.dataset.labelOff : toggle.dataset.labelOn;
+  }
+  if (toggle) {
+    toggle.hidden = false;
+    toggle.addEventListener("click", function () {
+      try { window.localStorage.setItem(STORE, enabled() ? "off" : "on"); } catch (e) { /* private mode */ }
+      show();
+    });
+    show();
+  }
+
   document.addEventListener("keydown", function (event) {
+    if (!enabled()) return;
     if (event.defaultPrevented || event.ctrlKey || event.altKey || event.metaKey) return;
     if (event.isComposing || typing(event.target)) return;
     var key = "";

@@ -26,13 +26,6 @@
         target.focus();
       });
     }
-    // Confirmations: a button with data-confirm asks before its form is sent (the server asks
-    // again when JavaScript is off).
-    document.addEventListener("submit", function (event) {
-      var submitter = event.submitter;
-      var message = submitter && submitter.dataset.confirm;
-      if (message && !window.confirm(message)) event.preventDefault();
-    });
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", ready);
   else ready();
