@@ -10,7 +10,7 @@ Screenshots go to tests/e2e/artifacts/your-turn-*.png.
 import re
 
 import pytest
-from django.utils import dateformat, translation
+from django.utils import translation
 from django_tenants.utils import schema_context
 from playwright.sync_api import expect
 
@@ -82,6 +82,7 @@ def test_employee_asks_and_beneficiary_sees_the_question_and_the_date(
     staff = new_context().new_page()
     detail = f"/a/alpha/requests/{asked['request_id']}/"
     log_in(staff, live_url, asked["employee"].email, detail)
+    staff.locator("details[data-shortcut='a'] > summary").click()  # one panel at a time
     ask = staff.locator("form[action$='/ask/']")
     ask.locator("#ask-text").fill(QUESTION)
     ask.locator("#ask-days").fill("3")
@@ -91,8 +92,10 @@ def test_employee_asks_and_beneficiary_sees_the_question_and_the_date(
     with orm(), schema_context(agencies["alpha"].schema_name):
         reply_by = Request.objects.get(pk=asked["request_id"]).reply_by
     assert reply_by is not None
+    from frontend.human import human_date_parts
+
     with translation.override("ar"):
-        date_text = dateformat.format(reply_by, "l j F Y")
+        date_text = human_date_parts(reply_by).text  # the Gregorian part, Hijri beside it
     expect(staff.locator("main")).to_contain_text(date_text)
     shot(staff, "1-employee-asked")
 
@@ -143,7 +146,7 @@ def test_employee_asks_and_beneficiary_sees_the_question_and_the_date(
     # The beneficiary answers: the banner and the home entry are gone.
     # (the redirect after sending keeps the page's #id_body: wait for the reply itself)
     reply.fill(REPLY)
-    person.locator("#reply form button[type=submit]").click()
+    person.locator("#reply form button.btn-primary[type=submit]").click()
     expect(person.locator(".timeline .comment", has_text=REPLY)).to_have_count(1)
     expect(person.locator("#your-turn")).to_have_count(0)
     person.goto(live_url + "/")
