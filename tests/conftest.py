@@ -11,6 +11,7 @@ one role configured (DATABASE_OWNER_URL unset) and that role a superuser, a role
 
 import pytest
 from django.db import connection
+from django.utils import translation
 
 from tenants.models import Agency
 from tests import roles
@@ -98,7 +99,11 @@ def _fast_hashing_and_public_schema(settings):
     # Presence writes are throttled per minute, which would make query counts depend on the
     # order of visits; tests/insights turn them on where they are the subject.
     settings.PRESENCE_TRACKING = False
+    # Every test starts in the portal's default language: a request made by the test client
+    # activates its language in this thread, and it would otherwise leak into the next test.
+    translation.activate(settings.LANGUAGE_CODE)
     yield
+    translation.activate(settings.LANGUAGE_CODE)
     connection.set_schema_to_public()
 
 
