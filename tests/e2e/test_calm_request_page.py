@@ -8,18 +8,16 @@ Screenshots: tests/e2e/artifacts/calm-*.png. The page's height at 1280 px is pri
 of six open forms it replaces measured 3,456 px for the same request).
 """
 
-import threading
 from pathlib import Path
 
 import pytest
-from django.db import connections
 from django.utils import translation
 from django.utils.translation import gettext
 from django_tenants.utils import schema_context
 from playwright.sync_api import expect
 
 from requests_app.constants import Status
-from tests.e2e.helpers import Screenshots, assert_lang, submit_main_form
+from tests.e2e.helpers import Screenshots, assert_lang, in_thread, submit_main_form
 from tests.factories import PASSWORD, make_beneficiary, make_employee, make_request, make_type
 
 pytestmark = pytest.mark.e2e
@@ -32,26 +30,6 @@ FROM_BENEFICIARY = "أرفقت صورة الهوية، هل تحتاجون شي�
 # The page it replaces (six open forms) measured 3,456 px at 1280; the new one must be
 # well under it with the same conversation.
 MAX_HEIGHT_AT_1280 = 1_800
-
-
-def in_thread(function):
-    """Run ``function`` off Playwright's thread (see test_request_live.in_thread)."""
-    result: dict = {}
-
-    def run():
-        try:
-            result["value"] = function()
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the test's thread
-            result["error"] = exc
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join(60)
-    if "error" in result:
-        raise result["error"]
-    return result["value"]
 
 
 def log_in(page, live_url: str, login: str, next_path: str) -> None:
