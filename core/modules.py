@@ -82,6 +82,7 @@ PERMISSION_AREAS: tuple[PermissionArea, ...] = (
     PermissionArea("statistics", _("Statistics and evaluation")),
     PermissionArea("notifications", _("Messages")),
     PermissionArea("audit", _("Audit trail")),
+    PermissionArea("meetings", _("Meetings")),
     PermissionArea("other", _("Other permissions")),
 )
 

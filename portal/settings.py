@@ -112,6 +112,7 @@ TENANT_APPS = [
     "tenants.staff",
     "appointments",
     "requests_app",
+    "meetings",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 

@@ -57,6 +57,7 @@ urlpatterns = [
     # Development only: the view answers 404 unless DEBUG.
     path("dev/outbox/", notification_views.dev_outbox, name="dev_outbox"),
     path("requests/", include("requests_app.urls")),
+    path("meetings/", include("meetings.urls")),
     path("guide/", include((guide_patterns, "guide"))),
     path("survey/<str:token>/", survey_view, name="survey"),
     path("api/", include((api_patterns, "api"))),

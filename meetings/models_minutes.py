@@ -1,0 +1,3 @@
+"""Models of meetings: minutes (see meetings.models)."""
+
+__all__: list[str] = []

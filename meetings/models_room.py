@@ -1,0 +1,3 @@
+"""Models of meetings: room (see meetings.models)."""
+
+__all__: list[str] = []
