@@ -218,7 +218,19 @@ def test(pytest_args: list[str]) -> int:
     env.setdefault("TEST_DATABASE_NAME", f"test_muamalat_{os.getpid()}")
     # The private cluster keeps running afterwards (`make dbstop` stops it): runs may share it.
     compile_messages(env)
-    return subprocess.run([PYTHON, "-m", "pytest", *pytest_args], env=env, cwd=ROOT).returncode
+    return subprocess.run(
+        [PYTHON, "-m", "pytest", *parallel_args(pytest_args), *pytest_args], env=env, cwd=ROOT
+    ).returncode
+
+
+def parallel_args(pytest_args: list[str]) -> list[str]:
+    """The whole suite (no arguments) runs in TEST_WORKERS processes (pytest-xdist, default 2;
+    0 or 1: one process), the browser tests together in one of them (tests/e2e/conftest.py);
+    a run given arguments (a file, -k…) is left as asked."""
+    workers = int(os.environ.get("TEST_WORKERS", "2") or 0)
+    if pytest_args or workers < 2:
+        return []
+    return ["-n", str(workers), "--dist", "loadgroup"]
 
 
 def bench(args: list[str]) -> int:

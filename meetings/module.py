@@ -3,7 +3,7 @@ audit actions, events and menu entries each part declares in ``meetings/declarat
 
 from django.utils.translation import gettext_lazy as _
 
-from core.modules import SUPERVISOR, Module, Permissions
+from core.modules import Module, Permissions
 from meetings.declarations import minutes, room, schedule, voting
 
 
@@ -21,8 +21,8 @@ _PARTS = (schedule, room, voting, minutes)
 MODULE = Module(
     name="meetings",
     permissions=Perm,
-    default_grants={SUPERVISOR: [Perm.VIEW_ALL]},
-    agency_wide=[Perm.VIEW_ALL],
+    # Only the agency admin holds these by default. None is "agency-wide" in the sense of
+    # core.modules: seeing every meeting says nothing about a supervisor's department scope.
     permission_help={
         Perm.MANAGE: _("Members, rules, invitations, agenda, attendance and minutes."),
         Perm.VIEW_ALL: _("Read only; taking part still needs an invitation."),

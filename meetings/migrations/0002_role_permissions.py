@@ -1,11 +1,10 @@
-"""System roles of existing agencies get the meetings permissions (new agencies get them at
+"""The admin role of existing agencies gets the meetings permissions (new agencies get them at
 onboarding from meetings.module's default grants)."""
 
 from django.db import migrations
 
 ADDED = {
     "admin": ["meetings.manage", "meetings.view_all", "meetings.decisions"],
-    "supervisor": ["meetings.view_all"],
 }
 
 

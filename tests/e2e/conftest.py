@@ -40,11 +40,21 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "e2e: real-browser end-to-end test (daphne + Chromium)")
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(session, config, items):
-    """Browser tests run last: their session-wide server keeps a job worker alive until the
-    session ends, and tests/notifications/test_worker.py must own the jobs it kills."""
+    """Browser tests run together, in one worker under pytest-xdist (the "browser" group of
+    ``--dist loadgroup``: one browser and one server at a time on a small machine). Their server
+    (``live_url``, package-scoped) and its job worker stop when the worker leaves tests/e2e, so
+    tests/notifications/test_worker.py, which must own the jobs it kills, never meets it.
+    In one process they run last; under xdist first, so that the other worker shares out the
+    rest of the suite while the browser group runs."""
     e2e_dir = Path(__file__).resolve().parent
-    items.sort(key=lambda item: Path(str(item.path)).resolve().is_relative_to(e2e_dir))
+    browser = pytest.mark.xdist_group("browser")
+    for item in items:
+        if Path(str(item.path)).resolve().is_relative_to(e2e_dir):
+            item.add_marker(browser)
+    parallel = config.getoption("dist", "no") == "loadgroup"
+    items.sort(key=lambda item: Path(str(item.path)).resolve().is_relative_to(e2e_dir) != parallel)
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -114,7 +124,7 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def live_url(django_db_setup, django_db_blocker, agencies, artifacts) -> str:
     """Base URL of a daphne server (HTTP + websockets) using the pytest test database."""
     from django.conf import settings
