@@ -325,7 +325,7 @@ class Migration(migrations.Migration):
                         choices=[
                             ("draft", "Draft"),
                             ("scheduled", "Scheduled"),
-                            ("in_progress", "In progress"),
+                            ("in_progress", "Meeting under way"),
                             ("closed", "Closed"),
                             ("cancelled", "Cancelled"),
                         ],
