@@ -92,6 +92,13 @@ def _page(request, agency, meeting, *, form=None, remark_form=None, status=200):
             "can_approve": services.can_approve(request.user, meeting, minutes),
             "form": form,
             "remark_form": remark_form or RemarkForm(),
+            "decision_url": (
+                workspace_reverse(agency, "workspace:meetings_decision_new")
+                + f"?meeting={meeting.pk}"
+                if decision_services.can_manage(request.user)
+                and meeting.status in decision_services.DECISION_MEETING_STATES
+                else ""
+            ),
         },
         status=status,
     )

@@ -410,3 +410,37 @@ def test_menu_entry_for_holders_only(client, agency_a, people):
     client.force_login(people["owner"])
     page = client.get(f"/a/{agency_a.slug}/").content.decode()
     assert f"/a/{agency_a.slug}/meetings/decisions/" not in page
+
+
+def test_manager_pages_and_changing_a_decision_through_the_form(client, agency_a, meeting, people):
+    decision = create(agency_a, people, meeting, days=10)
+    client.force_login(people["manager"])
+    base = f"/a/{agency_a.slug}/meetings/decisions/"
+    for address in (base, f"{base}new/?meeting={meeting.pk}", f"{base}{decision.pk}/"):
+        assert client.get(address).status_code == 200, address
+    page = client.get(f"{base}{decision.pk}/edit/")
+    assert page.status_code == 200
+    colleague = membership_of(agency_a, people["colleague"])
+    new_due = _today() + timedelta(days=15)
+    response = client.post(
+        f"{base}{decision.pk}/edit/",
+        {
+            "meeting": meeting.pk,
+            "text": "نص معدل",
+            "owner": colleague.pk,
+            "due_date": new_due.isoformat(),
+        },
+    )
+    assert response.status_code == 302
+    with schema_context(agency_a.schema_name):
+        decision.refresh_from_db()
+        assert (decision.text, decision.owner_id, decision.due_date) == (
+            "نص معدل",
+            colleague.pk,
+            new_due,
+        )
+    # The new owner is told; the history shows the moved date.
+    assert Notification.objects.filter(
+        event="meetings.decision_assigned", recipient=people["colleague"]
+    ).exists()
+    assert "نص معدل" in client.get(f"{base}{decision.pk}/").content.decode()
