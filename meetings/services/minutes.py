@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from core import audit
 from core.actions import require, use_case
+from frontend.human import date_text
 from meetings import policies, record
 from meetings.constants import Majority, MeetingStatus, MemberRole, Presence
 from meetings.models import Meeting
@@ -64,12 +65,14 @@ def sees_remarks(actor: User, meeting: Meeting) -> bool:
 
 
 def can_remark(actor: User, meeting: Meeting, minutes: Minutes | None) -> bool:
+    """Members and the chair remark on circulated minutes (observers read; the secretary
+    revises)."""
     participant = policies.participant_of(actor, meeting)
     return (
         minutes is not None
         and minutes.status == MinutesStatus.CIRCULATED
         and participant is not None
-        and participant.role != MemberRole.OBSERVER
+        and participant.role not in (MemberRole.OBSERVER, MemberRole.SECRETARY)
     )
 
 
@@ -146,11 +149,9 @@ def poll_line(poll: dict) -> str:
 
 
 def _draft_text(meeting: Meeting, attendance: list, notes: dict, polls: list) -> str:
-    from frontend.templatetags.human import human_datetime
-
     lines = [
         meeting_title(meeting, translation.get_language()),
-        _("Date: %(when)s") % {"when": human_datetime(meeting.starts_at)},
+        _("Date: %(when)s") % {"when": date_text(meeting.starts_at, with_time=True)},
     ]
     if meeting.place:
         lines.append(_("Place: %(place)s") % {"place": meeting.place})
