@@ -21,8 +21,37 @@ CREATE TRIGGER meetings_minutesversion_locked BEFORE UPDATE OR DELETE ON meeting
 CREATE TRIGGER meetings_minutes_locked BEFORE UPDATE OR DELETE ON meetings_minutes
     FOR EACH ROW WHEN (OLD.status = 'approved')
     EXECUTE FUNCTION public.meetings_minutes_refuse_change();
+-- Nor can a version or a remark be added to approved minutes (the tables are read in the
+-- schema of the row being inserted: one function serves every agency).
+CREATE OR REPLACE FUNCTION public.meetings_minutes_refuse_addition() RETURNS trigger AS $$
+DECLARE
+    locked boolean;
+BEGIN
+    IF TG_TABLE_NAME = 'meetings_minutesversion' THEN
+        EXECUTE format('SELECT status = ''approved'' FROM %I.meetings_minutes WHERE id = $1',
+                       TG_TABLE_SCHEMA)
+            INTO locked USING NEW.minutes_id;
+    ELSE
+        EXECUTE format('SELECT m.status = ''approved'' FROM %I.meetings_minutes m
+                        JOIN %I.meetings_minutesversion v ON v.minutes_id = m.id
+                        WHERE v.id = $1', TG_TABLE_SCHEMA, TG_TABLE_SCHEMA)
+            INTO locked USING NEW.version_id;
+    END IF;
+    IF locked THEN
+        RAISE EXCEPTION 'approved minutes are locked: % refused on %', TG_OP, TG_TABLE_NAME
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN NEW;
+END;
+$$ LANGUAGE plpgsql;
+CREATE TRIGGER meetings_minutesversion_no_addition BEFORE INSERT ON meetings_minutesversion
+    FOR EACH ROW EXECUTE FUNCTION public.meetings_minutes_refuse_addition();
+CREATE TRIGGER meetings_minutesremark_no_addition BEFORE INSERT ON meetings_minutesremark
+    FOR EACH ROW EXECUTE FUNCTION public.meetings_minutes_refuse_addition();
 """
 UNLOCK_SQL = """
+DROP TRIGGER IF EXISTS meetings_minutesremark_no_addition ON meetings_minutesremark;
+DROP TRIGGER IF EXISTS meetings_minutesversion_no_addition ON meetings_minutesversion;
 DROP TRIGGER IF EXISTS meetings_minutes_locked ON meetings_minutes;
 DROP TRIGGER IF EXISTS meetings_minutesversion_locked ON meetings_minutesversion;
 """

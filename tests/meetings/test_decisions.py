@@ -444,3 +444,13 @@ def test_manager_pages_and_changing_a_decision_through_the_form(client, agency_a
         event="meetings.decision_assigned", recipient=people["colleague"]
     ).exists()
     assert "نص معدل" in client.get(f"{base}{decision.pk}/").content.decode()
+
+
+def test_write_paths_query_budgets(agency_a, meeting, people, django_assert_max_num_queries):
+    with django_assert_max_num_queries(20):
+        decision = create(agency_a, people, meeting, days=10)
+    with schema_context(agency_a.schema_name):
+        with django_assert_max_num_queries(14):
+            services.decision_follow_up(
+                actor=people["owner"], decision=decision, status=DecisionStatus.DONE, text="تم"
+            )

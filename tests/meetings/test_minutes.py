@@ -16,6 +16,7 @@ from django_tenants.utils import schema_context
 
 from meetings import minutes_page
 from meetings.constants import MeetingStatus, MemberRole
+from meetings.models import Participant
 from meetings.models_minutes import Minutes, MinutesRemark, MinutesStatus, MinutesVersion
 from meetings.services import minutes as services
 from notifications.models import Notification
@@ -202,6 +203,14 @@ def test_an_approved_version_is_locked_in_the_database(agency_a, meeting, people
                     "UPDATE meetings_minutes SET status = 'draft' WHERE id = %s",
                     [version.minutes_id],
                 )
+        # Nor can a version or a remark be added to them.
+        with pytest.raises(DatabaseError, match="approved minutes are locked"):
+            with transaction.atomic():
+                MinutesVersion.objects.create(minutes_id=version.minutes_id, number=9, body="x")
+        member = Participant.objects.get(meeting=meeting, user=people["member"])
+        with pytest.raises(DatabaseError, match="approved minutes are locked"):
+            with transaction.atomic():
+                MinutesRemark.objects.create(version=version, participant=member, text="x")
         version.refresh_from_db()
         assert version.body != "forged"
         # A version not approved may still be written by the application (the trigger is
@@ -378,3 +387,16 @@ def test_page_part_and_minutes_page_queries(
     client.get(url(agency_a, meeting))
     with django_assert_max_num_queries(16):
         assert client.get(url(agency_a, meeting)).status_code == 200
+
+
+def test_write_paths_query_budgets(agency_a, meeting, people, django_assert_max_num_queries):
+    with schema_context(agency_a.schema_name):
+        with django_assert_max_num_queries(14):
+            services.minutes_draft(actor=people["secretary"], meeting=meeting)
+        with django_assert_max_num_queries(12):
+            services.minutes_edit(actor=people["secretary"], meeting=meeting, body="نص")
+        # Circulating notifies each participant: a few queries each (no more per reader).
+        with django_assert_max_num_queries(12 + 4 * 5):
+            services.minutes_circulate(actor=people["secretary"], meeting=meeting)
+        with django_assert_max_num_queries(10):
+            services.minutes_remark(actor=people["member"], meeting=meeting, text="ملاحظة")
