@@ -24,6 +24,7 @@ from insights import charts, selectors
 from insights.forms import EvaluationSettingsForm, MonthForm, PeriodForm
 from insights.module import Perm
 from insights.services import evaluation_settings_save
+from meetings.services.decisions import decision_counts
 from tenants.decorators import workspace_view
 from tenants.models import Agency
 
@@ -344,6 +345,8 @@ def workspace_statistics(request):
             ),
             "month_form": MonthForm(initial={"month": _previous_month_value()}),
             "evaluation": selectors.evaluation_settings(request.agency),
+            # The meetings' decisions register (R-34): open, done and late now (one query).
+            "decisions": decision_counts(),
             **_trend_context(
                 period,
                 selectors.trend(period, agency=request.agency, department_ids=department_ids),

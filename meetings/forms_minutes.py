@@ -1,0 +1,68 @@
+"""Forms of the minutes and the decisions register (field rules only; the services decide)."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from meetings.models_minutes import DecisionStatus
+
+
+class MinutesForm(forms.Form):
+    body = forms.CharField(
+        label=_("Text of the minutes"),
+        widget=forms.Textarea(attrs={"rows": 20}),
+        help_text=_('A line starting with "## " begins a section.'),
+    )
+
+
+class RemarkForm(forms.Form):
+    text = forms.CharField(label=_("Your remark"), widget=forms.Textarea(attrs={"rows": 4}))
+
+
+class DecisionForm(forms.Form):
+    meeting = forms.TypedChoiceField(label=_("Meeting"), coerce=int)
+    agenda_item = forms.TypedChoiceField(
+        label=_("Agenda item"), coerce=int, required=False, empty_value=None
+    )
+    text = forms.CharField(label=_("Decision"), widget=forms.Textarea(attrs={"rows": 4}))
+    owner = forms.TypedChoiceField(label=_("Owner"), coerce=int)
+    due_date = forms.DateField(label=_("Due date"), widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, meetings=(), items=(), owners=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["meeting"].choices = [("", "—")] + [(m.pk, m.title) for m in meetings]
+        self.fields["agenda_item"].choices = [("", "—")] + [
+            (i.pk, f"{i.meeting.title} — {i.position}. {i.title}") for i in items
+        ]
+        self.fields["owner"].choices = [("", "—")] + [(m.pk, m.user.display_name) for m in owners]
+
+
+class FollowUpForm(forms.Form):
+    status = forms.ChoiceField(label=_("Status"), choices=DecisionStatus.choices)
+    text = forms.CharField(
+        label=_("Follow-up note"), widget=forms.Textarea(attrs={"rows": 3}), required=False
+    )
+
+
+class RegisterFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        label=_("Status"),
+        required=False,
+        choices=[("", _("All")), *DecisionStatus.choices, ("late", _("Late"))],
+    )
+    owner = forms.TypedChoiceField(label=_("Owner"), coerce=int, required=False, empty_value=None)
+    body = forms.TypedChoiceField(
+        label=_("Board or committee"), coerce=int, required=False, empty_value=None
+    )
+    due_from = forms.DateField(
+        label=_("Due from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    due_to = forms.DateField(
+        label=_("Due until"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args, owners=(), bodies=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].choices = [("", _("All"))] + [
+            (m.pk, m.user.display_name) for m in owners
+        ]
+        self.fields["body"].choices = [("", _("All"))] + [(b.pk, b.name) for b in bodies]
