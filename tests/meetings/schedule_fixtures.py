@@ -1,5 +1,6 @@
-"""Fixtures of the schedule tests: agency A with a manager, two employees, an outside
-member (a beneficiary account) and a scheduled meeting of theirs."""
+"""Fixtures of the schedule tests (imported by its test modules): agency A with a
+manager, two employees, an outside member (a beneficiary account) and a scheduled
+meeting of theirs."""
 
 import pytest
 from django.core import mail
@@ -29,5 +30,11 @@ def cast(agency_a):
 
 @pytest.fixture
 def scheduled(cast):
-    meeting = make_meeting(cast["agency"], actor=cast["manager"], participants=cast["people"])
+    meeting = make_meeting(
+        cast["agency"],
+        actor=cast["manager"],
+        participants=cast["people"],
+        title_ar="اجتماع الميزانية 4417",
+        title_en="Budget meeting 4417",
+    )
     return {**cast, "meeting": meeting}
