@@ -50,6 +50,7 @@ def world(scheduled, agency_b):
         "member": member,
         "participant": participant,
         "employee": make_employee(agency),
+        "supervisor": make_employee(agency, roles=("supervisor",)),  # meetings.view_all
         "employee_b": make_employee(agency_b),
         "admin_b": make_employee(agency_b, roles=("admin",)),
         "other_beneficiary": make_beneficiary(),
@@ -179,6 +180,7 @@ def test_workspace_urls_refuse_everyone_but_managers(client, world, who, expecte
         ("outsider", 200),
         ("chair", 200),
         ("manager", 200),
+        ("supervisor", 200),  # sees every meeting of the agency, answers none
     ],
 )
 def test_public_meeting_urls_table(client, world, who, expected):

@@ -401,3 +401,57 @@ def test_services_refuse_without_the_permission(scheduled):
         with pytest.raises(PermissionDenied):
             services.rsvp_answer(actor=employee, meeting=meeting, answer=Rsvp.ACCEPTED)
         assert not Participant.objects.filter(meeting=meeting, user=employee).exists()
+
+
+def test_a_body_invitee_with_a_mobile_only_gets_an_sms_and_binds_body_membership(cast, client):
+    from accounts.models import SmsMessage
+
+    agency, manager = cast["agency"], cast["manager"]
+    body = make_body(agency, actor=manager, members=[(cast["chair"], "chair")])
+    with schema_context(agency.schema_name):
+        member = services.body_member_add(
+            actor=manager, body=body, name="خبير", mobile="+966509998877"
+        )
+        assert member.user_id is None
+    meeting = make_meeting(agency, actor=manager, body=body)
+    run_pending_jobs()
+    sms = SmsMessage.objects.filter(to="+966509998877").latest("id")
+    link = next(w for w in sms.body.split() if "/invitation/" in w)
+    path = "/" + link.split("://", 1)[-1].split("/", 1)[-1]
+    newcomer = make_beneficiary(mobile="+966509998877")
+    client.force_login(newcomer)
+    assert client.post(path).status_code == 302
+    with schema_context(agency.schema_name):
+        member.refresh_from_db()
+        assert member.user_id == newcomer.pk
+        assert Participant.objects.get(meeting=meeting, body_member=member).user_id == newcomer.pk
+    # the bound person's meetings are listed across agencies
+    page = client.get("/meetings/").content.decode()
+    assert meeting.title_ar in page
+
+
+def test_removing_a_participant_closes_their_socket_and_calendar_entry(
+    scheduled, django_capture_on_commit_callbacks
+):
+    from unittest import mock
+
+    from core.realtime import user_group
+
+    agency, manager, meeting = scheduled["agency"], scheduled["manager"], scheduled["meeting"]
+    with schema_context(agency.schema_name):
+        participant = participant_for(agency, meeting, scheduled["secretary"])
+        with (
+            mock.patch("core.realtime._send") as send,
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            services.participant_remove(actor=manager, participant=participant)
+        assert not Participant.objects.filter(pk=participant.pk).exists()
+        assert not Appointment.objects.filter(
+            membership=membership_of(agency, scheduled["secretary"]),
+            source=services.CALENDAR_SOURCE,
+            source_id=meeting.pk,
+        ).exists()
+    send.assert_called_once_with(
+        user_group(agency.schema_name, scheduled["secretary"].pk),
+        {"type": "meeting.removed", "meeting_id": meeting.pk},
+    )
