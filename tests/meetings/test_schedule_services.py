@@ -455,3 +455,22 @@ def test_removing_a_participant_closes_their_socket_and_calendar_entry(
         user_group(agency.schema_name, scheduled["secretary"].pk),
         {"type": "meeting.removed", "meeting_id": meeting.pk},
     )
+
+
+def test_announcing_costs_a_bounded_number_of_queries_per_participant(cast):
+    """Each invitation is a notification (and a calendar entry for an employee): the cost of
+    announcing grows with the participants by a fixed amount each, never more."""
+    from django.db import connection as conn
+    from django.test.utils import CaptureQueriesContext
+
+    agency, manager = cast["agency"], cast["manager"]
+    counts = {}
+    for size in (2, 5):
+        people = [(make_beneficiary(), "member") for _ in range(size)]
+        meeting = make_meeting(agency, actor=manager, participants=people, status="draft")
+        with schema_context(agency.schema_name), CaptureQueriesContext(conn) as queries:
+            services.meeting_announce(actor=manager, meeting=meeting)
+        counts[size] = len(queries)
+    per_participant = (counts[5] - counts[2]) / 3
+    assert per_participant <= 8, counts
+    assert counts[2] <= 30, counts
