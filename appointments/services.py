@@ -124,6 +124,79 @@ def entry_add(
     return appointment
 
 
+def entries_update(
+    *,
+    source: str,
+    source_id: int,
+    title: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    actor: User | None = None,
+) -> int:
+    """Move every calendar entry a module put there about one object (e.g. a meeting whose
+    time changed): new title and times, and their reminders rescheduled. Returns how many."""
+    if not source:
+        raise ValueError("entries_update needs a source")
+    title = _checked_title(title=title, starts_at=starts_at, ends_at=ends_at, remind=0)
+    count = 0
+    with transaction.atomic():
+        for appointment in Appointment.objects.select_for_update().filter(
+            source=source, source_id=source_id
+        ):
+            before = {
+                "starts_at": appointment.starts_at.isoformat(),
+                "ends_at": appointment.ends_at.isoformat(),
+            }
+            moved = appointment.starts_at != starts_at
+            appointment.title, appointment.starts_at, appointment.ends_at = (
+                title,
+                starts_at,
+                ends_at,
+            )
+            appointment.save(update_fields=["title", "starts_at", "ends_at"])
+            audit.agency_record(
+                actor=actor,
+                action="calendar.edit",
+                obj=appointment,
+                before=before,
+                after={"starts_at": starts_at.isoformat(), "ends_at": ends_at.isoformat()},
+            )
+            if moved:
+                if appointment.reminder_job_id is not None:
+                    app.job_manager.cancel_job_by_id(appointment.reminder_job_id)
+                appointment.reminded_at = None
+                appointment.save(update_fields=["reminded_at"])
+                _reminder_schedule(appointment)
+            count += 1
+    return count
+
+
+def entries_remove(
+    *,
+    source: str,
+    source_id: int,
+    membership: Membership | None = None,
+    actor: User | None = None,
+) -> int:
+    """Remove the calendar entries a module put there about one object (every employee's, or
+    only ``membership``'s): e.g. a cancelled meeting. Their pending reminders are cancelled.
+    Returns how many."""
+    if not source:
+        raise ValueError("entries_remove needs a source")
+    rows = Appointment.objects.filter(source=source, source_id=source_id)
+    if membership is not None:
+        rows = rows.filter(membership=membership)
+    count = 0
+    with transaction.atomic():
+        for appointment in rows.select_for_update():
+            if appointment.reminder_job_id is not None:
+                app.job_manager.cancel_job_by_id(appointment.reminder_job_id)
+            audit.agency_record(actor=actor, action="calendar.delete", obj=appointment)
+            appointment.delete()
+            count += 1
+    return count
+
+
 def appointment_add(
     *,
     actor: Membership,

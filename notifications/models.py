@@ -31,6 +31,9 @@ class Notification(models.Model):
     # event's context is stored encrypted ({"_sealed": …}) and emptied once rendered.
     channels = models.JSONField(default=list, blank=True)
     context = models.JSONField(default=dict, blank=True)
+    # Files the email carries (e.g. a meeting's .ics): [{"name", "mimetype", "content"}] with
+    # text content; other channels ignore them.
+    attachments = models.JSONField(default=list, blank=True)
     # Set by the job once the deliveries exist (null: the email/SMS texts are not rendered yet;
     # the title and in-app text are, from the start).
     rendered_at = models.DateTimeField(null=True, blank=True)
@@ -134,6 +137,8 @@ class AccountEmail(models.Model):
     body = models.TextField(blank=True)
     html = models.TextField(blank=True)
     headers = models.JSONField(default=dict)
+    # As Notification.attachments: [{"name", "mimetype", "content"}], text content.
+    attachments = models.JSONField(default=list, blank=True)
     status = models.CharField(
         _("status"), max_length=10, choices=Delivery.STATUSES, default=Delivery.QUEUED
     )

@@ -74,6 +74,7 @@ def notification_send(
     agency: Agency | None = None,
     idempotency_key: str | None = None,
     link: str = "",
+    attachments: list[dict[str, str]] | None = None,
 ) -> Notification:
     """Record ``event`` for the recipient and defer the job that renders and sends it.
 
@@ -84,7 +85,8 @@ def notification_send(
     text, which pages show, are rendered here (two cached templates, no query, no I/O); the
     job renders the email/SMS texts in the recipient's language, writes the deliveries, queues
     their sending and pushes the notification live. A repeated ``idempotency_key`` returns the
-    existing notification instead of sending twice.
+    existing notification instead of sending twice. ``attachments`` (``{"name", "mimetype",
+    "content"}`` with text content, e.g. an .ics) go with the email only.
     """
     spec = EVENTS.get(event)
     if spec is None:
@@ -123,11 +125,28 @@ def notification_send(
             idempotency_key=key,
             channels=channels,
             context=stored,
+            attachments=attachments_clean(attachments),
             rendered_at=None if channels else timezone.now(),
         )
         if channels:
             tasks.render.defer(notification_id=notification.pk)
     return notification
+
+
+def attachments_clean(attachments: list[dict[str, str]] | None) -> list[dict[str, str]]:
+    """Email attachments as stored: a name, a MIME type and text content each."""
+    cleaned = []
+    for item in attachments or []:
+        name, mimetype, content = item.get("name"), item.get("mimetype"), item.get("content")
+        if not (isinstance(name, str) and isinstance(mimetype, str) and isinstance(content, str)):
+            raise ValueError("an attachment is {name, mimetype, content} with text content")
+        cleaned.append({"name": name[:100], "mimetype": mimetype[:100], "content": content})
+    return cleaned
+
+
+def _attach(message: EmailMessage, attachments: list[dict[str, str]]) -> None:
+    for item in attachments or []:
+        message.attach(item["name"], item["content"], item["mimetype"])
 
 
 def _base_context(*, recipient: User | None, agency: Agency | None, link: str) -> dict[str, Any]:
@@ -346,6 +365,7 @@ def _send_email(delivery: Delivery, body: str, html: str) -> str:
     )
     if html:
         message.attach_alternative(html, "text/html")
+    _attach(message, notification.attachments)
     return _email_send(message)
 
 
@@ -439,7 +459,12 @@ def delivery_attempt(*, delivery_id: int, final_attempt: bool = False) -> Delive
 
 
 def address_email_send(
-    *, address: str, event: str, context: dict[str, Any], agency: Agency | None = None
+    *,
+    address: str,
+    event: str,
+    context: dict[str, Any],
+    agency: Agency | None = None,
+    attachments: list[dict[str, str]] | None = None,
 ) -> AccountEmail:
     """Email one event's message to an address that belongs to no verified account (e.g. an
     invitation whose address an unconfirmed account merely claims): no notification row, no
@@ -457,10 +482,12 @@ def address_email_send(
             [address],
         )
         message.attach_alternative(_render(event, "email.html", ctx), "text/html")
-    return account_email_queue(message)
+    return account_email_queue(message, attachments=attachments)
 
 
-def account_email_queue(message: EmailMessage) -> AccountEmail:
+def account_email_queue(
+    message: EmailMessage, *, attachments: list[dict[str, str]] | None = None
+) -> AccountEmail:
     """Queue an account email rendered by allauth (password reset, email confirmation, sign-in
     code…): its texts are stored encrypted and the job carries only the row's id, so neither
     the job table nor the worker's log lines ever hold the link or code."""
@@ -482,6 +509,7 @@ def account_email_queue(message: EmailMessage) -> AccountEmail:
             body=seal(body),
             html=seal(html),
             headers={str(k): str(v) for k, v in message.extra_headers.items()},
+            attachments=attachments_clean(attachments),
         )
         tasks.send_account_email.defer(email_id=email.pk)
     return email
@@ -495,6 +523,7 @@ def _account_email_send(email: AccountEmail) -> dict[str, Any]:
     html = unseal(email.html)
     if html:
         message.attach_alternative(html, "text/html")
+    _attach(message, email.attachments)
     _email_send(message)
     return {}
 

@@ -1,0 +1,741 @@
+"""Views of the schedule part: the workspace's bodies and meetings (managers), the portal's
+"My meetings" and meeting page (participants, and employees who see every meeting), the
+signed answer link and the invitation link. Thin: the services decide and refuse."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Q
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+from django_tenants.utils import schema_context
+
+from core.files.downloads import private_file_response
+from frontend.forms import apply_service_errors
+from meetings import minutes_page, policies, room_page, voting_page
+from meetings.constants import MeetingStatus, Rsvp
+from meetings.forms_schedule import (
+    AgendaItemForm,
+    BodyForm,
+    DocumentForm,
+    MeetingForm,
+    MemberEditForm,
+    PersonForm,
+    RsvpForm,
+)
+from meetings.ics import meeting_ics
+from meetings.models import AgendaItem, Body, BodyMember, Meeting, MeetingDocument, Participant
+from meetings.selectors_schedule import PAST, UPCOMING, my_meetings, workspace_meetings
+from meetings.services import schedule as services
+from tenants.backends import permission_cache_fill
+from tenants.decorators import workspace_view
+from tenants.models import Agency
+from tenants.selectors import membership_for
+from tenants.staff.models import Membership
+from tenants.urls_helpers import workspace_reverse
+
+PENDING_INVITATION = "meetings_pending_invitation"
+
+
+def _manage(request) -> None:
+    if not policies.can_manage(request.user):
+        raise PermissionDenied(_("You do not have permission to do this."))
+
+
+def _message(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return " ".join(exc.messages)
+    return str(exc) or _("You do not have permission to do this.")
+
+
+def _when(request) -> str:
+    return PAST if request.GET.get("when") == PAST else UPCOMING
+
+
+# --- workspace: meetings list ----------------------------------------------------------------
+
+
+@workspace_view()
+def meetings(request):
+    """The agency's meetings (managers and those who see all), or the employee's own."""
+    sees_all = policies.sees_all(request.user)
+    when = _when(request)
+    rows = workspace_meetings(user=request.user, sees_all=sees_all, when=when)
+    if not policies.can_manage(request.user):
+        rows = rows.exclude(status=MeetingStatus.DRAFT)
+    return render(
+        request,
+        "meetings/workspace/meetings.html",
+        {
+            "rows": list(rows[:200]),
+            "when": when,
+            "can_manage": policies.can_manage(request.user),
+            "sees_all": sees_all,
+        },
+    )
+
+
+# --- workspace: bodies -----------------------------------------------------------------------
+
+
+@workspace_view("meetings.manage")
+def bodies(request):
+    rows = Body.objects.annotate(
+        member_count=Count("members", filter=Q(members__is_active=True))
+    ).order_by("-is_active", "name_ar")
+    return render(request, "meetings/workspace/bodies.html", {"rows": rows})
+
+
+def _body_form_save(request, form: BodyForm, body: Body | None):
+    try:
+        return services.body_save(
+            actor=request.user,
+            body=body,
+            name_ar=form.cleaned_data["name_ar"],
+            name_en=form.cleaned_data["name_en"],
+            kind=form.cleaned_data["kind"],
+            rules=form.rules(),
+        )
+    except ValidationError as exc:
+        apply_service_errors(form, exc)
+    return None
+
+
+@workspace_view("meetings.manage")
+def body_new(request):
+    form = BodyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        body = _body_form_save(request, form, None)
+        if body is not None:
+            messages.success(request, _("Saved."))
+            return redirect(workspace_reverse(request, "workspace:meeting_body", body_id=body.pk))
+    return render(request, "meetings/workspace/body_edit.html", {"form": form, "body": None})
+
+
+def _active_memberships(exclude_user_ids=()):
+    return (
+        Membership.objects.filter(is_active=True)
+        .exclude(user_id__in=list(exclude_user_ids))
+        .select_related("user")
+        .order_by("user__first_name_ar", "id")[:500]
+    )
+
+
+@workspace_view("meetings.manage")
+def body_detail(request, body_id: int):
+    body = get_object_or_404(Body, pk=body_id)
+    members = list(body.members.filter(is_active=True).select_related("user"))
+    initial = {name: getattr(body, name) for name in BodyForm.base_fields if hasattr(body, name)}
+    form = BodyForm(request.POST if request.POST.get("form") == "body" else None, initial=initial)
+    person_form = PersonForm(
+        request.POST if request.POST.get("form") == "member" else None,
+        memberships=_active_memberships(m.user_id for m in members if m.user_id),
+    )
+    if request.method == "POST" and request.POST.get("form") == "body" and form.is_valid():
+        if _body_form_save(request, form, body) is not None:
+            messages.success(request, _("Saved."))
+            return redirect(request.path)
+    if request.method == "POST" and request.POST.get("form") == "member" and person_form.is_valid():
+        data = person_form.cleaned_data
+        membership = None
+        if data["membership"]:
+            membership = Membership.objects.filter(pk=data["membership"]).first()
+        try:
+            services.body_member_add(
+                actor=request.user,
+                body=body,
+                membership=membership,
+                name=data["name"],
+                email=data["email"],
+                mobile=data["mobile"],
+                role=data["role"],
+                weight=data["weight"],
+            )
+        except ValidationError as exc:
+            apply_service_errors(person_form, exc)
+        else:
+            messages.success(request, _("Member added."))
+            return redirect(request.path)
+    return render(
+        request,
+        "meetings/workspace/body_detail.html",
+        {
+            "body": body,
+            "members": members,
+            "form": form,
+            "person_form": person_form,
+            "edit_form": MemberEditForm(),
+        },
+    )
+
+
+@workspace_view("meetings.manage")
+@require_POST
+def member_edit(request, body_id: int, member_id: int):
+    member = get_object_or_404(BodyMember, pk=member_id, body_id=body_id, is_active=True)
+    form = MemberEditForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ValidationError(form.errors.as_text())
+        services.body_member_update(
+            actor=request.user,
+            member=member,
+            role=form.cleaned_data["role"],
+            weight=form.cleaned_data["weight"],
+        )
+    except ValidationError as exc:
+        messages.error(request, _message(exc))
+    else:
+        messages.success(request, _("Saved."))
+    return redirect(workspace_reverse(request, "workspace:meeting_body", body_id=body_id))
+
+
+@workspace_view("meetings.manage")
+@require_POST
+def member_remove(request, body_id: int, member_id: int):
+    member = get_object_or_404(BodyMember, pk=member_id, body_id=body_id, is_active=True)
+    services.body_member_remove(actor=request.user, member=member)
+    messages.success(request, _("Member removed."))
+    return redirect(workspace_reverse(request, "workspace:meeting_body", body_id=body_id))
+
+
+# --- workspace: one meeting ------------------------------------------------------------------
+
+
+def _meeting_values(form: MeetingForm) -> dict:
+    data = form.cleaned_data
+    tz = timezone.get_default_timezone()
+
+    def aware(value):
+        if value is not None and timezone.is_naive(value):
+            return timezone.make_aware(value, tz)
+        return value
+
+    return {
+        "title_ar": data["title_ar"],
+        "title_en": data.get("title_en", ""),
+        "mode": data["mode"],
+        "place": data.get("place", ""),
+        "conference_url": data.get("conference_url", ""),
+        "starts_at": aware(data["starts_at"]),
+        "ends_at": aware(data["ends_at"]),
+    }
+
+
+@workspace_view("meetings.manage")
+def meeting_new(request):
+    active_bodies = list(Body.objects.filter(is_active=True))
+    initial = {"body": request.GET.get("body") or "", "mode": "in_person", **_rules_initial()}
+    form = MeetingForm(request.POST or None, bodies=active_bodies, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        body = None
+        if form.cleaned_data.get("body"):
+            body = Body.objects.filter(pk=form.cleaned_data["body"], is_active=True).first()
+        try:
+            meeting = services.meeting_create(
+                actor=request.user,
+                body=body,
+                rules=form.rules() if body is None else None,
+                **_meeting_values(form),
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, _("Draft saved. Add the agenda, then announce it."))
+            return redirect(workspace_reverse(request, "workspace:meeting", meeting_id=meeting.pk))
+    return render(request, "meetings/workspace/meeting_edit.html", {"form": form, "meeting": None})
+
+
+def _rules_initial(obj=None) -> dict:
+    from meetings.models import Rules
+
+    if obj is None:
+        return {
+            "quorum_kind": "share_members",
+            "quorum_value": "0.5",
+            "majority": "simple",
+            "majority_base": "cast",
+            "chair_casting_vote": True,
+            "proxies_allowed": True,
+            "proxy_cap": 1,
+        }
+    return {name: getattr(obj, name) for name in Rules.RULE_FIELDS}
+
+
+def _workspace_meeting(request, meeting_id: int) -> Meeting:
+    meeting = Meeting.objects.select_related("body").filter(pk=meeting_id).first()
+    if meeting is None or not policies.can_open(request.user, meeting):
+        raise Http404
+    return meeting
+
+
+@workspace_view()
+def meeting_detail(request, meeting_id: int):
+    """The meeting's management page; an employee who is only a participant (or one who sees
+    every meeting) is sent to the meeting's page."""
+    meeting = _workspace_meeting(request, meeting_id)
+    if not policies.can_manage(request.user):
+        return redirect(services.meeting_path(request.agency, meeting))
+    participants = list(meeting.participants.select_related("user").order_by("role", "id"))
+    agenda = list(meeting.agenda.prefetch_related("documents"))
+    documents = [d for d in meeting.documents.all() if d.agenda_item_id is None]
+    invited_ids = [p.user_id for p in participants if p.user_id]
+    editable = meeting.status in (MeetingStatus.DRAFT, MeetingStatus.SCHEDULED)
+    counts = {code: 0 for code in Rsvp.values}
+    for participant in participants:
+        counts[participant.rsvp] += 1
+    return render(
+        request,
+        "meetings/workspace/meeting_detail.html",
+        {
+            "meeting": meeting,
+            "participants": participants,
+            "agenda": agenda,
+            "documents": documents,
+            "editable": editable,
+            "rsvp_counts": [(label, counts[code]) for code, label in Rsvp.choices],
+            "person_form": PersonForm(memberships=_active_memberships(invited_ids)),
+            "agenda_form": AgendaItemForm(),
+            "document_form": DocumentForm(items=agenda),
+            "public_url": services.meeting_path(request.agency, meeting),
+        },
+    )
+
+
+@workspace_view("meetings.manage")
+def meeting_edit(request, meeting_id: int):
+    meeting = _workspace_meeting(request, meeting_id)
+    initial = {
+        "title_ar": meeting.title_ar,
+        "title_en": meeting.title_en,
+        "mode": meeting.mode,
+        "place": meeting.place,
+        "conference_url": meeting.conference_url,
+        "starts_at": timezone.localtime(meeting.starts_at),
+        "ends_at": timezone.localtime(meeting.ends_at),
+        **_rules_initial(meeting),
+    }
+    form = MeetingForm(
+        request.POST or None,
+        initial=initial,
+        with_body=False,
+        with_rules=meeting.body_id is None,
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.meeting_update(
+                actor=request.user,
+                meeting=meeting,
+                rules=form.rules() if meeting.body_id is None else None,
+                **_meeting_values(form),
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, _("Saved."))
+            return redirect(workspace_reverse(request, "workspace:meeting", meeting_id=meeting.pk))
+    return render(
+        request, "meetings/workspace/meeting_edit.html", {"form": form, "meeting": meeting}
+    )
+
+
+def _post_action(request, meeting_id: int, action, success: str, **kwargs):
+    """Run one POST-only use case on the meeting and come back to its page."""
+    meeting = _workspace_meeting(request, meeting_id)
+    _manage(request)
+    try:
+        action(actor=request.user, meeting=meeting, **kwargs)
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, _message(exc))
+    else:
+        messages.success(request, success)
+    return redirect(workspace_reverse(request, "workspace:meeting", meeting_id=meeting.pk))
+
+
+@workspace_view("meetings.manage")
+@require_POST
+def meeting_announce(request, meeting_id: int):
+    return _post_action(
+        request,
+        meeting_id,
+        services.meeting_announce,
+        _("Announced: invitations are on their way."),
+    )
+
+
+@workspace_view("meetings.manage")
+@require_POST
+def meeting_cancel(request, meeting_id: int):
+    return _post_action(
+        request,
+        meeting_id,
+        services.meeting_cancel,
+        _("The meeting is cancelled and its participants are told."),
+        reason=request.POST.get("reason", "")[:500],
+    )
+
+
+@workspace_view("meetings.manage")
+@require_POST
+def participant_add(request, meeting_id: int):
+    meeting = _workspace_meeting(request, meeting_id)
+    invited = meeting.participants.exclude(user=None).values_list("user_id", flat=True)
+    form = PersonForm(request.POST, memberships=_active_memberships(invited))
+    if not form.is_valid():
+        messages.error(request, " ".join(m for errs in form.errors.values() for m in errs))
+    else:
+        data = form.cleaned_data
+        membership = None
+        if data["membership"]:
+            membership = Membership.objects.filter(pk=data["membership"]).first()
+        try:
+            services.participant_add(
+                actor=request.user,
+                meeting=meeting,
+                membership=membership,
+                name=data["name"],
+                email=data["email"],
+                mobile=data["mobile"],
+                role=data["role"],
+                weight=data["weight"],
+            )
+        except ValidationError as exc:
+            messages.error(request, _message(exc))
+        else:
+            messages.success(request, _("Participant added."))
+    return redirect(workspace_reverse(request, "workspace:meeting", meeting_id=meeting.pk))
+
+
+@workspace_view("meetings.manage")
+@require_POST
+def participant_remove(request, meeting_id: int, participant_id: int):
+    meeting = _workspace_meeting(request, meeting_id)
+    participant = get_object_or_404(Participant, pk=participant_id, meeting=meeting)
+    try:
+        services.participant_remove(actor=request.user, participant=participant)
+    except ValidationError as exc:
+        messages.error(request, _message(exc))
+    else:
+        messages.success(request, _("Participant removed."))
+    return redirect(workspace_reverse(request, "workspace:meeting", meeting_id=meeting.pk))
+
+
+# --- workspace: agenda and documents ---------------------------------------------------------
+
+
+@workspace_view("meetings.manage")
+@require_POST
+def agenda_add(request, meeting_id: int):
+    meeting = _workspace_meeting(request, meeting_id)
+    form = AgendaItemForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(m for errs in form.errors.values() for m in errs))
+    else:
+        try:
+            services.agenda_item_save(actor=request.user, meeting=meeting, **form.cleaned_data)
+        except ValidationError as exc:
+            messages.error(request, _message(exc))
+        else:
+            messages.success(request, _("Item added to the agenda."))
+    return redirect(workspace_reverse(request, "workspace:meeting", meeting_id=meeting.pk))
+
+
+@workspace_view("meetings.manage")
+def agenda_edit(request, meeting_id: int, item_id: int):
+    meeting = _workspace_meeting(request, meeting_id)
+    item = get_object_or_404(AgendaItem, pk=item_id, meeting=meeting)
+    initial = {
+        "title": item.title,
+        "presenter": item.presenter,
+        "planned_minutes": item.planned_minutes,
+        "description": item.description,
+    }
+    form = AgendaItemForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.agenda_item_save(
+                actor=request.user, meeting=meeting, item=item, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, _("Saved."))
+            return redirect(workspace_reverse(request, "workspace:meeting", meeting_id=meeting.pk))
+    return render(
+        request,
+        "meetings/workspace/agenda_edit.html",
+        {"form": form, "meeting": meeting, "item": item},
+    )
+
+
+@workspace_view("meetings.manage")
+@require_POST
+def agenda_delete(request, meeting_id: int, item_id: int):
+    meeting = _workspace_meeting(request, meeting_id)
+    item = get_object_or_404(AgendaItem, pk=item_id, meeting=meeting)
+    try:
+        services.agenda_item_delete(actor=request.user, item=item)
+    except ValidationError as exc:
+        messages.error(request, _message(exc))
+    return redirect(workspace_reverse(request, "workspace:meeting", meeting_id=meeting.pk))
+
+
+@workspace_view("meetings.manage")
+@require_POST
+def agenda_move(request, meeting_id: int, item_id: int):
+    meeting = _workspace_meeting(request, meeting_id)
+    item = get_object_or_404(AgendaItem, pk=item_id, meeting=meeting)
+    try:
+        services.agenda_item_move(
+            actor=request.user, item=item, up=request.POST.get("direction") == "up"
+        )
+    except ValidationError as exc:
+        messages.error(request, _message(exc))
+    return redirect(workspace_reverse(request, "workspace:meeting", meeting_id=meeting.pk))
+
+
+@workspace_view("meetings.manage")
+@require_POST
+def document_add(request, meeting_id: int):
+    meeting = _workspace_meeting(request, meeting_id)
+    items = list(meeting.agenda.all())
+    form = DocumentForm(request.POST, request.FILES, items=items)
+    if not form.is_valid():
+        messages.error(request, " ".join(m for errs in form.errors.values() for m in errs))
+    else:
+        item = next((i for i in items if i.pk == form.cleaned_data["item"]), None)
+        try:
+            services.document_add(
+                actor=request.user, meeting=meeting, upload=form.cleaned_data["file"], item=item
+            )
+        except ValidationError as exc:
+            messages.error(request, _message(exc))
+        else:
+            messages.success(request, _("Document added."))
+    return redirect(workspace_reverse(request, "workspace:meeting", meeting_id=meeting.pk))
+
+
+@workspace_view("meetings.manage")
+@require_POST
+def document_delete(request, meeting_id: int, document_id: int):
+    meeting = _workspace_meeting(request, meeting_id)
+    document = get_object_or_404(MeetingDocument, pk=document_id, meeting=meeting)
+    services.document_delete(actor=request.user, document=document)
+    messages.success(request, _("Document deleted."))
+    return redirect(workspace_reverse(request, "workspace:meeting", meeting_id=meeting.pk))
+
+
+# --- portal: my meetings and the meeting page -----------------------------------------------
+
+
+@login_required
+def mine(request):
+    when = _when(request)
+    pending = request.session.get(PENDING_INVITATION)
+    return render(
+        request,
+        "meetings/mine.html",
+        {"rows": my_meetings(user=request.user, when=when), "when": when, "pending": pending},
+    )
+
+
+def _agency(slug: str) -> Agency:
+    return get_object_or_404(Agency, slug=slug[:40], is_active=True)
+
+
+def _portal_meeting(request, agency: Agency, meeting_id: int) -> tuple[Meeting, Participant | None]:
+    """The meeting for its participants and the employees who see every meeting (404 for
+    anyone else, so a meeting's existence is not told). Runs in the agency's schema."""
+    membership = membership_for(user=request.user)
+    if membership is not None and membership.is_active:
+        permission_cache_fill(request.user, membership)
+    meeting = Meeting.objects.select_related("body").filter(pk=meeting_id).first()
+    if meeting is None or not policies.can_open(request.user, meeting):
+        raise Http404
+    return meeting, policies.participant_of(request.user, meeting)
+
+
+def _anonymous(request):
+    return redirect_to_login(request.get_full_path())
+
+
+def meeting_page(request, agency_slug: str, meeting_id: int):
+    if not request.user.is_authenticated:
+        return _anonymous(request)
+    agency = _agency(agency_slug)
+    with schema_context(agency.schema_name):
+        meeting, participant = _portal_meeting(request, agency, meeting_id)
+        rsvp_form = RsvpForm(
+            initial={"answer": participant.rsvp, "note": participant.rsvp_note}
+            if participant
+            else None
+        )
+        context = _meeting_page_context(request, agency, meeting, participant)
+        context["rsvp_form"] = rsvp_form
+        return render(request, "meetings/meeting.html", context)
+
+
+def _meeting_page_context(request, agency, meeting, participant) -> dict:
+    agenda = list(meeting.agenda.prefetch_related("documents"))
+    participants = list(meeting.participants.select_related("user").order_by("role", "id"))
+    context = {
+        "agency": agency,
+        "meeting": meeting,
+        "participant": participant,
+        "agenda": agenda,
+        "documents": [d for d in meeting.documents.all() if d.agenda_item_id is None],
+        "participants": participants,
+        "can_manage": policies.can_manage(request.user),
+        "takes_answers": participant is not None
+        and meeting.status in (MeetingStatus.SCHEDULED, MeetingStatus.IN_PROGRESS),
+    }
+    for part in (room_page, voting_page, minutes_page):
+        context.update(part.context(request, meeting, participant))
+    return context
+
+
+@require_POST
+def meeting_rsvp(request, agency_slug: str, meeting_id: int):
+    if not request.user.is_authenticated:
+        return _anonymous(request)
+    agency = _agency(agency_slug)
+    with schema_context(agency.schema_name):
+        meeting, participant = _portal_meeting(request, agency, meeting_id)
+        if participant is None:
+            raise PermissionDenied(_("You are not invited to this meeting."))
+        form = RsvpForm(request.POST)
+        if form.is_valid():
+            try:
+                services.rsvp_answer(
+                    actor=request.user,
+                    meeting=meeting,
+                    answer=form.cleaned_data["answer"],
+                    note=form.cleaned_data["note"],
+                )
+            except ValidationError as exc:
+                messages.error(request, _message(exc))
+            else:
+                messages.success(request, _("Thank you: your answer is recorded."))
+                return redirect(services.meeting_path(agency, meeting))
+        else:
+            messages.error(request, _("Choose whether you will attend."))
+        return redirect(services.meeting_path(agency, meeting))
+
+
+def meeting_ics_download(request, agency_slug: str, meeting_id: int):
+    if not request.user.is_authenticated:
+        return _anonymous(request)
+    agency = _agency(agency_slug)
+    with schema_context(agency.schema_name):
+        meeting, participant = _portal_meeting(request, agency, meeting_id)
+        text = meeting_ics(agency=agency, meeting=meeting, participant=participant)
+    response = HttpResponse(text, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="meeting-{meeting.pk}.ics"'
+    return response
+
+
+def document_download(request, agency_slug: str, meeting_id: int, document_id: int):
+    if not request.user.is_authenticated:
+        return _anonymous(request)
+    agency = _agency(agency_slug)
+    with schema_context(agency.schema_name):
+        meeting, _participant = _portal_meeting(request, agency, meeting_id)
+        document = get_object_or_404(MeetingDocument, pk=document_id, meeting=meeting)
+        return private_file_response(document)
+
+
+# --- the links in the messages ---------------------------------------------------------------
+
+
+def rsvp_link(request, agency_slug: str, token: str):
+    """The signed answer link of an invitation: works without signing in (the signature is the
+    proof); a tampered, expired or outdated link shows why and changes nothing."""
+    agency = _agency(agency_slug)
+    with schema_context(agency.schema_name):
+        try:
+            participant = services.rsvp_link_participant(token=token)
+        except services.RsvpLinkInvalid as exc:
+            return render(
+                request, "meetings/link_invalid.html", {"message": exc.messages[0]}, status=400
+            )
+        meeting = participant.meeting
+        answer = request.GET.get("answer", "")
+        form = RsvpForm(
+            request.POST or None,
+            initial={"answer": answer if answer in Rsvp.values else participant.rsvp},
+        )
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.rsvp_by_link(
+                    token=token,
+                    answer=form.cleaned_data["answer"],
+                    note=form.cleaned_data["note"],
+                )
+            except services.RsvpLinkInvalid as exc:
+                return render(
+                    request,
+                    "meetings/link_invalid.html",
+                    {"message": exc.messages[0]},
+                    status=400,
+                )
+            except ValidationError as exc:
+                apply_service_errors(form, exc)
+            else:
+                messages.success(request, _("Thank you: your answer is recorded."))
+                return redirect(request.path)
+        return render(
+            request,
+            "meetings/rsvp_link.html",
+            {"agency": agency, "meeting": meeting, "participant": participant, "form": form},
+        )
+
+
+def invitation(request, agency_slug: str, token: str):
+    """An invitee's link: signed in, they accept and the invitation binds to their account;
+    otherwise they sign in or register first (the link is kept in their session, and "My
+    meetings" offers it again after registration)."""
+    agency = _agency(agency_slug)
+    with schema_context(agency.schema_name):
+        participant = services.invitation_pending(token=token)
+        if participant is None:
+            request.session.pop(PENDING_INVITATION, None)
+            return render(
+                request,
+                "meetings/link_invalid.html",
+                {"message": _("This invitation link is not valid any more.")},
+                status=400,
+            )
+        meeting = participant.meeting
+        if not request.user.is_authenticated:
+            request.session[PENDING_INVITATION] = request.path
+            return render(
+                request,
+                "meetings/invitation.html",
+                {
+                    "agency": agency,
+                    "meeting": meeting,
+                    "login_url": reverse("account_login") + "?next=" + request.path,
+                    "signup_url": reverse("account_signup"),
+                },
+            )
+        if request.method == "POST":
+            try:
+                services.invitation_bind(user=request.user, token=token)
+            except ValidationError as exc:
+                messages.error(request, _message(exc))
+            else:
+                request.session.pop(PENDING_INVITATION, None)
+                messages.success(request, _("The invitation is now in your meetings."))
+                return redirect(services.meeting_path(agency, meeting))
+        return render(
+            request,
+            "meetings/invitation.html",
+            {"agency": agency, "meeting": meeting, "accept": True},
+        )
