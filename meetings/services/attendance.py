@@ -76,7 +76,8 @@ def _record(
     method: str,
     presence: str,
     actor: User,
-) -> Participant:
+) -> str:
+    """Write the presence and its event; the presence before is returned (for the audit)."""
     before = participant.presence
     now = timezone.now()
     participant.presence = presence
@@ -85,15 +86,16 @@ def _record(
     AttendanceEvent.objects.create(
         meeting=meeting, participant=participant, kind=kind, method=method, at=now, by=actor
     )
-    agency_record(
-        actor=actor,
-        action=f"meetings.attendance_{kind}",
-        obj=participant,
-        before={"presence": before},
-        after={"presence": presence, "method": method},
-    )
-    _publish_presence(meeting, participant)
-    return participant
+    return before
+
+
+def _audited(participant: Participant, before: str, method: str) -> dict:
+    """The audit record's obj, before and after."""
+    return {
+        "obj": participant,
+        "before": {"presence": before},
+        "after": {"presence": participant.presence, "method": method},
+    }
 
 
 def _locked_own(actor: User, meeting: Meeting) -> Participant:
@@ -114,7 +116,7 @@ def attendance_check_in(
         )
     if participant.presence == Presence.PRESENT:
         return participant
-    return _record(
+    before = _record(
         meeting=meeting,
         participant=participant,
         kind=AttendanceKind.CHECK_IN,
@@ -122,6 +124,13 @@ def attendance_check_in(
         presence=Presence.PRESENT,
         actor=actor,
     )
+    agency_record(
+        actor=actor,
+        action="meetings.attendance_check_in",
+        **_audited(participant, before, method),
+    )
+    _publish_presence(meeting, participant)
+    return participant
 
 
 @use_case
@@ -130,7 +139,7 @@ def attendance_leave(*, actor: User, meeting: Meeting) -> Participant:
     participant = _locked_own(actor, meeting)
     if participant.presence != Presence.PRESENT:
         raise ValidationError(_("You are not checked in."))
-    return _record(
+    before = _record(
         meeting=meeting,
         participant=participant,
         kind=AttendanceKind.LEAVE,
@@ -138,6 +147,13 @@ def attendance_leave(*, actor: User, meeting: Meeting) -> Participant:
         presence=Presence.LEFT,
         actor=actor,
     )
+    agency_record(
+        actor=actor,
+        action="meetings.attendance_leave",
+        **_audited(participant, before, AttendanceMethod.REMOTE),
+    )
+    _publish_presence(meeting, participant)
+    return participant
 
 
 @use_case
@@ -157,7 +173,7 @@ def attendance_mark(
         raise ValidationError({"participant": _("This person is not invited to this meeting.")})
     if participant.presence == presence:
         return participant
-    return _record(
+    before = _record(
         meeting=meeting,
         participant=participant,
         kind=_MARKS[presence],
@@ -165,6 +181,19 @@ def attendance_mark(
         presence=presence,
         actor=actor,
     )
+    agency_record(
+        actor=actor,
+        action=(
+            "meetings.attendance_marked_present"
+            if presence == Presence.PRESENT
+            else "meetings.attendance_marked_absent"
+            if presence == Presence.ABSENT
+            else "meetings.attendance_marked_excused"
+        ),
+        **_audited(participant, before, AttendanceMethod.SECRETARY),
+    )
+    _publish_presence(meeting, participant)
+    return participant
 
 
 # --- QR check-in ------------------------------------------------------------------------------
