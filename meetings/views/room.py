@@ -168,7 +168,13 @@ def _qr_svg(request, agency: Agency, meeting: Meeting) -> str:
             },
         )
     )
-    return segno.make(url, error="m").svg_inline(scale=6, title=_("Check-in code"))
+    return segno.make(url, error="m").svg_inline(
+        scale=6,
+        light="#fff",
+        omitsize=True,
+        svgclass="qr-svg w-100 h-auto",
+        title=_("Check-in code"),
+    )
 
 
 @never_cache

@@ -26,7 +26,7 @@
   function connect() {
     var scheme = location.protocol === "https:" ? "wss://" : "ws://";
     var socket = new WebSocket(scheme + location.host + root.getAttribute("data-room-socket"));
-    socket.onopen = function () { delay = 1000; };
+    socket.onopen = function () { delay = 1000; root.setAttribute("data-room-live", "on"); };
     socket.onmessage = function (event) {
       var message;
       try { message = JSON.parse(event.data); } catch (e) { return; }
@@ -34,6 +34,7 @@
       document.dispatchEvent(new CustomEvent("meeting:" + message.type, { detail: message }));
     };
     socket.onclose = function (event) {
+      root.setAttribute("data-room-live", "off");
       if (event.code >= 4400 && event.code < 4500) return; // refused or removed: do not retry
       setTimeout(connect, delay);
       delay = Math.min(delay * 2, 30000);
