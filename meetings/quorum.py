@@ -138,16 +138,22 @@ def is_voter(role: str, weight: Decimal) -> bool:
     return role != MemberRole.OBSERVER and weight > 0
 
 
-def quorum_state(meeting) -> QuorumState:
-    """The meeting's quorum now, from its rules and its participants' presence (one query)."""
+def quorum_voters(meeting) -> list[Voter]:
+    """The meeting's voters and whether each is present (one query)."""
     from meetings.models import Participant
 
     rows = Participant.objects.filter(meeting_id=meeting.pk).values_list(
         "role", "weight", "presence"
     )
-    voters = [
+    return [
         Voter(present=presence == Presence.PRESENT, weight=weight)
         for role, weight, presence in rows
         if is_voter(role, weight)
     ]
-    return quorum_compute(kind=meeting.quorum_kind, value=meeting.quorum_value, voters=voters)
+
+
+def quorum_state(meeting) -> QuorumState:
+    """The meeting's quorum now, from its rules and its participants' presence (one query)."""
+    return quorum_compute(
+        kind=meeting.quorum_kind, value=meeting.quorum_value, voters=quorum_voters(meeting)
+    )

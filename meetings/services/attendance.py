@@ -12,10 +12,11 @@ from __future__ import annotations
 import time
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import User
@@ -26,7 +27,7 @@ from meetings.live import meeting_publish
 from meetings.models import Meeting, Participant
 from meetings.models_room import AttendanceEvent, AttendanceKind, AttendanceMethod
 from meetings.policies import is_secretary, participant_of
-from meetings.quorum import quorum_state
+from meetings.quorum import quorum_compute, quorum_voters
 
 # A remote member may check in from this long before the start until the end (or the close,
 # when the meeting runs late).
@@ -35,6 +36,9 @@ CHECK_IN_BEFORE = timedelta(minutes=30)
 QR_SALT = "meetings.qr-checkin"
 QR_SLOT_SECONDS = 10
 QR_ACCEPT_SLOTS = 3  # this slot and the two before: a token lives 20 to 30 seconds
+# A visitor who scanned while signed out has this long to sign in: the server noted in their
+# session when it saw the (then valid) token, and judges the token at that moment.
+QR_SIGN_IN_GRACE = 300
 
 _MARKS = {
     Presence.PRESENT: AttendanceKind.MARKED_PRESENT,
@@ -56,16 +60,29 @@ def check_in_open(meeting: Meeting, now: datetime | None = None) -> bool:
 
 
 def _publish_presence(meeting: Meeting, participant: Participant) -> None:
-    state = quorum_state(meeting)
+    """Presence and quorum to every page, with the words in each language (the page picks
+    its own: the change may come from someone reading another language)."""
+    voters = quorum_voters(meeting)
+    labels, descriptions, state = {}, {}, None
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            labels[code] = str(participant.get_presence_display())
+            state = quorum_compute(
+                kind=meeting.quorum_kind, value=meeting.quorum_value, voters=voters
+            )
+            descriptions[code] = state.description
     meeting_publish(
         meeting.pk,
         "presence",
         participant_id=participant.pk,
         presence=participant.presence,
         presence_label=str(participant.get_presence_display()),
+        presence_labels=labels,
         present=state.present,
     )
-    meeting_publish(meeting.pk, "quorum", **state.as_json())
+    quorum = state.as_json()
+    quorum["description"] = descriptions.get(translation.get_language(), quorum["description"])
+    meeting_publish(meeting.pk, "quorum", **quorum, descriptions=descriptions)
 
 
 def _record(
@@ -137,6 +154,8 @@ def attendance_check_in(
 def attendance_leave(*, actor: User, meeting: Meeting) -> Participant:
     """The actor leaves the meeting (recorded; checking in again brings them back)."""
     participant = _locked_own(actor, meeting)
+    if meeting.status not in (MeetingStatus.SCHEDULED, MeetingStatus.IN_PROGRESS):
+        raise ValidationError(_("The meeting is not under way."))
     if participant.presence != Presence.PRESENT:
         raise ValidationError(_("You are not checked in."))
     before = _record(
@@ -226,9 +245,16 @@ def qr_token_valid(*, meeting: Meeting, token: str, now: float | None = None) ->
 
 
 @use_case
-def attendance_qr_check_in(*, actor: User, meeting: Meeting, token: str) -> Participant:
-    """The actor scanned the room's QR code: checked in as present, method QR."""
-    if not qr_token_valid(meeting=meeting, token=token):
+def attendance_qr_check_in(
+    *, actor: User, meeting: Meeting, token: str, seen_at: float | None = None
+) -> Participant:
+    """The actor scanned the room's QR code: checked in as present, method QR. ``seen_at``:
+    when the server first saw this token from the actor's browser before they signed in (kept
+    in their session, never from the client), within ``QR_SIGN_IN_GRACE``."""
+    now = time.time()
+    if seen_at is not None and 0 <= now - seen_at <= QR_SIGN_IN_GRACE:
+        now = seen_at
+    if not qr_token_valid(meeting=meeting, token=token, now=now):
         raise ValidationError(
             _("This QR code has expired or is not valid. Scan the code on the screen again.")
         )

@@ -9,10 +9,12 @@ application/json``: a JSON answer, the page then follows the socket)."""
 from __future__ import annotations
 
 import functools
+import time
 
 import segno
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -30,7 +32,7 @@ from meetings.models import Meeting
 from meetings.policies import can_open, is_secretary, participant_of
 from meetings.services import attendance as attendance_services
 from meetings.services import room as room_services
-from meetings.services.attendance import qr_token
+from meetings.services.attendance import qr_token, qr_token_valid
 from tenants.models import Agency
 
 
@@ -186,24 +188,38 @@ def qr_code(request, agency: Agency, meeting: Meeting):
     return JsonResponse({"svg": _qr_svg(request, agency, meeting)})
 
 
+QR_SEEN_KEY = "meetings:qr-seen"
+
+
 @never_cache
-@login_required
 def qr_check_in(request, agency_slug: str, meeting_id: int, token: str):
     """Scanning the room's code opens this page: the signed-in participant is checked in at
-    once (the short-lived signed token is the proof of being in the room). Whoever is not
+    once (the short-lived signed token is the proof of being in the room). A visitor who is
+    signed out is sent to sign in and back; the moment the server saw the token is kept in
+    their session, so the few minutes signing in takes do not expire it. Whoever is not
     invited is told so, and learns nothing of the meeting."""
     agency = get_object_or_404(Agency, slug=agency_slug, is_active=True)
     with schema_context(agency.schema_name):
         meeting = get_object_or_404(Meeting, pk=meeting_id)
+        if not request.user.is_authenticated:
+            if qr_token_valid(meeting=meeting, token=token):
+                seen = request.session.get(QR_SEEN_KEY) or {}
+                seen = {key: at for key, at in seen.items() if at > time.time() - 3600}
+                seen.setdefault(token, time.time())
+                request.session[QR_SEEN_KEY] = seen
+            return redirect_to_login(request.get_full_path())
+        seen = request.session.get(QR_SEEN_KEY) or {}
         error = ""
         try:
             attendance_services.attendance_qr_check_in(
-                actor=request.user, meeting=meeting, token=token
+                actor=request.user, meeting=meeting, token=token, seen_at=seen.get(token)
             )
         except ValidationError as exc:
             error = " ".join(exc.messages)
         except PermissionDenied as exc:
             error = str(exc)
+        if token in seen:
+            request.session[QR_SEEN_KEY] = {k: v for k, v in seen.items() if k != token}
         return render(
             request,
             "meetings/qr_check_in.html",

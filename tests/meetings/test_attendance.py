@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.signing import dumps
+from django.test import Client
 from django_tenants.utils import schema_context
 
 from meetings import record
@@ -270,3 +271,38 @@ def test_marking_through_the_page(world):
     assert bad.status_code == 400 and bad.json()["error"]
     with schema_context(agency.schema_name):
         assert Participant.objects.get(pk=member.pk).presence == Presence.EXCUSED
+
+
+@pytest.mark.parametrize(("signed_in_after", "checked_in"), [(120, True), (400, False)])
+def test_signing_in_after_scanning_keeps_the_token_for_a_few_minutes(
+    world, monkeypatch, signed_in_after, checked_in
+):
+    agency, meeting = world["agency"], world["meeting"]
+    start = attendance_services.time.time()
+    with schema_context(agency.schema_name):
+        token = qr_token(meeting=meeting, now=start)
+    path = url(agency, meeting, f"qr/{token}/")
+    client = Client()
+    monkeypatch.setattr(attendance_services.time, "time", lambda: start)
+    assert client.get(path).status_code == 302  # to sign in
+    client.force_login(world["people"]["member"])
+    monkeypatch.setattr(attendance_services.time, "time", lambda: start + signed_in_after)
+    response = client.get(path)
+    assert response.status_code == (200 if checked_in else 400)
+    with schema_context(agency.schema_name):
+        assert AttendanceEvent.objects.filter(method="qr").exists() is checked_in
+    # the grace serves once: the same stale token again is refused
+    assert client.get(path).status_code == 400
+
+
+def test_a_token_already_stale_when_scanned_gets_no_grace(world, monkeypatch):
+    agency, meeting = world["agency"], world["meeting"]
+    start = attendance_services.time.time()
+    with schema_context(agency.schema_name):
+        token = qr_token(meeting=meeting, now=start - 60)
+    path = url(agency, meeting, f"qr/{token}/")
+    client = Client()
+    monkeypatch.setattr(attendance_services.time, "time", lambda: start)
+    assert client.get(path).status_code == 302
+    client.force_login(world["people"]["member"])
+    assert client.get(path).status_code == 400

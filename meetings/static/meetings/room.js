@@ -54,16 +54,19 @@
   // --- presence and quorum -----------------------------------------------------------------
   on("presence", function (m) {
     var row = document.querySelector('[data-participant-row="' + m.participant_id + '"] [data-presence]');
-    if (row) row.textContent = m.presence_label;
+    var lang = document.documentElement.lang;
+    var presenceLabel = (m.presence_labels && m.presence_labels[lang]) || m.presence_label;
+    if (row) row.textContent = presenceLabel;
     if (String(m.participant_id) === myParticipant) {
       var mine = room.querySelector("[data-room-my-presence]");
-      if (mine) mine.textContent = m.presence_label;
+      if (mine) mine.textContent = presenceLabel;
     }
   });
   on("quorum", function (m) {
     var text = document.querySelector("[data-room-quorum-text]");
     var badge = document.querySelector("[data-room-quorum-badge]");
-    if (text) text.textContent = m.description;
+    var lang = document.documentElement.lang;
+    if (text) text.textContent = (m.descriptions && m.descriptions[lang]) || m.description;
     if (badge) {
       badge.textContent = m.reached ? label("reached") : label("not-reached");
       badge.classList.toggle("text-bg-success", !!m.reached);
