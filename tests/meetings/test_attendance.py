@@ -306,3 +306,23 @@ def test_a_token_already_stale_when_scanned_gets_no_grace(world, monkeypatch):
     assert client.get(path).status_code == 302
     client.force_login(world["people"]["member"])
     assert client.get(path).status_code == 400
+
+
+def test_write_paths_have_a_query_budget(world, django_assert_max_num_queries):
+    from tests.factories import make_beneficiary
+    from tests.meetings.room_helpers import add_participant
+
+    agency, meeting = world["agency"], world["meeting"]
+    for _ in range(8):  # more participants must not mean more queries
+        add_participant(agency, meeting, make_beneficiary())
+    member, secretary = world["people"]["member"], world["people"]["secretary"]
+    with schema_context(agency.schema_name):
+        with django_assert_max_num_queries(10):
+            attendance_check_in(actor=member, meeting=meeting)
+        with django_assert_max_num_queries(12):
+            attendance_mark(
+                actor=secretary,
+                meeting=meeting,
+                participant_id=world["participants"]["member2"].pk,
+                presence=Presence.PRESENT,
+            )

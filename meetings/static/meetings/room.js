@@ -172,7 +172,12 @@
     // one's own "raise / lower" button follows the queue
     var mine = (m.queue || []).some(function (s) { return String(s.participant_id) === myParticipant; });
     var button = room.querySelector('button[name="hand"]');
-    if (button && ((button.value === "lower") !== mine) && !dirty()) location.reload();
+    if (button && (button.value === "lower") !== mine) {
+      button.value = mine ? "lower" : "raise";
+      button.textContent = label(mine ? "lower" : "raise");
+      button.classList.toggle("btn-outline-secondary", mine);
+      button.classList.toggle("btn-outline-primary", !mine);
+    }
   });
 
   // --- the room's forms, posted without leaving the page -------------------------------------
