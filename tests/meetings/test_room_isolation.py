@@ -112,3 +112,14 @@ def test_roles_inside_the_meeting(world):
         data = {"presence": "present"} if "attendance/" in suffix else {}
         response = getattr(client, method)(url(agency, meeting, suffix), data)
         assert response.status_code == expected, (who, method, suffix, response.status_code)
+
+
+def test_the_table_covers_every_room_url(world):
+    from meetings.urls.room import public_urlpatterns, workspace_urlpatterns
+
+    covered = {suffix.split("/")[0] for _method, suffix, _data in routes(world)}
+    for pattern in public_urlpatterns:
+        first = str(pattern.pattern).split("/")[2]  # after <slug>/<id>/
+        assert first in covered | {"qr"}, pattern.name
+    assert len(public_urlpatterns) == len(routes(world)) + 1  # + the QR check-in, tested above
+    assert workspace_urlpatterns == []
