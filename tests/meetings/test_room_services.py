@@ -209,3 +209,17 @@ def test_room_page_queries_do_not_grow(world, django_assert_max_num_queries):
             room_services.speaker_raise_hand(actor=person, meeting=fresh(world))
     with django_assert_max_num_queries(len(few.captured_queries)):
         assert chair.get(url(agency, meeting, "room/")).status_code == 200
+
+
+def test_presence_is_pushed_with_the_words_of_each_language(world, published):
+    from meetings.services.attendance import attendance_check_in
+
+    with schema_context(world["agency"].schema_name):
+        attendance_check_in(actor=world["people"]["member"], meeting=fresh(world))
+    (presence_event, presence), (quorum_event, quorum) = published[-2:]
+    assert (presence_event, quorum_event) == ("presence", "quorum")
+    assert set(presence["presence_labels"]) == set(quorum["descriptions"]) == {"ar", "en"}
+    assert presence["presence_labels"]["en"] == "Present"
+    assert presence["presence_labels"]["ar"] != "Present"
+    assert quorum["descriptions"]["en"].startswith("1 of 4 voting members present")
+    assert quorum["present"] == 1 and quorum["reached"] is False
