@@ -38,9 +38,9 @@ from tenants.models import Agency
 
 def meeting_base_url(agency_slug: str, meeting_id: int) -> str:
     """The participant's meeting page (/meetings/<slug>/<id>/, the schedule part's)."""
-    return reverse("meetings:room", kwargs={"agency_slug": agency_slug, "meeting_id": meeting_id})[
-        : -len("room/")
-    ]
+    return reverse(
+        "meetings:meeting", kwargs={"agency_slug": agency_slug, "meeting_id": meeting_id}
+    )
 
 
 def meeting_view(view):

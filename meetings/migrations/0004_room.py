@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("meetings", "0002_role_permissions"),
+        ("meetings", "0003_minutes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
