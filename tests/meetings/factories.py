@@ -20,6 +20,17 @@ def manager_of(agency: Agency) -> User:
     return make_employee(agency, roles=("admin",))
 
 
+def meetings_viewer(agency: Agency) -> User:
+    """An employee of ``agency`` granted meetings.view_all on top of the employee role (no
+    system role but the admin's holds it by default)."""
+    user = make_employee(agency)
+    with schema_context(agency.schema_name):
+        from tenants.staff.models import Membership
+
+        Membership.objects.filter(user=user).update(granted_permissions=["meetings.view_all"])
+    return user
+
+
 def make_body(
     agency: Agency,
     *,

@@ -22,6 +22,7 @@ from meetings.services import minutes as services
 from notifications.models import Notification
 from tenants.staff.models import AuditEvent
 from tests.factories import make_beneficiary, make_employee
+from tests.meetings.factories import meetings_viewer
 from tests.meetings.minutes_helpers import (  # noqa: F401 - fixture
     ABSENT,
     ATTENDEES,
@@ -44,7 +45,7 @@ def people(agency_a, agency_b):
         "member2": make_beneficiary(),
         "observer": make_beneficiary(),
         "outsider": make_beneficiary(),
-        "viewer": make_employee(agency_a, roles=("supervisor",)),
+        "viewer": meetings_viewer(agency_a),
         "employee": make_employee(agency_a),
         "other_agency": make_employee(agency_b, roles=("admin",)),
     }
