@@ -608,7 +608,13 @@ def poll_close(*, actor, poll: Poll, casting: str = "") -> PollResult:
         actor=actor,
         action="meetings.poll_closed",
         obj=poll,
-        after={"carried": carried, "voters": voters, "casting_vote": casting_used, **numbers},
+        # The numbers are in the result; the trail says who closed and what was decided.
+        after={
+            "result": result.pk,
+            "carried": carried,
+            "voters": voters,
+            "casting_vote": casting_used,
+        },
     )
     meeting_publish(
         meeting.pk,
