@@ -19,6 +19,7 @@ from django_tenants.utils import schema_context
 from core.converters import parse_id
 from frontend.forms import apply_service_errors
 from meetings import policies, voting_page
+from meetings.constants import MemberRole
 from meetings.forms_voting import PollForm
 from meetings.models import AgendaItem, Meeting
 from meetings.models_voting import Poll
@@ -92,6 +93,8 @@ def polls(request, agency, meeting):
 @require_POST
 @meeting_view
 def poll_new(request, agency, meeting):
+    if not policies.has_role(request.user, meeting, MemberRole.CHAIR, MemberRole.SECRETARY):
+        raise Http404
     form = PollForm(
         request.POST, meeting=meeting, agenda=AgendaItem.objects.filter(meeting=meeting)
     )
