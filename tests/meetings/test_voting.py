@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DatabaseError, connection, transaction
+from django.utils import translation
 from django_tenants.utils import schema_context
 
 from meetings.constants import MemberRole, Mode, Presence
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def alpha(agency_a):
-    with schema_context(agency_a.schema_name):
+    with schema_context(agency_a.schema_name), translation.override("en"):
         yield agency_a
 
 

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection, connections
+from django.utils import translation
 from django_tenants.utils import schema_context
 
 from meetings.models_voting import PollOption, PollVoter
@@ -55,7 +56,7 @@ def at_once(agency, calls):
 
     def run(call):
         try:
-            with schema_context(agency.schema_name):
+            with schema_context(agency.schema_name), translation.override("en"):
                 start.wait()
                 try:
                     return call()
