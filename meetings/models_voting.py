@@ -114,6 +114,7 @@ class Poll(models.Model):
     quorum_override_reason = models.CharField(
         _("reason for opening without quorum"), max_length=500, blank=True
     )
+    entitled_count = models.PositiveIntegerField(default=0)  # set when the poll opens
     created_at = models.DateTimeField(auto_now_add=True)
     opened_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)

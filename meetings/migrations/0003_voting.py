@@ -116,6 +116,7 @@ class Migration(migrations.Migration):
                         blank=True, max_length=500, verbose_name="reason for opening without quorum"
                     ),
                 ),
+                ("entitled_count", models.PositiveIntegerField(default=0)),
                 ("created_at", models.DateTimeField(auto_now_add=True)),
                 ("opened_at", models.DateTimeField(blank=True, null=True)),
                 ("closed_at", models.DateTimeField(blank=True, null=True)),

@@ -235,7 +235,8 @@ def poll_open(*, actor, poll: Poll, override_reason: str = "") -> Poll:
     poll.status = PollStatus.OPEN
     poll.opened_at = timezone.now()
     poll.quorum_override_reason = "" if reached else override_reason
-    poll.save(update_fields=["status", "opened_at", "quorum_override_reason"])
+    poll.entitled_count = len(entitled)
+    poll.save(update_fields=["status", "opened_at", "quorum_override_reason", "entitled_count"])
     agency_record(
         actor=actor,
         action="meetings.poll_opened",
@@ -412,7 +413,7 @@ def poll_vote(*, actor, poll: Poll, voter_id: int, choices: list[int]) -> str:
     _tally_add(schema, poll.pk, positions, entitlement.weight)
     code = _receipt_code()
     PollReceipt.objects.create(digest=receipt_digest(poll.pk, code), poll=poll)
-    _publish_progress(poll)
+    _publish_progress(poll, poll.entitled_count)
     return code
 
 
@@ -439,8 +440,16 @@ def _tally_add(schema: str, poll_id: int, positions: list[int], weight: Decimal)
         raw.close()
 
 
-def _publish_progress(poll: Poll) -> None:
+# A large meeting gets at most about this many progress pushes per poll (each goes to every
+# participant's socket: 500 members voting would otherwise be 250,000 messages).
+PROGRESS_PUSHES = 50
+
+
+def _publish_progress(poll: Poll, entitled: int) -> None:
     voted = PollVoter.objects.filter(poll=poll).count()
+    step = max(1, entitled // PROGRESS_PUSHES)
+    if voted % step and voted < entitled:
+        return
     if poll.is_secret:
         meeting_publish(poll.meeting_id, "poll_count", poll_id=poll.pk, voted=voted)
         return
