@@ -58,7 +58,7 @@ def _polls_url(agency, meeting) -> str:
     return reverse("meetings:polls", kwargs={"agency_slug": agency.slug, "meeting_id": meeting.pk})
 
 
-def _page(request, agency, meeting, *, status=200, errors=None, form=None, receipt=None):
+def _page(request, agency, meeting, *, status=200, errors=None, form=None):
     participant = policies.participant_of(request.user, meeting)
     ctx = voting_page.context(request, meeting, participant)
     if form is None and ctx["voting_can_prepare"]:
@@ -72,7 +72,6 @@ def _page(request, agency, meeting, *, status=200, errors=None, form=None, recei
             "agency": agency,
             "meeting": meeting,
             "poll_form": form,
-            "receipt": receipt,
             "ws_path": f"/ws/meetings/{agency.slug}/{meeting.pk}/",
             "is_participant": participant is not None
             and policies.can_take_part(request.user, meeting),
@@ -144,8 +143,13 @@ def poll_vote(request, agency, meeting, poll_id: int):
         code = voting.poll_vote(actor=request.user, poll=poll, voter_id=voter_id, choices=choices)
     except ValidationError as exc:
         return _page(request, agency, meeting, status=400, errors={poll.pk: _messages(exc)})
-    # The receipt is shown on this response only (it is stored nowhere but as a keyed hash).
-    return _page(request, agency, meeting, receipt={"poll": poll, "code": code})
+    # The receipt is shown on this response only (it is stored nowhere but as a keyed hash);
+    # a small page of its own, so a vote costs no re-reading of the meeting's polls.
+    return render(
+        request,
+        "meetings/vote_recorded.html",
+        {"agency": agency, "meeting": meeting, "poll": poll, "code": code},
+    )
 
 
 @require_POST

@@ -75,6 +75,6 @@
     if (Object.prototype.hasOwnProperty.call(handlers, data.type)) { handlers[data.type](data); }
   });
 
-  var focus = root.querySelector("#receipt, .alert-danger[tabindex]");
+  var focus = root.querySelector(".alert-danger[tabindex]");
   if (focus) { focus.focus(); }
 })();
