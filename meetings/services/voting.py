@@ -24,7 +24,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Count, Q, Sum
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -356,7 +356,10 @@ def poll_vote(*, actor, poll: Poll, voter_id: int, choices: list[int]) -> str:
     choice (module doc)."""
     meeting = poll.meeting
     cast_by = policies.participant_of(actor, meeting)
-    require(cast_by is not None, _("You are not a participant of this meeting."))
+    require(
+        cast_by is not None and policies.can_take_part(actor, meeting),
+        _("You are not a participant of this meeting."),
+    )
     poll = Poll.objects.get(pk=poll.pk)  # the status now, not the page's
     if poll.status == PollStatus.DRAFT:
         raise ValidationError(_("This poll is not open yet."))
@@ -662,17 +665,10 @@ def _chair_casting(poll: Poll, meeting: Meeting, casting: str) -> str | None:
     return code
 
 
-# Aggregates used by pages (kept here so the arithmetic of a poll lives in one module).
-def poll_progress(poll: Poll) -> dict[str, int]:
-    row = PollEntitlement.objects.filter(poll=poll).aggregate(n=Count("id"), w=Sum("weight"))
-    return {"entitled": row["n"] or 0, "voted": PollVoter.objects.filter(poll=poll).count()}
-
-
 __all__ = [
     "poll_close",
     "poll_create",
     "poll_open",
-    "poll_progress",
     "poll_vote",
     "proxy_grant",
     "proxy_revoke",

@@ -286,3 +286,18 @@ def test_a_vote_takes_a_constant_number_of_queries(alpha, django_assert_max_num_
                 voting.poll_vote(
                     actor=member_fresh.user, poll=poll, voter_id=member.pk, choices=[1]
                 )
+
+
+def test_no_vote_once_the_meeting_is_cancelled(alpha):
+    meeting, chair, members = board(2)
+    poll = open_poll(meeting, chair)
+    meeting.status = "cancelled"
+    meeting.save()
+    with pytest.raises(PermissionDenied):
+        voting.poll_vote(
+            actor=members[0].user,
+            poll=Poll.objects.select_related("meeting").get(pk=poll.pk),
+            voter_id=members[0].pk,
+            choices=[1],
+        )
+    assert not PollVoter.objects.filter(poll=poll).exists()
