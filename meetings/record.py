@@ -54,5 +54,8 @@ def shared_notes(meeting) -> dict[int | None, str]:
 def poll_results(meeting) -> list[dict[str, Any]]:
     """One entry per closed poll, in order: ``{"agenda_item_id", "question", "secret",
     "options": [{"label", "count", "weight"}], "rule", "quorum", "carried", "closed_at"}`` (the
-    voting part fills this in)."""
-    return []
+    voting part fills this in). Also: "rule_label", "base", "voters", "entitled",
+    "quorum_reached", "casting_vote", "winners" (choice polls: option labels)."""
+    from meetings.voting_page import result_entries
+
+    return result_entries(meeting)

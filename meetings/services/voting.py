@@ -1,0 +1,677 @@
+"""Voting (R-33): polls, proxies, votes, the close and its result.
+
+Secret ballot (README, "Secret ballot"): what a vote writes is the same whatever the choice,
+except the tally values. ``poll_vote`` runs, in one transaction and always in this order:
+one INSERT of the voter row (no choice, no time, a random key), one UPDATE of *every* tally row
+of the poll (so each carries the vote's transaction id and the same command id), one INSERT of
+the receipt digest. It writes no audit row, job, notification or log line for a secret vote,
+and pushes only how many have voted. The statement that carries the choice runs on the
+database driver's own cursor, so even Django's SQL debug log never sees its parameters.
+``poll_close`` rewrites every tally row, and deletes and re-inserts the voter rows and the
+receipts in a random order with new random keys, so that after the close their system columns
+(``xmin``, ``cmin``, ``ctid``) and order carry nothing of who voted when.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import hmac
+import secrets
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core.actions import require, use_case
+from core.audit import agency_record
+from meetings import majority, policies
+from meetings.constants import Majority, MemberRole, Mode, Presence
+from meetings.live import meeting_publish
+from meetings.models import AgendaItem, Meeting, Participant
+from meetings.models_voting import (
+    Entitlement,
+    OptionCode,
+    Poll,
+    PollEntitlement,
+    PollKind,
+    PollOption,
+    PollReceipt,
+    PollResult,
+    PollStatus,
+    PollVoter,
+    Proxy,
+)
+
+RECEIPT_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
+
+
+# --- quorum: the room part's meetings.quorum.quorum_state, or a simple count until it exists ----
+
+
+def _quorum(meeting: Meeting) -> tuple[bool, dict[str, Any]]:
+    """Whether the meeting has its quorum now, and the numbers (JSON-safe)."""
+    try:
+        from meetings.quorum import quorum_state  # the room part
+    except ImportError:
+        return _quorum_fallback(meeting)
+    state = quorum_state(meeting)
+    numbers = dataclasses.asdict(state) if dataclasses.is_dataclass(state) else {}
+    return bool(state.reached), {key: _json_safe(value) for key, value in numbers.items()}
+
+
+def _quorum_fallback(meeting: Meeting) -> tuple[bool, dict[str, Any]]:
+    from meetings.constants import QuorumKind
+
+    voters = [p for p in meeting.participants.all() if p.may_vote]
+    present = [p for p in voters if p.presence == Presence.PRESENT]
+    total_weight = sum((p.weight for p in voters), Decimal("0"))
+    present_weight = sum((p.weight for p in present), Decimal("0"))
+    value = meeting.quorum_value
+    if meeting.quorum_kind == QuorumKind.COUNT:
+        reached = len(present) >= value
+    elif meeting.quorum_kind == QuorumKind.SHARE_WEIGHT:
+        reached = total_weight > 0 and present_weight > total_weight * value
+    else:
+        reached = bool(voters) and len(present) > len(voters) * value
+    return reached, {
+        "reached": reached,
+        "present": len(present),
+        "members": len(voters),
+        "present_weight": str(present_weight),
+        "members_weight": str(total_weight),
+    }
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _json_safe(item) for key, item in value.items()}
+    return value
+
+
+# --- polls -----------------------------------------------------------------------------------
+
+
+def _poll_config_errors(meeting: Meeting, data: dict[str, Any], labels: list[str]) -> dict:
+    errors = majority.config_errors(
+        rule=data.get("majority", ""),
+        base=data.get("majority_base", ""),
+        is_choice=data.get("kind") == PollKind.CHOICE,
+        max_choices=data.get("max_choices") or 1,
+        option_count=len(labels),
+    )
+    if data.get("kind") not in PollKind.values:
+        errors["kind"] = _("Choose the kind of question.")
+    if not (data.get("question") or "").strip():
+        errors["question"] = _("Write the question the members vote on.")
+    if data.get("entitlement") not in Entitlement.values:
+        errors["entitlement"] = _("Choose who votes.")
+    elif data["entitlement"] == Entitlement.ALL and meeting.mode == Mode.IN_PERSON:
+        errors["entitlement"] = _(
+            "In a meeting held in person, only the members present when the poll opens vote."
+        )
+    return errors
+
+
+@use_case
+def poll_create(*, actor, meeting: Meeting, data: dict[str, Any]) -> Poll:
+    """A poll prepared by the chair or the secretary (not open yet). ``data``: question, kind,
+    is_secret, entitlement, agenda_item (id or None), options (labels, choice polls), max_choices,
+    and optionally majority, majority_base, abstentions_count, chair_casting_vote (default: the
+    meeting's rules)."""
+    require(
+        policies.can_take_part(actor, meeting)
+        and policies.has_role(actor, meeting, MemberRole.CHAIR, MemberRole.SECRETARY),
+        _("Only the chair or the secretary prepares a poll."),
+    )
+    data = {
+        "majority": meeting.majority,
+        "majority_base": meeting.majority_base,
+        "abstentions_count": meeting.abstentions_count,
+        "chair_casting_vote": meeting.chair_casting_vote,
+        **{key: value for key, value in data.items() if value is not None},
+    }
+    labels: list[str] = []
+    if data.get("kind") == PollKind.CHOICE:
+        seen = set()
+        for label in data.get("options") or []:
+            label = label.strip()[:200]
+            if label and label.casefold() not in seen:
+                seen.add(label.casefold())
+                labels.append(label)
+    errors = _poll_config_errors(meeting, data, labels)
+    item = None
+    if data.get("agenda_item"):
+        item = AgendaItem.objects.filter(meeting=meeting, pk=data["agenda_item"]).first()
+        if item is None:
+            errors["agenda_item"] = _("Choose an item of this meeting's agenda.")
+    if errors:
+        raise ValidationError(errors)
+    poll = Poll.objects.create(
+        meeting=meeting,
+        agenda_item=item,
+        question=data["question"].strip()[:500],
+        kind=data["kind"],
+        is_secret=bool(data.get("is_secret")),
+        max_choices=data.get("max_choices") or 1,
+        entitlement=data["entitlement"],
+        majority=data["majority"],
+        majority_base=data["majority_base"],
+        abstentions_count=bool(data["abstentions_count"]),
+        chair_casting_vote=bool(data["chair_casting_vote"]),
+    )
+    if poll.kind == PollKind.YES_NO:
+        options = [
+            PollOption(poll=poll, position=1, code=OptionCode.YES, label=_("Yes")),
+            PollOption(poll=poll, position=2, code=OptionCode.NO, label=_("No")),
+            PollOption(poll=poll, position=3, code=OptionCode.ABSTAIN, label=_("Abstain")),
+        ]
+    else:
+        options = [
+            PollOption(poll=poll, position=i, code=OptionCode.CHOICE, label=label)
+            for i, label in enumerate(labels, start=1)
+        ]
+    PollOption.objects.bulk_create(options)
+    agency_record(
+        actor=actor,
+        action="meetings.poll_created",
+        obj=poll,
+        after={"question": poll.question, "secret": poll.is_secret, "kind": poll.kind},
+    )
+    return poll
+
+
+def _entitled(meeting: Meeting, entitlement: str) -> list[Participant]:
+    voters = [p for p in meeting.participants.all() if p.may_vote]
+    if entitlement == Entitlement.ALL:
+        return voters
+    by_id = {p.pk: p for p in voters}
+    holder_of = dict(Proxy.objects.filter(meeting=meeting).values_list("delegator", "holder"))
+    present = {p.pk for p in voters if p.presence == Presence.PRESENT}
+    return [
+        p for p in voters if p.pk in present or (holder_of.get(p.pk) in present and p.pk in by_id)
+    ]
+
+
+@use_case
+def poll_open(*, actor, poll: Poll, override_reason: str = "") -> Poll:
+    """The chair opens the poll: the entitled voters are fixed now (the members present, and
+    those whose proxy holder is present; or all members). Without quorum only with a reason,
+    which is recorded. Takes the meeting's row lock (proxies do too)."""
+    meeting = Meeting.objects.select_for_update().get(pk=poll.meeting_id)
+    require(
+        policies.can_take_part(actor, meeting) and policies.is_chair(actor, meeting),
+        _("Only the chair opens a poll."),
+    )
+    poll = Poll.objects.select_for_update().get(pk=poll.pk)
+    if poll.status != PollStatus.DRAFT:
+        raise ValidationError(_("This poll has already been opened."))
+    reached, numbers = _quorum(meeting)
+    override_reason = override_reason.strip()[:500]
+    if not reached and not override_reason:
+        raise ValidationError(
+            {
+                "override_reason": _(
+                    "The meeting has no quorum. To open the poll anyway, give the reason; "
+                    "it is recorded."
+                )
+            }
+        )
+    entitled = _entitled(meeting, poll.entitlement)
+    if not entitled:
+        raise ValidationError(_("Nobody is entitled to vote in this poll yet."))
+    PollEntitlement.objects.bulk_create(
+        [PollEntitlement(poll=poll, participant=p, weight=p.weight) for p in entitled]
+    )
+    poll.status = PollStatus.OPEN
+    poll.opened_at = timezone.now()
+    poll.quorum_override_reason = "" if reached else override_reason
+    poll.entitled_count = len(entitled)
+    poll.save(update_fields=["status", "opened_at", "quorum_override_reason", "entitled_count"])
+    agency_record(
+        actor=actor,
+        action="meetings.poll_opened",
+        obj=poll,
+        after={
+            "entitled": len(entitled),
+            "quorum": numbers,
+            "quorum_override_reason": poll.quorum_override_reason,
+        },
+    )
+    meeting_publish(
+        meeting.pk,
+        "poll_opened",
+        poll_id=poll.pk,
+        question=poll.question,
+        secret=poll.is_secret,
+        entitled=len(entitled),
+    )
+    return poll
+
+
+# --- proxies ---------------------------------------------------------------------------------
+
+
+def _refuse_while_a_poll_is_open(meeting: Meeting) -> None:
+    if Poll.objects.filter(meeting=meeting, status=PollStatus.OPEN).exists():
+        raise ValidationError(_("Proxies cannot change while a poll is open."))
+
+
+@use_case
+def proxy_grant(*, actor, meeting: Meeting, holder_id: int) -> Proxy:
+    """The actor gives their vote in this meeting to another member (who casts it separately).
+    No chains, the holder's cap, not while a poll is open (under the meeting's row lock)."""
+    meeting = Meeting.objects.select_for_update().get(pk=meeting.pk)
+    delegator = policies.participant_of(actor, meeting)
+    require(
+        policies.can_take_part(actor, meeting) and delegator is not None and delegator.may_vote,
+        _("Only a member who votes can give a proxy."),
+    )
+    if not meeting.proxies_allowed:
+        raise ValidationError(_("This meeting's rules do not allow proxies."))
+    _refuse_while_a_poll_is_open(meeting)
+    holder = Participant.objects.filter(meeting=meeting, pk=holder_id).first()
+    if holder is None or not holder.may_vote or holder.user_id is None:
+        raise ValidationError({"holder": _("Choose a member of this meeting who votes.")})
+    if holder.pk == delegator.pk:
+        raise ValidationError({"holder": _("You cannot give your proxy to yourself.")})
+    proxies = list(Proxy.objects.filter(meeting=meeting))
+    if any(p.delegator_id == delegator.pk for p in proxies):
+        raise ValidationError(_("You have already given your proxy; withdraw it first."))
+    if any(p.holder_id == delegator.pk for p in proxies):
+        raise ValidationError(
+            _("You hold another member's proxy, so you cannot give yours (no chains).")
+        )
+    if any(p.delegator_id == holder.pk for p in proxies):
+        raise ValidationError(
+            {
+                "holder": _(
+                    "This member has given their own proxy, so cannot hold yours (no chains)."
+                )
+            }
+        )
+    if sum(1 for p in proxies if p.holder_id == holder.pk) >= meeting.proxy_cap:
+        raise ValidationError(
+            {"holder": _("This member already holds as many proxies as the rules allow.")}
+        )
+    proxy = Proxy.objects.create(meeting=meeting, delegator=delegator, holder=holder)
+    agency_record(
+        actor=actor,
+        action="meetings.proxy_given",
+        obj=meeting,
+        after={"delegator": delegator.pk, "holder": holder.pk},
+    )
+    return proxy
+
+
+@use_case
+def proxy_revoke(*, actor, meeting: Meeting) -> None:
+    """The actor takes back the proxy they gave (not while a poll is open)."""
+    meeting = Meeting.objects.select_for_update().get(pk=meeting.pk)
+    delegator = policies.participant_of(actor, meeting)
+    require(delegator is not None, _("You are not a participant of this meeting."))
+    proxy = Proxy.objects.filter(meeting=meeting, delegator=delegator).first()
+    if proxy is None:
+        raise ValidationError(_("You have not given a proxy."))
+    _refuse_while_a_poll_is_open(meeting)
+    proxy.delete()
+    agency_record(
+        actor=actor,
+        action="meetings.proxy_withdrawn",
+        obj=meeting,
+        before={"delegator": delegator.pk, "holder": proxy.holder_id},
+    )
+
+
+# --- votes -----------------------------------------------------------------------------------
+
+
+def receipt_digest(poll_id: int, code: str) -> str:
+    key = settings.SECRET_KEY.encode()
+    message = f"{connection.schema_name}:{poll_id}:{code.strip().upper()}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def _receipt_code() -> str:
+    raw = "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(12))
+    return "-".join(raw[i : i + 4] for i in range(0, 12, 4))
+
+
+@use_case
+def poll_vote(*, actor, poll: Poll, voter_id: int, choices: list[int]) -> str:
+    """The actor votes in the poll for themself (``voter_id`` their own participant) or for a
+    member whose proxy they hold. ``choices``: option positions (one for a yes / no / abstain
+    question, 1..k for a choice). Returns the receipt code, shown once.
+
+    A small constant number of queries whatever the poll's size; the same statements for every
+    choice (module doc)."""
+    meeting = poll.meeting
+    cast_by = policies.participant_of(actor, meeting)
+    require(
+        cast_by is not None and policies.can_take_part(actor, meeting),
+        _("You are not a participant of this meeting."),
+    )
+    poll = Poll.objects.get(pk=poll.pk)  # the status now, not the page's
+    if poll.status == PollStatus.DRAFT:
+        raise ValidationError(_("This poll is not open yet."))
+    if poll.status == PollStatus.CLOSED:
+        raise ValidationError(_("This poll is closed."))
+    if not cast_by.may_vote:
+        raise ValidationError(_("Observers do not vote."))
+    proxy_of = {
+        p.delegator_id: p.holder_id
+        for p in Proxy.objects.filter(meeting_id=meeting.pk).filter(
+            Q(delegator_id=cast_by.pk) | Q(holder_id=cast_by.pk)
+        )
+    }
+    if voter_id == cast_by.pk:
+        if cast_by.pk in proxy_of:
+            raise ValidationError(
+                _("You have given your proxy for this meeting: the member who holds it votes.")
+            )
+    elif proxy_of.get(voter_id) != cast_by.pk:
+        raise ValidationError(_("You do not hold this member's proxy."))
+    entitlement = PollEntitlement.objects.filter(poll=poll, participant_id=voter_id).first()
+    if entitlement is None:
+        raise ValidationError(_("This vote is not entitled in this poll."))
+    positions = sorted(set(choices))
+    option_count = 3 if poll.kind == PollKind.YES_NO else None
+    if option_count is None:
+        option_count = PollOption.objects.filter(poll=poll).count()
+    if (
+        not positions
+        or len(positions) != len(choices)
+        or len(positions) > poll.max_choices
+        or positions[0] < 1
+        or positions[-1] > option_count
+    ):
+        raise ValidationError(
+            {"choices": _("Choose one answer.")}
+            if poll.max_choices == 1
+            else {
+                "choices": _("Choose between 1 and %(count)s options.")
+                % {"count": poll.max_choices}
+            }
+        )
+    schema = connection.schema_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'INSERT INTO "{schema}".meetings_pollvoter'
+            " (id, poll_id, voter_id, cast_by_id, choices)"
+            " VALUES (gen_random_uuid(), %s, %s, %s, %s::jsonb)"
+            " ON CONFLICT (poll_id, voter_id) DO NOTHING RETURNING 1",
+            [poll.pk, voter_id, cast_by.pk, None if poll.is_secret else _json_list(positions)],
+        )
+        if cursor.fetchone() is None:
+            raise ValidationError(_("This vote has already been cast."))
+    _tally_add(schema, poll.pk, positions, entitlement.weight)
+    code = _receipt_code()
+    PollReceipt.objects.create(digest=receipt_digest(poll.pk, code), poll=poll)
+    _publish_progress(poll, poll.entitled_count)
+    return code
+
+
+def _json_list(positions: list[int]) -> str:
+    return "[" + ",".join(str(p) for p in positions) + "]"
+
+
+def _tally_add(schema: str, poll_id: int, positions: list[int], weight: Decimal) -> None:
+    """Add the vote to the chosen options, rewriting every option of the poll in one statement
+    (rows locked in a fixed order, so concurrent votes queue instead of deadlocking). Runs on
+    the driver's cursor: Django's SQL log never sees which positions were chosen."""
+    connection.ensure_connection()
+    raw = connection.connection.cursor()
+    try:
+        raw.execute(
+            f'UPDATE "{schema}".meetings_polloption AS o'
+            " SET count = o.count + CASE WHEN o.position = ANY(%s) THEN 1 ELSE 0 END,"
+            " weight = o.weight + CASE WHEN o.position = ANY(%s) THEN %s ELSE 0 END"
+            f' WHERE o.id IN (SELECT id FROM "{schema}".meetings_polloption'
+            " WHERE poll_id = %s ORDER BY id FOR UPDATE)",
+            [positions, positions, weight, poll_id],
+        )
+    finally:
+        raw.close()
+
+
+# A large meeting gets at most about this many progress pushes per poll (each goes to every
+# participant's socket: 500 members voting would otherwise be 250,000 messages).
+PROGRESS_PUSHES = 50
+
+
+def _publish_progress(poll: Poll, entitled: int) -> None:
+    voted = PollVoter.objects.filter(poll=poll).count()
+    step = max(1, entitled // PROGRESS_PUSHES)
+    if voted % step and voted < entitled:
+        return
+    if poll.is_secret:
+        meeting_publish(poll.meeting_id, "poll_count", poll_id=poll.pk, voted=voted)
+        return
+    options = [
+        {"position": o.position, "count": o.count, "weight": str(o.weight)}
+        for o in PollOption.objects.filter(poll=poll)
+    ]
+    meeting_publish(poll.meeting_id, "poll_tally", poll_id=poll.pk, voted=voted, options=options)
+
+
+@use_case
+def receipt_check(*, actor, poll: Poll, code: str) -> bool:
+    """Whether a vote with this receipt code was recorded in the poll."""
+    require(policies.can_open(actor, poll.meeting))
+    return PollReceipt.objects.filter(poll=poll, digest=receipt_digest(poll.pk, code)).exists()
+
+
+# --- the close -------------------------------------------------------------------------------
+
+
+def _present_weight(meeting: Meeting, entitlements: list[PollEntitlement]) -> Decimal:
+    present = set(
+        Participant.objects.filter(meeting=meeting, presence=Presence.PRESENT).values_list(
+            "pk", flat=True
+        )
+    )
+    holder_of = dict(Proxy.objects.filter(meeting=meeting).values_list("delegator", "holder"))
+    return sum(
+        (
+            e.weight
+            for e in entitlements
+            if e.participant_id in present or holder_of.get(e.participant_id) in present
+        ),
+        Decimal("0"),
+    )
+
+
+def _shuffle_rewrite(schema: str, poll_id: int) -> None:
+    """Rewrite the poll's tally, voter list and receipts so that their system columns and their
+    order say nothing of who voted when: every tally row updated in one statement; voter rows
+    and receipts deleted and inserted again in a random order (voter rows with new random
+    keys)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'UPDATE "{schema}".meetings_polloption SET count = count WHERE poll_id = %s',
+            [poll_id],
+        )
+        cursor.execute(
+            f'WITH gone AS (DELETE FROM "{schema}".meetings_pollvoter WHERE poll_id = %s'
+            " RETURNING poll_id, voter_id, cast_by_id, choices)"
+            f' INSERT INTO "{schema}".meetings_pollvoter (id, poll_id, voter_id, cast_by_id,'
+            " choices) SELECT gen_random_uuid(), poll_id, voter_id, cast_by_id, choices"
+            " FROM gone ORDER BY random()",
+            [poll_id],
+        )
+        cursor.execute(
+            f'WITH gone AS (DELETE FROM "{schema}".meetings_pollreceipt WHERE poll_id = %s'
+            " RETURNING digest, poll_id)"
+            f' INSERT INTO "{schema}".meetings_pollreceipt (digest, poll_id)'
+            " SELECT digest, poll_id FROM gone ORDER BY random()",
+            [poll_id],
+        )
+
+
+@use_case
+def poll_close(*, actor, poll: Poll, casting: str = "") -> PollResult:
+    """The chair closes the poll: the result is computed, stored with its numbers, the rule,
+    the quorum now and carried / not carried, and can never change (database triggers).
+
+    A tie under a rule with the chair's casting vote: in a named poll the chair's own vote
+    decides; in a secret poll the chair must cast the deciding vote openly now (``casting``
+    "yes" or "no"), else the close is refused and nothing changes."""
+    meeting = Meeting.objects.get(pk=poll.meeting_id)
+    require(
+        policies.is_chair(actor, meeting) and policies.participant_of(actor, meeting) is not None,
+        _("Only the chair closes a poll."),
+    )
+    poll = Poll.objects.select_for_update().get(pk=poll.pk)
+    if poll.status == PollStatus.DRAFT:
+        raise ValidationError(_("This poll is not open yet."))
+    if poll.status == PollStatus.CLOSED:
+        raise ValidationError(_("This poll is closed."))
+    schema = connection.schema_name
+    _shuffle_rewrite(schema, poll.pk)
+    options = list(PollOption.objects.filter(poll=poll))
+    entitlements = list(PollEntitlement.objects.filter(poll=poll))
+    entitled_weight = sum((e.weight for e in entitlements), Decimal("0"))
+    members_weight = sum((p.weight for p in meeting.participants.all() if p.may_vote), Decimal("0"))
+    voters = PollVoter.objects.filter(poll=poll).count()
+    cast_weight = sum((o.weight for o in options), Decimal("0"))
+    present_weight = max(_present_weight(meeting, entitlements), cast_weight)
+    numbers: dict[str, Any] = {
+        "options": [
+            {
+                "position": o.position,
+                "code": o.code,
+                "label": o.label,
+                "count": o.count,
+                "weight": str(o.weight),
+            }
+            for o in options
+        ],
+        "entitled_weight": str(entitled_weight),
+        "present_weight": str(present_weight),
+        "members_weight": str(members_weight),
+    }
+    casting_used = ""
+    if poll.kind == PollKind.YES_NO:
+        by_code = {o.code: o.weight for o in options}
+        rules = dict(
+            rule=poll.majority,
+            base=poll.majority_base,
+            abstentions_count=poll.abstentions_count,
+            chair_casting_vote=poll.chair_casting_vote,
+            yes=by_code[OptionCode.YES],
+            no=by_code[OptionCode.NO],
+            abstain=by_code[OptionCode.ABSTAIN],
+            entitled=entitled_weight,
+            present=present_weight,
+            members=members_weight,
+        )
+        outcome = majority.decide(**rules)
+        if outcome.tie and poll.chair_casting_vote:
+            chair_vote = _chair_casting(poll, meeting, casting)
+            outcome = majority.decide(**rules, casting=chair_vote)
+            casting_used = outcome.casting_used
+        carried = outcome.carried
+        numbers.update(
+            base_weight=str(outcome.base),
+            required=str(outcome.required),
+            strict=outcome.strict,
+            tie=outcome.tie,
+        )
+        rule, base = (
+            poll.majority,
+            (poll.majority_base if poll.majority == Majority.TWO_THIRDS else ""),
+        )
+    else:
+        winners, tie = majority.choice_winners(
+            [(o.position, o.weight) for o in options], poll.max_choices
+        )
+        numbers.update(winners=winners, tie=tie)
+        carried = bool(winners)
+        rule, base = "plurality", ""
+    reached, quorum = _quorum(meeting)
+    now = timezone.now()
+    result = PollResult.objects.create(
+        poll=poll,
+        rule=rule,
+        base=base,
+        abstentions_count=poll.abstentions_count,
+        numbers=numbers,
+        voters=voters,
+        entitled=len(entitlements),
+        quorum_reached=reached,
+        quorum=quorum,
+        carried=carried,
+        casting_vote=casting_used,
+        closed_at=now,
+    )
+    poll.status = PollStatus.CLOSED
+    poll.closed_at = now
+    poll.save(update_fields=["status", "closed_at"])
+    agency_record(
+        actor=actor,
+        action="meetings.poll_closed",
+        obj=poll,
+        # The numbers are in the result; the trail says who closed and what was decided.
+        after={
+            "result": result.pk,
+            "carried": carried,
+            "voters": voters,
+            "casting_vote": casting_used,
+        },
+    )
+    meeting_publish(
+        meeting.pk,
+        "poll_closed",
+        poll_id=poll.pk,
+        carried=carried,
+        voted=voters,
+        options=[
+            {"position": o["position"], "count": o["count"], "weight": o["weight"]}
+            for o in numbers["options"]
+        ],
+    )
+    return result
+
+
+def _chair_casting(poll: Poll, meeting: Meeting, casting: str) -> str | None:
+    """How the chair decides a tie: their own vote in a named poll; in a secret poll the
+    deciding vote they cast openly now (required)."""
+    if poll.is_secret:
+        if casting not in ("yes", "no"):
+            raise ValidationError(
+                {
+                    "casting": _(
+                        "The vote is tied. As chair, cast the deciding vote openly: yes or no."
+                    )
+                }
+            )
+        return casting
+    chair = Participant.objects.filter(meeting=meeting, role=MemberRole.CHAIR).first()
+    if chair is None:
+        return None
+    row = PollVoter.objects.filter(poll=poll, voter=chair).first()
+    if row is None or not row.choices:
+        return None
+    code = {1: "yes", 2: "no"}.get(row.choices[0])
+    return code
+
+
+__all__ = [
+    "poll_close",
+    "poll_create",
+    "poll_open",
+    "poll_vote",
+    "proxy_grant",
+    "proxy_revoke",
+    "receipt_check",
+    "receipt_digest",
+]

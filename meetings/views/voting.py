@@ -1,0 +1,189 @@
+"""Views of voting (R-33), under /meetings/<agency_slug>/<meeting_id>/: the polls page (the
+voting part of the meeting page on its own), preparing, opening and closing a poll, voting,
+checking a receipt, giving and withdrawing a proxy.
+
+Thin: each finds the meeting in its agency's schema (404 for a meeting the viewer may not open,
+not told apart from one that does not exist), calls one service, and on a refused input shows
+the polls page again with the error next to the poll (status 400; nothing was changed)."""
+
+import functools
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+from django_tenants.utils import schema_context
+
+from core.converters import parse_id
+from frontend.forms import apply_service_errors
+from meetings import policies, voting_page
+from meetings.constants import MemberRole
+from meetings.forms_voting import PollForm
+from meetings.models import AgendaItem, Meeting
+from meetings.models_voting import Poll
+from meetings.services import voting
+from tenants.models import Agency
+
+
+def meeting_view(view):
+    """Resolve the agency and the meeting, switch to the agency's schema, check the viewer may
+    open the meeting; the view gets ``(request, agency, meeting, **kwargs)``."""
+
+    @login_required
+    @functools.wraps(view)
+    def wrapped(request, agency_slug: str, meeting_id: int, **kwargs):
+        agency = get_object_or_404(Agency, slug=agency_slug, is_active=True)
+        with schema_context(agency.schema_name):
+            meeting = Meeting.objects.filter(pk=meeting_id).first()
+            if meeting is None or not policies.can_open(request.user, meeting):
+                raise Http404
+            try:
+                return view(request, agency, meeting, **kwargs)
+            except PermissionDenied:
+                raise Http404 from None
+
+    return wrapped
+
+
+def _poll(meeting: Meeting, poll_id: int) -> Poll:
+    poll = Poll.objects.filter(meeting=meeting, pk=poll_id).select_related("meeting").first()
+    if poll is None:
+        raise Http404
+    return poll
+
+
+def _polls_url(agency, meeting) -> str:
+    return reverse("meetings:polls", kwargs={"agency_slug": agency.slug, "meeting_id": meeting.pk})
+
+
+def _page(request, agency, meeting, *, status=200, errors=None, form=None):
+    participant = policies.participant_of(request.user, meeting)
+    ctx = voting_page.context(request, meeting, participant)
+    if form is None and ctx["voting_can_prepare"]:
+        form = PollForm(meeting=meeting, agenda=ctx["voting_agenda"])
+    errors = errors or {}
+    for poll in ctx["polls"]:
+        poll.errors = errors.get(poll.pk, [])
+    ctx.update(
+        {
+            "proxy_errors": errors.get("proxy", []),
+            "agency": agency,
+            "meeting": meeting,
+            "poll_form": form,
+            "ws_path": f"/ws/meetings/{agency.slug}/{meeting.pk}/",
+            "is_participant": participant is not None
+            and policies.can_take_part(request.user, meeting),
+        }
+    )
+    return render(request, "meetings/polls.html", ctx, status=status)
+
+
+def _messages(exc: ValidationError) -> list[str]:
+    return list(exc.messages)
+
+
+@meeting_view
+def polls(request, agency, meeting):
+    return _page(request, agency, meeting)
+
+
+@require_POST
+@meeting_view
+def poll_new(request, agency, meeting):
+    if not policies.has_role(request.user, meeting, MemberRole.CHAIR, MemberRole.SECRETARY):
+        raise Http404
+    form = PollForm(
+        request.POST, meeting=meeting, agenda=AgendaItem.objects.filter(meeting=meeting)
+    )
+    if form.is_valid():
+        try:
+            voting.poll_create(actor=request.user, meeting=meeting, data=form.service_data())
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            return redirect(_polls_url(agency, meeting))
+    return _page(request, agency, meeting, status=400, form=form)
+
+
+@require_POST
+@meeting_view
+def poll_open(request, agency, meeting, poll_id: int):
+    poll = _poll(meeting, poll_id)
+    try:
+        voting.poll_open(
+            actor=request.user, poll=poll, override_reason=request.POST.get("override_reason", "")
+        )
+    except ValidationError as exc:
+        return _page(request, agency, meeting, status=400, errors={poll.pk: _messages(exc)})
+    return redirect(_polls_url(agency, meeting) + f"#poll-{poll.pk}")
+
+
+@require_POST
+@meeting_view
+def poll_close(request, agency, meeting, poll_id: int):
+    poll = _poll(meeting, poll_id)
+    try:
+        voting.poll_close(actor=request.user, poll=poll, casting=request.POST.get("casting", ""))
+    except ValidationError as exc:
+        return _page(request, agency, meeting, status=400, errors={poll.pk: _messages(exc)})
+    return redirect(_polls_url(agency, meeting) + f"#poll-{poll.pk}")
+
+
+@require_POST
+@meeting_view
+def poll_vote(request, agency, meeting, poll_id: int):
+    poll = _poll(meeting, poll_id)
+    voter_id = parse_id(request.POST.get("voter"))
+    choices = [parse_id(value) for value in request.POST.getlist("choice")]
+    if voter_id is None or None in choices:
+        raise Http404
+    try:
+        code = voting.poll_vote(actor=request.user, poll=poll, voter_id=voter_id, choices=choices)
+    except ValidationError as exc:
+        return _page(request, agency, meeting, status=400, errors={poll.pk: _messages(exc)})
+    # The receipt is shown on this response only (it is stored nowhere but as a keyed hash);
+    # a small page of its own, so a vote costs no re-reading of the meeting's polls.
+    return render(
+        request,
+        "meetings/vote_recorded.html",
+        {"agency": agency, "meeting": meeting, "poll": poll, "code": code},
+    )
+
+
+@require_POST
+@meeting_view
+def receipt_check(request, agency, meeting, poll_id: int):
+    poll = _poll(meeting, poll_id)
+    code = request.POST.get("code", "")[:40]
+    found = voting.receipt_check(actor=request.user, poll=poll, code=code)
+    return render(
+        request,
+        "meetings/receipt_check.html",
+        {"agency": agency, "meeting": meeting, "poll": poll, "found": found, "code": code},
+    )
+
+
+@require_POST
+@meeting_view
+def proxy_give(request, agency, meeting):
+    try:
+        voting.proxy_grant(
+            actor=request.user,
+            meeting=meeting,
+            holder_id=parse_id(request.POST.get("holder")) or 0,
+        )
+    except ValidationError as exc:
+        return _page(request, agency, meeting, status=400, errors={"proxy": _messages(exc)})
+    return redirect(_polls_url(agency, meeting) + "#proxy")
+
+
+@require_POST
+@meeting_view
+def proxy_withdraw(request, agency, meeting):
+    try:
+        voting.proxy_revoke(actor=request.user, meeting=meeting)
+    except ValidationError as exc:
+        return _page(request, agency, meeting, status=400, errors={"proxy": _messages(exc)})
+    return redirect(_polls_url(agency, meeting) + "#proxy")
