@@ -47,6 +47,7 @@ from meetings.models_voting import (
     PollVoter,
     Proxy,
 )
+from meetings.quorum import quorum_state
 
 RECEIPT_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 
@@ -55,37 +56,11 @@ RECEIPT_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 
 
 def _quorum(meeting: Meeting) -> tuple[bool, dict[str, Any]]:
-    """Whether the meeting has its quorum now, and the numbers (JSON-safe)."""
-    try:
-        from meetings.quorum import quorum_state  # the room part
-    except ImportError:
-        return _quorum_fallback(meeting)
+    """Whether the meeting has its quorum now (meetings.quorum, the room's live figure), and
+    the numbers (JSON-safe)."""
     state = quorum_state(meeting)
-    numbers = dataclasses.asdict(state) if dataclasses.is_dataclass(state) else {}
+    numbers = dataclasses.asdict(state)
     return bool(state.reached), {key: _json_safe(value) for key, value in numbers.items()}
-
-
-def _quorum_fallback(meeting: Meeting) -> tuple[bool, dict[str, Any]]:
-    from meetings.constants import QuorumKind
-
-    voters = [p for p in meeting.participants.all() if p.may_vote]
-    present = [p for p in voters if p.presence == Presence.PRESENT]
-    total_weight = sum((p.weight for p in voters), Decimal("0"))
-    present_weight = sum((p.weight for p in present), Decimal("0"))
-    value = meeting.quorum_value
-    if meeting.quorum_kind == QuorumKind.COUNT:
-        reached = len(present) >= value
-    elif meeting.quorum_kind == QuorumKind.SHARE_WEIGHT:
-        reached = total_weight > 0 and present_weight > total_weight * value
-    else:
-        reached = bool(voters) and len(present) > len(voters) * value
-    return reached, {
-        "reached": reached,
-        "present": len(present),
-        "members": len(voters),
-        "present_weight": str(present_weight),
-        "members_weight": str(total_weight),
-    }
 
 
 def _json_safe(value: Any) -> Any:

@@ -9,26 +9,10 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("meetings", "0002_role_permissions"),
+        ("meetings", "0004_room"),
     ]
 
     operations = [
-        migrations.AlterField(
-            model_name="meeting",
-            name="status",
-            field=models.CharField(
-                choices=[
-                    ("draft", "Draft"),
-                    ("scheduled", "Scheduled"),
-                    ("in_progress", "Meeting under way"),
-                    ("closed", "Closed"),
-                    ("cancelled", "Cancelled"),
-                ],
-                default="draft",
-                max_length=20,
-                verbose_name="status",
-            ),
-        ),
         migrations.CreateModel(
             name="Poll",
             fields=[
