@@ -99,3 +99,64 @@ def test_seed_demo_prints_a_random_password_once(db, agencies, settings):
     call_command("seed_demo", stdout=out)
     assert password not in out.getvalue()  # not kept anywhere: shown once
     assert "password: the one printed when the demo was created" in out.getvalue()
+
+
+def test_seed_demo_creates_the_board_and_its_meetings(db, agencies, settings):
+    """The demo board: a closed past meeting (attendance, a named and a secret poll with their
+    results, approved minutes, one open and one late decision) and an upcoming announced one,
+    listed in the outside member's "My meetings"; made through the services, so the secret
+    poll keeps no choice per voter. Adding it again (a re-run) changes nothing."""
+    from django.utils import timezone
+
+    from meetings.constants import MeetingStatus, MemberRole, Presence
+    from meetings.models import Body, Meeting
+    from meetings.models_minutes import Decision, Minutes, MinutesStatus
+    from meetings.models_voting import Poll, PollResult, PollStatus, PollVoter
+    from meetings.selectors_schedule import PAST, my_meetings
+
+    settings.DEMO_PASSWORD = "Demo-Password-123"
+    settings.DEMO_TOTP_SECRET = ""
+    with mock.patch.object(Agency.objects, "exists", return_value=False):
+        call_command("seed_demo", stdout=StringIO())
+    moh = Agency.objects.get(slug="moh")
+    now = timezone.now()
+    with schema_context(moh.schema_name):
+        board = Body.objects.get(name_ar="مجلس الإدارة")
+        roles = {m.user.email: (m.role, m.weight) for m in board.members.select_related("user")}
+        assert roles["employee1@moh.demo"][0] == MemberRole.CHAIR
+        assert roles["supervisor@moh.demo"][0] == MemberRole.SECRETARY
+        assert roles["beneficiary@demo.sa"][0] == MemberRole.MEMBER
+        assert roles["employee2@moh.demo"][1] == 2
+        past, upcoming = Meeting.objects.filter(body=board).order_by("starts_at")
+        assert past.status == MeetingStatus.CLOSED and past.ends_at < now
+        assert past.started_at < past.closed_at < now
+        assert past.agenda.count() == 3
+        assert set(past.participants.values_list("presence", flat=True)) == {Presence.PRESENT}
+        assert upcoming.status == MeetingStatus.SCHEDULED and upcoming.starts_at > now
+        assert upcoming.agenda.exists()
+        polls = {p.is_secret: p for p in Poll.objects.filter(meeting=past)}
+        assert {p.status for p in polls.values()} == {PollStatus.CLOSED}
+        for p in polls.values():
+            result = PollResult.objects.get(poll=p)
+            assert result.carried and result.voters == 4 and result.quorum_reached
+        named = PollVoter.objects.filter(poll=polls[False])
+        assert all(v.choices for v in named)
+        # the secret poll: who voted, never what
+        secret = PollVoter.objects.filter(poll=polls[True])
+        assert secret.count() == 4
+        assert all(v.choices is None for v in secret)
+        minutes = Minutes.objects.get(meeting=past)
+        assert minutes.status == MinutesStatus.APPROVED
+        today = timezone.localdate()
+        due = sorted(Decision.objects.filter(meeting=past).values_list("due_date", flat=True))
+        assert due[0] < today < due[1]
+        assert not Decision.objects.filter(meeting=upcoming).exists()
+        assert Meeting.objects.count() == 2
+    beneficiary = User.objects.get(email="beneficiary@demo.sa")
+    assert [m.meeting_id for m in my_meetings(user=beneficiary)] == [upcoming.pk]
+    assert [m.meeting_id for m in my_meetings(user=beneficiary, when=PAST)] == [past.pk]
+    out = StringIO()
+    call_command("seed_demo", stdout=out)  # re-run: nothing added
+    assert "demo board and meetings added" not in out.getvalue()
+    with schema_context(moh.schema_name):
+        assert Body.objects.count() == 1 and Meeting.objects.count() == 2

@@ -1,6 +1,8 @@
 """Demo platform for `make run`: two agencies, an admin, a supervisor of a department, two
-employees in it, a beneficiary and an oversight user. Runs only when there is no agency yet;
-passwords are DEMO_PASSWORD or random (printed once). Every run prints the demo accounts."""
+employees in it, a beneficiary and an oversight user, and the board of the Ministry of Health
+with a past meeting (votes, minutes, decisions) and an upcoming one. Runs only when there is no
+agency yet (the board is added once to a demo created before it); passwords are DEMO_PASSWORD or
+random (printed once). Every run prints the demo accounts."""
 
 import secrets
 from datetime import date
@@ -28,6 +30,10 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if Agency.objects.exists():
             self.stdout.write("[muamalat] demo data present; reusing it")
+            if self._meetings_missing():
+                with transaction.atomic():
+                    self._meetings()
+                self.stdout.write("[muamalat] demo board and meetings added")
             self.stdout.write(self._accounts(password=settings.DEMO_PASSWORD or None))
             return
         # Invitation emails of the demo accounts would only bury the password below.
@@ -126,6 +132,7 @@ class Command(BaseCommand):
                 description="أحتاج تقريراً طبياً عن زيارتي الأخيرة للمستشفى.",
             )
             self._history(beneficiary)
+            self._meetings()
             User.objects.create_user(
                 "oversight@demo.sa",
                 first_name_ar="هيئة",
@@ -188,6 +195,8 @@ class Command(BaseCommand):
             "  employees: employee1@moh.demo, employee2@moh.demo\n"
             f"  beneficiary: beneficiary@demo.sa{f' (identity {identity})' if identity else ''}\n"
             "  oversight: oversight@demo.sa   platform operator: operator@demo.sa\n"
+            "  board of the Ministry of Health (/a/moh/meetings/): chair employee1@moh.demo,\n"
+            "  secretary supervisor@moh.demo, outside member beneficiary@demo.sa (My meetings)\n"
             + password_line
             + "  operator and oversight sign in with two-factor: add the TOTP secret below to\n"
             "  an authenticator app, or print the current code with\n"
@@ -326,3 +335,261 @@ class Command(BaseCommand):
                     "description_en": "Residential building permit request.",
                 },
             )
+
+    # --- meetings ----------------------------------------------------------------------------
+
+    BOARD_NAME_AR = "مجلس الإدارة"
+
+    def _meetings_missing(self) -> bool:
+        """A demo created before the meetings existed gets its board once (re-runs add
+        nothing): the demo agency and accounts are there and the board is not."""
+        from meetings.models import Body
+
+        moh = Agency.objects.filter(slug="moh").first()
+        emails = [
+            "admin@moh.demo",
+            "supervisor@moh.demo",
+            "employee1@moh.demo",
+            "employee2@moh.demo",
+            "beneficiary@demo.sa",
+        ]
+        if moh is None or User.objects.filter(email__in=emails).count() != len(emails):
+            return False
+        with schema_context(moh.schema_name):
+            return not Body.objects.filter(name_ar=self.BOARD_NAME_AR).exists()
+
+    def _meetings(self) -> None:
+        """The board of the Ministry of Health: its secretary (the supervisor), its chair (an
+        employee), another employee and an outside member (the demo beneficiary, whose "My
+        meetings" lists the board's meetings), with weights. A past meeting, closed, with its
+        agenda, attendance, a named and a secret poll with their results, approved minutes and
+        two decisions (one open and due ahead, one late); and an upcoming meeting, announced.
+
+        Everything goes through the meetings services, as the people would have done it, with
+        the clock set to when they did it (so invitations, the attendance, the results, the
+        minutes and the audit trail carry realistic times and the decisions' reminder jobs are
+        scheduled as they would have been)."""
+        from contextlib import contextmanager
+        from datetime import datetime, time, timedelta
+        from unittest import mock
+        from zoneinfo import ZoneInfo
+
+        from django.utils import timezone
+
+        from meetings.constants import BodyKind, Majority, MemberRole, Mode, QuorumKind
+        from meetings.models_room import AttendanceMethod
+        from meetings.models_voting import Entitlement, PollKind
+        from meetings.services import attendance, decisions, minutes, room, schedule, voting
+        from tenants.staff.models import Membership
+
+        @contextmanager
+        def at(moment: datetime):
+            with mock.patch("django.utils.timezone.now", return_value=moment):
+                yield
+
+        moh = Agency.objects.get(slug="moh")
+        users = {
+            key: User.objects.get(email=email)
+            for key, email in [
+                ("admin", "admin@moh.demo"),
+                ("secretary", "supervisor@moh.demo"),
+                ("chair", "employee1@moh.demo"),
+                ("member", "employee2@moh.demo"),
+                ("outside", "beneficiary@demo.sa"),
+            ]
+        }
+        admin, secretary, chair = users["admin"], users["secretary"], users["chair"]
+        member, outside = users["member"], users["outside"]
+        riyadh = ZoneInfo("Asia/Riyadh")
+        today = timezone.localdate()
+
+        def ten_am(day) -> datetime:
+            return datetime.combine(day, time(10, 0), tzinfo=riyadh)
+
+        past = ten_am(today - timedelta(days=12))
+        upcoming = ten_am(today + timedelta(days=5))
+        with schema_context(moh.schema_name):
+            memberships = {
+                key: Membership.objects.get(user=users[key])
+                for key in ("secretary", "chair", "member")
+            }
+            with at(past - timedelta(days=30)):
+                board = schedule.body_save.within(
+                    actor=admin,
+                    name_ar=self.BOARD_NAME_AR,
+                    name_en="Board of Directors",
+                    kind=BodyKind.BOARD,
+                    rules={
+                        # more than half of the vote weight present; decisions by simple
+                        # majority, the chair deciding a tie; one proxy per member
+                        "quorum_kind": QuorumKind.SHARE_WEIGHT,
+                        "quorum_value": "0.5",
+                        "majority": Majority.SIMPLE,
+                        "chair_casting_vote": True,
+                        "proxies_allowed": True,
+                        "proxy_cap": 1,
+                    },
+                )
+                for key, role, weight in [
+                    ("chair", MemberRole.CHAIR, 1),
+                    ("secretary", MemberRole.SECRETARY, 1),
+                    ("member", MemberRole.MEMBER, 2),
+                ]:
+                    schedule.body_member_add.within(
+                        actor=admin,
+                        body=board,
+                        membership=memberships[key],
+                        role=role,
+                        weight=weight,
+                    )
+                schedule.body_member_add.within(
+                    actor=admin, body=board, user=outside, role=MemberRole.MEMBER, weight=1
+                )
+
+            # The past meeting: announced five days ahead, answered, attended, voted on,
+            # closed, its minutes approved within the week and two decisions followed up.
+            with at(past - timedelta(days=5)):
+                meeting = schedule.meeting_create.within(
+                    actor=admin,
+                    body=board,
+                    title_ar="الاجتماع الدوري الرابع لمجلس الإدارة",
+                    title_en="Fourth regular board meeting",
+                    mode=Mode.HYBRID,
+                    place="مقر الوزارة، قاعة الاجتماعات الكبرى",
+                    conference_url="https://meet.example.com/moh-board-4",
+                    starts_at=past,
+                    ends_at=past + timedelta(hours=2),
+                )
+                items = [
+                    schedule.agenda_item_save.within(
+                        actor=admin,
+                        meeting=meeting,
+                        title=title,
+                        presenter=presenter,
+                        planned_minutes=planned,
+                    )
+                    for title, presenter, planned in [
+                        ("اعتماد محضر الاجتماع السابق", "أمين المجلس", 10),
+                        ("الميزانية التشغيلية للربع القادم", "خالد الدوسري", 40),
+                        ("تجديد عقد التشغيل والصيانة", "نورة الدوسري", 30),
+                    ]
+                ]
+                meeting = schedule.meeting_announce.within(actor=admin, meeting=meeting)
+            with at(past - timedelta(days=4)):
+                for user in (chair, secretary, member):
+                    schedule.rsvp_answer.within(actor=user, meeting=meeting, answer="accepted")
+                schedule.rsvp_answer.within(
+                    actor=outside, meeting=meeting, answer="accepted", note="أحضر عن بعد."
+                )
+            with at(past - timedelta(minutes=10)):
+                for user in (chair, secretary, member):
+                    attendance.attendance_check_in.within(
+                        actor=user, meeting=meeting, method=AttendanceMethod.QR
+                    )
+                attendance.attendance_check_in.within(
+                    actor=outside, meeting=meeting, method=AttendanceMethod.REMOTE
+                )
+            with at(past):
+                meeting = room.meeting_start.within(actor=secretary, meeting=meeting)
+
+            def poll(moment: datetime, data: dict, ballots: list[tuple[User, int]]):
+                with at(moment):
+                    created = voting.poll_create.within(actor=secretary, meeting=meeting, data=data)
+                    opened = voting.poll_open.within(actor=chair, poll=created)
+                for minute, (user, choice) in enumerate(ballots, start=1):
+                    with at(moment + timedelta(minutes=minute)):
+                        voter = meeting.participants.get(user=user)
+                        voting.poll_vote.within(
+                            actor=user, poll=opened, voter_id=voter.pk, choices=[choice]
+                        )
+                with at(moment + timedelta(minutes=len(ballots) + 2)):
+                    return voting.poll_close.within(actor=chair, poll=opened)
+
+            yes, no, abstain = 1, 2, 3
+            # Named: yes 4 (weights 1 + 1 + 2), no 1: carried.
+            poll(
+                past + timedelta(minutes=25),
+                {
+                    "question": "الموافقة على الميزانية التشغيلية للربع القادم",
+                    "kind": PollKind.YES_NO,
+                    "is_secret": False,
+                    "entitlement": Entitlement.PRESENT,
+                    "agenda_item": items[1].pk,
+                },
+                [(chair, yes), (secretary, yes), (member, yes), (outside, no)],
+            )
+            # Secret: yes 3, no 1, one abstention: carried; who chose what is not kept.
+            poll(
+                past + timedelta(minutes=70),
+                {
+                    "question": "تجديد عقد التشغيل والصيانة لمدة سنتين",
+                    "kind": PollKind.YES_NO,
+                    "is_secret": True,
+                    "entitlement": Entitlement.PRESENT,
+                    "agenda_item": items[2].pk,
+                },
+                [(member, yes), (chair, yes), (outside, abstain), (secretary, no)],
+            )
+            with at(past + timedelta(minutes=100)):
+                room.meeting_close.within(actor=secretary, meeting=meeting)
+                meeting.refresh_from_db()
+            with at(past + timedelta(minutes=110)):
+                plan = decisions.decision_create.within(
+                    actor=admin,
+                    meeting=meeting,
+                    text="إعداد خطة تنفيذ الميزانية التشغيلية ورفعها للمجلس.",
+                    owner=memberships["chair"],
+                    due_date=today + timedelta(days=18),
+                    agenda_item=items[1],
+                )
+                decisions.decision_create.within(
+                    actor=admin,
+                    meeting=meeting,
+                    text="توقيع عقد التشغيل والصيانة المجدد مع المورّد.",
+                    owner=memberships["member"],
+                    due_date=today - timedelta(days=3),
+                    agenda_item=items[2],
+                )
+            with at(past + timedelta(days=1)):
+                minutes.minutes_draft.within(actor=secretary, meeting=meeting)
+                minutes.minutes_circulate.within(actor=secretary, meeting=meeting)
+            with at(past + timedelta(days=2)):
+                minutes.minutes_remark.within(
+                    actor=member, meeting=meeting, text="المحضر مطابق لما دار في الاجتماع."
+                )
+            with at(past + timedelta(days=3)):
+                minutes.minutes_approve.within(actor=chair, meeting=meeting)
+            with at(past + timedelta(days=6)):
+                decisions.decision_follow_up.within(
+                    actor=chair,
+                    decision=plan,
+                    status="in_progress",
+                    text="أُرسلت المسودة الأولى للإدارات للمراجعة.",
+                )
+
+            # The upcoming meeting: announced today, an answer so far, its agenda ready.
+            later = schedule.meeting_create.within(
+                actor=admin,
+                body=board,
+                title_ar="الاجتماع الدوري الخامس لمجلس الإدارة",
+                title_en="Fifth regular board meeting",
+                mode=Mode.HYBRID,
+                place="مقر الوزارة، قاعة الاجتماعات الكبرى",
+                conference_url="https://meet.example.com/moh-board-5",
+                starts_at=upcoming,
+                ends_at=upcoming + timedelta(hours=2),
+            )
+            for title, presenter, planned in [
+                ("متابعة قرارات الاجتماع السابق", "أمين المجلس", 20),
+                ("تقرير رضا المستفيدين للربع الماضي", "ريم الحربي", 30),
+                ("ما يستجد من أعمال", "", 15),
+            ]:
+                schedule.agenda_item_save.within(
+                    actor=admin,
+                    meeting=later,
+                    title=title,
+                    presenter=presenter,
+                    planned_minutes=planned,
+                )
+            schedule.meeting_announce.within(actor=admin, meeting=later)
+            schedule.rsvp_answer.within(actor=chair, meeting=later, answer="accepted")
