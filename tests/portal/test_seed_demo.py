@@ -87,10 +87,16 @@ def test_seed_demo_creates_the_demo_platform_once(db, agencies, settings):
 
 
 def test_seed_demo_prints_a_random_password_once(db, agencies, settings):
+    from portal.management.commands.seed_demo import Command
+
     settings.DEMO_PASSWORD = ""
     settings.DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXP"
     out = StringIO()
-    with mock.patch.object(Agency.objects, "exists", return_value=False):
+    # (a demo created before the meetings existed: no board)
+    with (
+        mock.patch.object(Agency.objects, "exists", return_value=False),
+        mock.patch.object(Command, "_meetings"),
+    ):
         call_command("seed_demo", stdout=out)
     password = out.getvalue().split("password (shown once): ")[1].split()[0]
     assert User.objects.get(email="supervisor@moh.demo").check_password(password)
@@ -99,6 +105,15 @@ def test_seed_demo_prints_a_random_password_once(db, agencies, settings):
     call_command("seed_demo", stdout=out)
     assert password not in out.getvalue()  # not kept anywhere: shown once
     assert "password: the one printed when the demo was created" in out.getvalue()
+    # the re-run gave the older demo its board and meetings, once
+    assert "demo board and meetings added" in out.getvalue()
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    assert "demo board and meetings added" not in out.getvalue()
+    from meetings.models import Meeting
+
+    with schema_context(Agency.objects.get(slug="moh").schema_name):
+        assert Meeting.objects.count() == 2
 
 
 def test_seed_demo_creates_the_board_and_its_meetings(db, agencies, settings):
