@@ -5,14 +5,16 @@ The secret ballot is a matter of what is *not* stored (README, "Secret ballot"):
 * ``PollVoter`` says who has voted (one row per poll and voter, unique: nobody votes twice,
   proxies included). For a secret poll it carries no choice, no timestamp and no ordered id
   (its key is random), and the close rewrites every row in a random order.
-* ``PollOption`` is the tally: every vote rewrites *every* option of its poll in one UPDATE
-  statement, so all of them carry the vote's transaction id and command id, whichever was
-  chosen; the close rewrites them all again.
+* ``PollOption`` is the tally. While a secret poll is open it stays at zero: the running
+  tally is ``Poll.sealed_tally``, encrypted with a key the database does not hold, in a form of
+  fixed length, rewritten whole by every vote; the close writes the plain counts into every
+  option in one statement. (A named poll's options are its live tally, every vote rewriting
+  every option in one UPDATE.)
 * ``PollReceipt`` keeps a keyed hash of each voter's receipt code, with nothing linking it to
   the voter (random key, no timestamp, rewritten in a random order at close).
 * There is no per-ballot row.
 
-A closed poll cannot change: triggers (migration 0003_voting) refuse any UPDATE or DELETE of a
+A closed poll cannot change: triggers (migration 0005_voting) refuse any UPDATE or DELETE of a
 closed poll, of its options, voters and receipts, and of any ``PollResult``.
 """
 
@@ -115,6 +117,13 @@ class Poll(models.Model):
         _("reason for opening without quorum"), max_length=500, blank=True
     )
     entitled_count = models.PositiveIntegerField(default=0)  # set when the poll opens
+    # How many have voted (the voter list says so anyway): the live count without a COUNT(*).
+    voted_count = models.PositiveIntegerField(default=0)
+    # A secret poll's running tally while it is open, encrypted with the application's key
+    # (FIELD_ENCRYPTION_KEY, not in the database) in a fixed-width form, so its length never
+    # changes: a reader of the table cannot see how the last vote moved it. The plain tallies
+    # (PollOption) are written once, at the close.
+    sealed_tally = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     opened_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)

@@ -17,6 +17,7 @@ from meetings.constants import MeetingStatus
 from meetings.live import meeting_publish
 from meetings.models import AgendaItem, Meeting, Participant
 from meetings.models_room import Opinion, PrivateNote, SharedNote, Speaker, SpeakerStatus
+from meetings.models_voting import Poll, PollStatus
 from meetings.policies import can_take_part, is_chair, is_secretary, participant_of
 from meetings.quorum import quorum_state
 
@@ -84,6 +85,9 @@ def meeting_close(*, actor: User, meeting: Meeting) -> Meeting:
     require(can_run(actor, meeting), _("Only the chair or the secretary can close the meeting."))
     if meeting.status != MeetingStatus.IN_PROGRESS:
         raise ValidationError(_("Only a meeting under way can be closed."))
+    # A poll opens under the meeting's lock too: none can open between this check and the close.
+    if Poll.objects.filter(meeting=meeting, status=PollStatus.OPEN).exists():
+        raise ValidationError(_("A poll is still open: the chair closes it before the meeting."))
     now = timezone.now()
     meeting.status = MeetingStatus.CLOSED
     meeting.closed_at = now

@@ -1,20 +1,21 @@
 """Voting (R-33): polls, proxies, votes, the close and its result.
 
-Secret ballot (README, "Secret ballot"): what a vote writes is the same whatever the choice,
-except the tally values. ``poll_vote`` runs, in one transaction and always in this order:
-one INSERT of the voter row (no choice, no time, a random key), one UPDATE of *every* tally row
-of the poll (so each carries the vote's transaction id and the same command id), one INSERT of
-the receipt digest. It writes no audit row, job, notification or log line for a secret vote,
-and pushes only how many have voted. The statement that carries the choice runs on the
-database driver's own cursor, so even Django's SQL debug log never sees its parameters.
-``poll_close`` rewrites every tally row, and deletes and re-inserts the voter rows and the
-receipts in a random order with new random keys, so that after the close their system columns
-(``xmin``, ``cmin``, ``ctid``) and order carry nothing of who voted when.
+Secret ballot (README, "Secret ballot"): what a vote writes is the same whatever the choice.
+``poll_vote`` runs, in one transaction and always in this order: a lock of the poll's row (votes
+of one poll and its close queue there), one INSERT of the voter row (no choice, no time, a
+random key), one UPDATE of the poll's row with its running tally encrypted under the
+application's key (``sealed_tally``: fixed width, so the ciphertext's length never changes; the
+key is not in the database), one INSERT of the receipt digest. While the poll is open nothing
+readable in the database says how anyone voted: the plain tallies (``PollOption``) stay at zero.
+It writes no audit row, job, notification or log line for a secret vote, and pushes only how
+many have voted. ``poll_close`` decrypts the tally and writes every option in one statement,
+and deletes and re-inserts the voter rows and the receipts in a random order with new random
+keys, so that after the close their system columns (``xmin``, ``cmin``, ``ctid``) and order
+carry nothing of who voted when.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import hmac
 import secrets
@@ -24,14 +25,15 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.identity import decrypt_identity, encrypt_identity
 from core.actions import require, use_case
 from core.audit import agency_record
 from meetings import majority, policies
-from meetings.constants import Majority, MemberRole, Mode, Presence
+from meetings.constants import Majority, MeetingStatus, MemberRole, Mode, Presence
 from meetings.live import meeting_publish
 from meetings.models import AgendaItem, Meeting, Participant
 from meetings.models_voting import (
@@ -52,25 +54,13 @@ from meetings.quorum import quorum_state
 RECEIPT_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 
 
-# --- quorum: the room part's meetings.quorum.quorum_state, or a simple count until it exists ----
+# --- quorum: the room part's live figure (meetings.quorum) -----------------------------------
 
 
 def _quorum(meeting: Meeting) -> tuple[bool, dict[str, Any]]:
-    """Whether the meeting has its quorum now (meetings.quorum, the room's live figure), and
-    the numbers (JSON-safe)."""
+    """Whether the meeting has its quorum now, and the numbers (JSON-safe)."""
     state = quorum_state(meeting)
-    numbers = dataclasses.asdict(state)
-    return bool(state.reached), {key: _json_safe(value) for key, value in numbers.items()}
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(item) for item in value]
-    if isinstance(value, dict):
-        return {key: _json_safe(item) for key, item in value.items()}
-    return value
+    return bool(state.reached), state.as_json()
 
 
 # --- polls -----------------------------------------------------------------------------------
@@ -187,6 +177,8 @@ def poll_open(*, actor, poll: Poll, override_reason: str = "") -> Poll:
         policies.can_take_part(actor, meeting) and policies.is_chair(actor, meeting),
         _("Only the chair opens a poll."),
     )
+    if meeting.status != MeetingStatus.IN_PROGRESS:
+        raise ValidationError(_("A poll opens only while the meeting is under way."))
     poll = Poll.objects.select_for_update().get(pk=poll.pk)
     if poll.status != PollStatus.DRAFT:
         raise ValidationError(_("This poll has already been opened."))
@@ -211,7 +203,17 @@ def poll_open(*, actor, poll: Poll, override_reason: str = "") -> Poll:
     poll.opened_at = timezone.now()
     poll.quorum_override_reason = "" if reached else override_reason
     poll.entitled_count = len(entitled)
-    poll.save(update_fields=["status", "opened_at", "quorum_override_reason", "entitled_count"])
+    if poll.is_secret:
+        poll.sealed_tally = _seal([(0, Decimal("0"))] * poll.options.count())
+    poll.save(
+        update_fields=[
+            "status",
+            "opened_at",
+            "quorum_override_reason",
+            "entitled_count",
+            "sealed_tally",
+        ]
+    )
     agency_record(
         actor=actor,
         action="meetings.poll_opened",
@@ -335,7 +337,9 @@ def poll_vote(*, actor, poll: Poll, voter_id: int, choices: list[int]) -> str:
         cast_by is not None and policies.can_take_part(actor, meeting),
         _("You are not a participant of this meeting."),
     )
-    poll = Poll.objects.get(pk=poll.pk)  # the status now, not the page's
+    # The status now, not the page's; locked: the poll's votes and its close queue here, so a
+    # vote never meets a poll closed under it.
+    poll = Poll.objects.select_for_update().get(pk=poll.pk)
     if poll.status == PollStatus.DRAFT:
         raise ValidationError(_("This poll is not open yet."))
     if poll.status == PollStatus.CLOSED:
@@ -359,8 +363,12 @@ def poll_vote(*, actor, poll: Poll, voter_id: int, choices: list[int]) -> str:
     if entitlement is None:
         raise ValidationError(_("This vote is not entitled in this poll."))
     positions = sorted(set(choices))
-    option_count = 3 if poll.kind == PollKind.YES_NO else None
-    if option_count is None:
+    tally = _unseal(poll.sealed_tally) if poll.is_secret else None
+    if tally is not None:
+        option_count = len(tally)
+    elif poll.kind == PollKind.YES_NO:
+        option_count = 3
+    else:
         option_count = PollOption.objects.filter(poll=poll).count()
     if (
         not positions
@@ -388,11 +396,42 @@ def poll_vote(*, actor, poll: Poll, voter_id: int, choices: list[int]) -> str:
         )
         if cursor.fetchone() is None:
             raise ValidationError(_("This vote has already been cast."))
-    _tally_add(schema, poll.pk, positions, entitlement.weight)
+    if tally is not None:
+        for position in positions:
+            count, weight = tally[position - 1]
+            tally[position - 1] = (count + 1, weight + entitlement.weight)
+        Poll.objects.filter(pk=poll.pk).update(
+            sealed_tally=_seal(tally), voted_count=F("voted_count") + 1
+        )
+    else:
+        _tally_add(schema, poll.pk, positions, entitlement.weight)
+        Poll.objects.filter(pk=poll.pk).update(voted_count=F("voted_count") + 1)
     code = _receipt_code()
     PollReceipt.objects.create(digest=receipt_digest(poll.pk, code), poll=poll)
-    _publish_progress(poll, poll.entitled_count)
+    _publish_progress(poll, voted=poll.voted_count + 1)
     return code
+
+
+# Fixed widths of the sealed tally: a count of up to 7 digits, a weight of up to 12 digits and
+# 2 decimals (in hundredths), so every vote's ciphertext has the same length.
+_COUNT_DIGITS = 7
+_WEIGHT_DIGITS = 14
+
+
+def _seal(tally: list[tuple[int, Decimal]]) -> str:
+    text = "|".join(
+        f"{count:0{_COUNT_DIGITS}d}:{int(weight * 100):0{_WEIGHT_DIGITS}d}"
+        for count, weight in tally
+    )
+    return encrypt_identity(text)
+
+
+def _unseal(token: str) -> list[tuple[int, Decimal]]:
+    parts = decrypt_identity(token).split("|")
+    return [
+        (int(count), Decimal(int(weight)) / 100)
+        for count, weight in (part.split(":") for part in parts)
+    ]
 
 
 def _json_list(positions: list[int]) -> str:
@@ -400,9 +439,9 @@ def _json_list(positions: list[int]) -> str:
 
 
 def _tally_add(schema: str, poll_id: int, positions: list[int], weight: Decimal) -> None:
-    """Add the vote to the chosen options, rewriting every option of the poll in one statement
-    (rows locked in a fixed order, so concurrent votes queue instead of deadlocking). Runs on
-    the driver's cursor: Django's SQL log never sees which positions were chosen."""
+    """A named poll's vote added to the chosen options, rewriting every option of the poll in
+    one statement (rows locked in a fixed order, so concurrent votes queue instead of
+    deadlocking)."""
     connection.ensure_connection()
     raw = connection.connection.cursor()
     try:
@@ -423,8 +462,8 @@ def _tally_add(schema: str, poll_id: int, positions: list[int], weight: Decimal)
 PROGRESS_PUSHES = 50
 
 
-def _publish_progress(poll: Poll, entitled: int) -> None:
-    voted = PollVoter.objects.filter(poll=poll).count()
+def _publish_progress(poll: Poll, *, voted: int) -> None:
+    entitled = poll.entitled_count
     step = max(1, entitled // PROGRESS_PUSHES)
     if voted % step and voted < entitled:
         return
@@ -463,6 +502,21 @@ def _present_weight(meeting: Meeting, entitlements: list[PollEntitlement]) -> De
         ),
         Decimal("0"),
     )
+
+
+def _unsealed_write(schema: str, poll_id: int, tally: list[tuple[int, Decimal]]) -> None:
+    """A secret poll's final tally written into every option in one statement."""
+    values = ", ".join(["(%s, %s, %s::numeric)"] * len(tally))
+    params: list[Any] = []
+    for position, (count, weight) in enumerate(tally, start=1):
+        params += [position, count, weight]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'UPDATE "{schema}".meetings_polloption AS o SET count = v.count, weight = v.weight'
+            f" FROM (VALUES {values}) AS v(position, count, weight)"
+            " WHERE o.poll_id = %s AND o.position = v.position",
+            [*params, poll_id],
+        )
 
 
 def _shuffle_rewrite(schema: str, poll_id: int) -> None:
@@ -511,6 +565,8 @@ def poll_close(*, actor, poll: Poll, casting: str = "") -> PollResult:
     if poll.status == PollStatus.CLOSED:
         raise ValidationError(_("This poll is closed."))
     schema = connection.schema_name
+    if poll.is_secret and poll.sealed_tally:
+        _unsealed_write(schema, poll.pk, _unseal(poll.sealed_tally))
     _shuffle_rewrite(schema, poll.pk)
     options = list(PollOption.objects.filter(poll=poll))
     entitlements = list(PollEntitlement.objects.filter(poll=poll))
@@ -590,7 +646,8 @@ def poll_close(*, actor, poll: Poll, casting: str = "") -> PollResult:
     )
     poll.status = PollStatus.CLOSED
     poll.closed_at = now
-    poll.save(update_fields=["status", "closed_at"])
+    poll.sealed_tally = ""
+    poll.save(update_fields=["status", "closed_at", "sealed_tally"])
     agency_record(
         actor=actor,
         action="meetings.poll_closed",

@@ -135,10 +135,9 @@ def poll_close(request, agency, meeting, poll_id: int):
 @meeting_view
 def poll_vote(request, agency, meeting, poll_id: int):
     poll = _poll(meeting, poll_id)
-    voter_id = parse_id(request.POST.get("voter"))
-    choices = [parse_id(value) for value in request.POST.getlist("choice")]
-    if voter_id is None or None in choices:
-        raise Http404
+    # Unreadable input is no choice at all: the service says what is expected.
+    voter_id = parse_id(request.POST.get("voter")) or 0
+    choices = [c for c in (parse_id(v) for v in request.POST.getlist("choice")[:50]) if c]
     try:
         code = voting.poll_vote(actor=request.user, poll=poll, voter_id=voter_id, choices=choices)
     except ValidationError as exc:

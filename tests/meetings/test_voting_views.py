@@ -170,6 +170,11 @@ def test_bad_votes_through_http(client, world):
     )
     response = client.post(vote_url, {"voter": member.pk, "choice": "9"})
     assert response.status_code == 400
+    # Unreadable answers are no answer: the translated "choose" error, not a 404 or a 500.
+    for garbage in ("²", "abc", "9" * 5000, "-1", ""):
+        response = client.post(vote_url, {"voter": member.pk, "choice": garbage})
+        assert response.status_code == 400
+        assert ar("Choose one answer.") in response.content.decode()
     assert snapshot(world) == before
 
 
