@@ -98,6 +98,9 @@ def test_the_whole_lifecycle(client, agency_a, meeting, people):
     assert first.record["polls"][0]["question"] == QUESTION
     # Arabic lists are separated with the Arabic comma
     assert "، ".join(ATTENDEES) in first.body and ", " not in first.body
+    # the text keeps its own direction on a page in another language
+    page = client.get(url(agency_a, meeting)).content.decode()
+    assert '<p dir="auto">' in page and 'dir="auto"' in page.split("<textarea")[1].split(">")[0]
     # Not circulated yet: a member does not see it.
     client.force_login(people["member"])
     assert client.get(url(agency_a, meeting)).status_code == 404
