@@ -300,7 +300,7 @@ def test_meeting_journey_in_arabic(live_url, new_context, cast, orm, artifacts, 
     assert TITLE_AR in text or TITLE_AR in " ".join(reversed(text.split())), text[:500]
 
     elapsed = time.monotonic() - started - shot.seconds
-    assert elapsed < 90, f"the journey took {elapsed:.0f} s"
+    assert elapsed < 120, f"the journey took {elapsed:.0f} s"  # 60-80 s on a shared machine
 
 
 # --- the voting and minutes pages on a phone, in Arabic and English
