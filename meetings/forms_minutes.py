@@ -9,7 +9,7 @@ from meetings.models_minutes import DecisionStatus
 class MinutesForm(forms.Form):
     body = forms.CharField(
         label=_("Text of the minutes"),
-        widget=forms.Textarea(attrs={"rows": 20}),
+        widget=forms.Textarea(attrs={"rows": 20, "dir": "auto"}),
         help_text=_('A line starting with "## " begins a section.'),
     )
 

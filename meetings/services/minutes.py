@@ -141,7 +141,7 @@ def meeting_title(meeting: Meeting, language: str) -> str:
 
 
 def poll_line(poll: dict) -> str:
-    options = ", ".join(
+    options = _(", ").join(
         f"{option.get('label', '')}: {option.get('count', 0)}" for option in poll.get("options", [])
     )
     outcome = _("carried") if poll.get("carried") else _("not carried")
@@ -165,7 +165,7 @@ def _draft_text(meeting: Meeting, attendance: list, notes: dict, polls: list) ->
         (Presence.ABSENT, _("Absent")),
     ):
         if by_presence.get(value):
-            lines.append(f"{label}: {', '.join(by_presence[value])}")
+            lines.append(f"{label}: {_(', ').join(by_presence[value])}")
     polls_by_item: dict[Any, list] = {}
     for poll in polls:
         polls_by_item.setdefault(poll.get("agenda_item_id"), []).append(poll)

@@ -143,13 +143,15 @@ def qr_screen(request, agency: Agency, meeting: Meeting):
     """The secretary's screen with the rotating check-in QR code."""
     if not is_secretary(request.user, meeting):
         raise PermissionDenied
+    check_in_url = _qr_check_in_url(request, agency, meeting)
     return render(
         request,
         "meetings/qr.html",
         {
             "agency": agency,
             "meeting": meeting,
-            "qr": _qr_svg(request, agency, meeting),
+            "qr": _qr_svg(check_in_url),
+            "check_in_url": check_in_url,
             "code_url": reverse(
                 "meetings:room_qr_code",
                 kwargs={"agency_slug": agency.slug, "meeting_id": meeting.pk},
@@ -159,8 +161,9 @@ def qr_screen(request, agency: Agency, meeting: Meeting):
     )
 
 
-def _qr_svg(request, agency: Agency, meeting: Meeting) -> str:
-    url = request.build_absolute_uri(
+def _qr_check_in_url(request, agency: Agency, meeting: Meeting) -> str:
+    """The link the code encodes now (also on the screen, for whoever cannot scan it)."""
+    return request.build_absolute_uri(
         reverse(
             "meetings:room_qr_check_in",
             kwargs={
@@ -170,6 +173,9 @@ def _qr_svg(request, agency: Agency, meeting: Meeting) -> str:
             },
         )
     )
+
+
+def _qr_svg(url: str) -> str:
     return segno.make(url, error="m").svg_inline(
         scale=6,
         light="#fff",
@@ -185,7 +191,8 @@ def qr_code(request, agency: Agency, meeting: Meeting):
     """A fresh QR code (JSON with an inline SVG), fetched every few seconds by the screen."""
     if not is_secretary(request.user, meeting):
         raise PermissionDenied
-    return JsonResponse({"svg": _qr_svg(request, agency, meeting)})
+    url = _qr_check_in_url(request, agency, meeting)
+    return JsonResponse({"svg": _qr_svg(url), "url": url})
 
 
 QR_SEEN_KEY = "meetings:qr-seen"

@@ -226,6 +226,9 @@ def test_qr_screen_and_code_are_the_secretarys(world):
     assert "<script>" not in page.content.decode()
     code = secretary.get(url(agency, meeting, "qr/code/"))
     assert code.status_code == 200 and code.json()["svg"].startswith("<svg")
+    # the link the code encodes is on the screen too (the browser test opens it on a phone)
+    assert code.json()["url"].startswith("http") and "/qr/" in code.json()["url"]
+    assert 'data-qr-check-in="http' in page.content.decode()
     for key in ("chair", "member", "observer"):
         client = signed_in(world["people"][key])
         assert client.get(url(agency, meeting, "qr/")).status_code == 403

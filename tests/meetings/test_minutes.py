@@ -96,6 +96,11 @@ def test_the_whole_lifecycle(client, agency_a, meeting, people):
         assert expected in first.body, expected
     assert first.record["attendance"][0]["name"] == ATTENDEES[0]
     assert first.record["polls"][0]["question"] == QUESTION
+    # Arabic lists are separated with the Arabic comma
+    assert "، ".join(ATTENDEES) in first.body and ", " not in first.body
+    # the text keeps its own direction on a page in another language
+    page = client.get(url(agency_a, meeting)).content.decode()
+    assert '<p dir="auto">' in page and 'dir="auto"' in page.split("<textarea")[1].split(">")[0]
     # Not circulated yet: a member does not see it.
     client.force_login(people["member"])
     assert client.get(url(agency_a, meeting)).status_code == 404
@@ -295,6 +300,7 @@ def test_draft_is_written_in_the_secretarys_language(agency_a, meeting, people):
         version = services.minutes_draft(actor=people["secretary"], meeting=meeting)
     assert version.body.startswith(TITLE_EN)
     assert "Present:" in version.body and "carried" in version.body
+    assert ", ".join(ATTENDEES) in version.body and "، " not in version.body
     assert version.minutes.language == "en"
 
 

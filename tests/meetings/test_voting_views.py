@@ -130,13 +130,15 @@ def test_a_member_votes_once_and_sees_the_receipt_once(client, world):
     entries = urls(world)
     page = send(client, entries["polls"]).content.decode()
     assert 'name="choice"' in page and "Approve the budget?" in page
+    # while the poll is open the proxy section says why it offers nothing (never empty)
+    assert ar("Proxies can be given again once the open poll is closed.") in page
     url = entries["poll_vote"][1]
     response = client.post(url, {"voter": member.pk, "choice": "2"})
     assert response.status_code == 200
     with schema_context(world["agency"].schema_name):
         assert PollVoter.objects.filter(poll=world["poll"], voter=member).exists()
     body = response.content.decode()
-    code = body.split('<code dir="ltr" class="fs-5">')[1].split("<")[0]
+    code = body.split('<code dir="ltr" class="fs-5 text-reset fw-bold">')[1].split("<")[0]
     assert len(code) == 14
     again = client.get(entries["polls"][1]).content.decode()
     assert code not in again and ar("Your vote is recorded.") in again

@@ -8,7 +8,10 @@
   function refresh() {
     fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" }, cache: "no-store" })
       .then(function (r) { return r.ok ? r.json() : null; })
-      .then(function (answer) { if (answer && answer.svg) box.innerHTML = answer.svg; })
+      .then(function (answer) { if (answer && answer.svg) {
+        box.innerHTML = answer.svg;
+        if (answer.url) box.setAttribute("data-qr-check-in", answer.url);
+      } })
       .catch(function () {});
   }
   setInterval(refresh, 5000);
