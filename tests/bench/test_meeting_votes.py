@@ -63,6 +63,8 @@ class Sockets(threading.Thread):
         self.error: BaseException | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self.sockets: list[MiniWebSocket] = []
+        self.send_errors: list[str] = []
+        self.closed: list[int] = []
 
     def run(self) -> None:
         self.loop = asyncio.new_event_loop()
@@ -86,29 +88,39 @@ class Sockets(threading.Thread):
             try:
                 text = await ws.recv()
             except (asyncio.IncompleteReadError, ConnectionError):
-                return
+                text = None
             if text is None:
+                with self.lock:
+                    self.closed.append(index)
                 return
             with self.lock:
                 self.messages.append((time.perf_counter(), index, json.loads(text)))
 
     async def _main(self) -> None:
         limit = asyncio.Semaphore(16)
+        readers = []
 
         async def opened(index, cookie):
             async with limit:
-                return await self._open(index, cookie)
+                ws = await self._open(index, cookie)
+            # read (and answer daphne's pings) from the start: a socket left unread while the
+            # others connect misses its pong and is dropped after ping interval + timeout (50 s)
+            readers.append(asyncio.ensure_future(self._read(index, ws)))
+            return ws
 
         self.sockets = await asyncio.gather(*(opened(i, c) for i, c in enumerate(self.cookies)))
         self.connected.set()
-        await asyncio.gather(*(self._read(i, ws) for i, ws in enumerate(self.sockets)))
+        await asyncio.gather(*readers)
 
     def send_all(self, texts: list[str]) -> float:
         """Send text ``i`` on socket ``i``, all at once; returns when the last was written."""
 
         async def send():
             pairs = zip(self.sockets, texts, strict=True)
-            await asyncio.gather(*(ws.send_text(t) for ws, t in pairs))
+            sent = await asyncio.gather(
+                *(ws.send_text(t) for ws, t in pairs), return_exceptions=True
+            )
+            self.send_errors = [repr(e) for e in sent if isinstance(e, BaseException)]
             return time.perf_counter()
 
         return asyncio.run_coroutine_threadsafe(send(), self.loop).result(timeout=60)
@@ -304,10 +316,16 @@ def test_bench_500_members_vote(committed_db, agencies, settings, tmp_path):
         with sockets.lock:
             messages = list(sockets.messages)
     finally:
+        server_closed = 0
         if sockets is not None:
+            with sockets.lock:
+                server_closed = len(sockets.closed)
             sockets.close()
-        for daphne in daphnes:
+        for daphne, log_path in zip(daphnes, logs, strict=True):
             _stop(daphne)
+            tail = log_path.read_text(errors="replace")[-1500:]
+            if tail.strip():
+                print(f"\n[bench] {log_path.name} ends with:\n{tail}")
 
     # Each count push ("voted": n) is the answer to one vote; its latency is from the vote's
     # answer (HTTP response or the socket's vote_recorded; the commit is just before) until the
@@ -336,6 +354,8 @@ def test_bench_500_members_vote(committed_db, agencies, settings, tmp_path):
         f"[bench]   {N_VOTERS} sockets connected in {connect_seconds:.2f} s\n"
         f"[bench]   open -> all {N_VOTERS} votes recorded: {all_recorded:.2f} s "
         f"({recorded} recorded, tally {tally}, answers {sorted(set(statuses))})\n"
+        f"[bench]   sockets closed by the server: {server_closed}, failed sends: "
+        f"{len(sockets.send_errors)} {sockets.send_errors[:2]}\n"
         f"[bench]   close (service {closed - close_start:.3f} s) -> result on all "
         f"{len(result_arrivals)} sockets: {close_to_result:.3f} s\n"
         f"[bench]   live count reaching all {N_VOTERS} sockets: "
