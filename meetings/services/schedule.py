@@ -699,8 +699,12 @@ def invite_token_hash(token: str) -> str:
 
 
 def rsvp_token(participant: Participant, meeting: Meeting) -> str:
-    """The signed answer link's token: bound to the participant and the invitation's version."""
-    return signing.dumps({"p": participant.pk, "s": meeting.sequence}, salt=RSVP_SALT)
+    """The signed answer link's token: bound to the agency (its schema), the meeting, the
+    participant and the invitation's version."""
+    return signing.dumps(
+        {"a": connection.schema_name, "m": meeting.pk, "p": participant.pk, "s": meeting.sequence},
+        salt=RSVP_SALT,
+    )
 
 
 def _invite(
@@ -857,6 +861,17 @@ def invitation_pending(*, token: str) -> Participant | None:
     )
 
 
+def _holds_invited_address(user: User, participant: Participant) -> bool:
+    """The account has verified the email or the mobile the invitation was sent to."""
+    if participant.mobile and user.mobile_verified and user.mobile == participant.mobile:
+        return True
+    if participant.email:
+        return EmailAddress.objects.filter(
+            user=user, email__iexact=participant.email, verified=True
+        ).exists()
+    return False
+
+
 @use_case
 def invitation_bind(*, user: User, token: str) -> Participant:
     """The invitee opened their link signed in: the invitation (and their membership of the
@@ -866,7 +881,21 @@ def invitation_bind(*, user: User, token: str) -> Participant:
     participant = invitation_pending(token=token)
     if participant is None:
         raise ValidationError(_("This invitation link is not valid any more."))
-    participant = Participant.objects.select_for_update().get(pk=participant.pk)
+    # Locked and still unbound: two accounts opening the same link at once cannot both take it.
+    participant = (
+        Participant.objects.select_for_update()
+        .filter(pk=participant.pk, user__isnull=True, invite_token_hash=invite_token_hash(token))
+        .first()
+    )
+    if participant is None:
+        raise ValidationError(_("This invitation link is not valid any more."))
+    if not _holds_invited_address(user, participant):
+        raise ValidationError(
+            _(
+                "This invitation was sent to another email address or mobile number. Sign in "
+                "with the account whose verified email or mobile is the one invited."
+            )
+        )
     if Participant.objects.filter(meeting_id=participant.meeting_id, user=user).exists():
         raise ValidationError(_("Your account is already invited to this meeting."))
     participant.user = user
@@ -962,9 +991,16 @@ def rsvp_link_participant(*, token: str) -> Participant:
         ) from exc
     except signing.BadSignature as exc:
         raise RsvpLinkInvalid(_("This answer link is not valid.")) from exc
+    # A token of another agency (or another meeting) never names a row here, even when the
+    # ids collide: the schema and the meeting are part of what is signed.
     participant = (
-        Participant.objects.select_related("meeting").filter(pk=data.get("p")).first()
+        Participant.objects.select_related("meeting")
+        .filter(pk=data.get("p"), meeting_id=data.get("m"))
+        .first()
         if isinstance(data, dict)
+        and data.get("a") == connection.schema_name
+        and isinstance(data.get("p"), int)
+        and isinstance(data.get("m"), int)
         else None
     )
     if participant is None:
