@@ -59,6 +59,7 @@ REMINDERS = (timedelta(hours=24), timedelta(hours=1))
 RSVP_SALT = "meetings.rsvp"
 RSVP_MAX_AGE = 120 * 24 * 3600  # a signed answer link works for 120 days (and one version)
 SINGLE_ROLES = (MemberRole.CHAIR, MemberRole.SECRETARY)
+MAX_WEIGHT = Decimal("100")  # one person's vote weight, at most
 # What, when changed on a scheduled meeting, makes the invitation change (new SEQUENCE).
 CALENDAR_FIELDS = ("starts_at", "ends_at", "place", "mode", "conference_url", "title_ar")
 
@@ -191,8 +192,10 @@ def _role_weight_clean(role: str, weight: Any) -> tuple[dict[str, list[str]], De
         errors["role"] = [_("Choose a role.")]
     try:
         weight = Decimal(str(weight))
-        if not weight.is_finite() or weight < 0 or weight > Decimal("999999"):
+        if not weight.is_finite() or weight < 0:
             raise InvalidOperation
+        if weight > MAX_WEIGHT:
+            errors["weight"] = [_("The vote weight is at most 100.")]
     except (InvalidOperation, ValueError):
         errors["weight"] = [_("The vote weight is a number of 0 or more.")]
         weight = Decimal("0")
@@ -258,6 +261,15 @@ def _single_roles_check(queryset, role: str, exclude_pk: int | None = None) -> N
             raise ValidationError({"role": [_("There is already a %(role)s.") % {"role": label}]})
 
 
+def _not_own_officer(actor: User, user: User | None, role: str) -> None:
+    """Nobody makes themselves the chair or the secretary (who approves and writes the
+    minutes): another manager does."""
+    if role in SINGLE_ROLES and user is not None and user.pk == actor.pk:
+        raise ValidationError(
+            {"role": [_("You cannot give yourself the role of chair or secretary.")]}
+        )
+
+
 @use_case
 def body_member_add(
     *,
@@ -283,6 +295,7 @@ def body_member_add(
         role=role,
         weight=weight,
     )
+    _not_own_officer(actor, person["user"], role)
     active = BodyMember.objects.filter(body=body, is_active=True)
     _single_roles_check(active, role)
     if person["user"] is not None and active.filter(user=person["user"]).exists():
@@ -304,6 +317,7 @@ def body_member_update(*, actor: User, member: BodyMember, role: str, weight: An
     errors, weight = _role_weight_clean(role, weight)
     if errors:
         raise ValidationError(errors)
+    _not_own_officer(actor, member.user, role)
     _single_roles_check(
         BodyMember.objects.filter(body_id=member.body_id, is_active=True), role, member.pk
     )
@@ -638,6 +652,7 @@ def participant_add(
         role=role,
         weight=weight,
     )
+    _not_own_officer(actor, person["user"], role)
     participants = Participant.objects.filter(meeting=meeting)
     _single_roles_check(participants, role)
     if person["user"] is not None and participants.filter(user=person["user"]).exists():

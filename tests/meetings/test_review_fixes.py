@@ -1,5 +1,7 @@
 """Fixes of the meetings review (issue 13): each test failed before its fix."""
 
+from decimal import Decimal
+
 import pytest
 from allauth.account.models import EmailAddress
 from django.core import signing
@@ -130,3 +132,58 @@ def test_an_invitation_already_bound_is_refused(scheduled):
             services.invitation_bind(user=first, token=token)
         invitee.refresh_from_db()
         assert invitee.user_id == other.pk
+
+
+# --- 2. nobody makes themselves chair or secretary ------------------------------------------
+
+
+def test_a_manager_cannot_make_themselves_chair_or_secretary(scheduled):
+    from meetings.models import BodyMember
+    from tests.meetings.factories import make_body
+
+    agency, manager = scheduled["agency"], scheduled["manager"]
+    draft = make_meeting(agency, actor=manager, status="draft")
+    body = make_body(agency, actor=manager)
+    with schema_context(agency.schema_name):
+        for role in ("chair", "secretary"):
+            _refused_in_both_languages(
+                lambda role=role: services.participant_add(
+                    actor=manager, meeting=draft, user=manager, role=role
+                )
+            )
+            _refused_in_both_languages(
+                lambda role=role: services.body_member_add(
+                    actor=manager, body=body, user=manager, role=role
+                )
+            )
+        assert not Participant.objects.filter(meeting=draft, user=manager).exists()
+        member = services.body_member_add(actor=manager, body=body, user=manager, role="member")
+        with pytest.raises(ValidationError):
+            services.body_member_update(actor=manager, member=member, role="chair", weight=1)
+        assert BodyMember.objects.get(pk=member.pk).role == "member"
+        # Another person may be made chair.
+        services.participant_add(
+            actor=manager, meeting=draft, user=make_beneficiary(), role="chair"
+        )
+
+
+# --- 3. vote weights are capped ------------------------------------------------------------
+
+
+def test_a_vote_weight_above_100_is_refused(scheduled):
+    from tests.meetings.factories import make_body
+
+    agency, manager = scheduled["agency"], scheduled["manager"]
+    draft = make_meeting(agency, actor=manager, status="draft")
+    body = make_body(agency, actor=manager)
+    person = make_beneficiary()
+    with schema_context(agency.schema_name):
+        with translation.override("en"), pytest.raises(ValidationError) as exc:
+            services.participant_add(actor=manager, meeting=draft, user=person, weight="101")
+        assert "weight" in exc.value.message_dict
+        with translation.override("en"), pytest.raises(ValidationError) as exc:
+            services.body_member_add(actor=manager, body=body, user=person, weight="1000")
+        assert "weight" in exc.value.message_dict
+        assert not Participant.objects.filter(meeting=draft, user=person).exists()
+        added = services.participant_add(actor=manager, meeting=draft, user=person, weight="100")
+        assert added.weight == Decimal("100")
