@@ -18,7 +18,7 @@ from allauth.account.models import EmailAddress
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import URLValidator, validate_email
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -677,6 +677,10 @@ def participant_remove(*, actor: User, participant: Participant) -> None:
     meeting = Meeting.objects.select_for_update().get(pk=participant.meeting_id)
     _editable(meeting)
     participant = Participant.objects.select_related("user").get(pk=participant.pk)
+    if _in_a_poll(participant):
+        raise ValidationError(
+            _("This person is on a poll's list of voters: they cannot be removed any more.")
+        )
     audit.agency_record(
         actor=actor,
         action="meetings.participant_remove",
@@ -693,6 +697,19 @@ def participant_remove(*, actor: User, participant: Participant) -> None:
             )
         _removed_publish(meeting=meeting, user_id=participant.user_id)
     participant.delete()
+
+
+def _in_a_poll(participant: Participant) -> bool:
+    """On a poll's list of voters (its entitlements) or among those who voted or cast for
+    someone: their rows would go with them (models_voting cascades), so they stay."""
+    from meetings.models_voting import PollEntitlement, PollVoter
+
+    return (
+        PollEntitlement.objects.filter(participant=participant).exists()
+        or PollVoter.objects.filter(
+            models.Q(voter=participant) | models.Q(cast_by=participant)
+        ).exists()
+    )
 
 
 def _removed_publish(*, meeting: Meeting, user_id: int) -> None:
@@ -1194,6 +1211,8 @@ def agenda_item_delete(*, actor: User, item: AgendaItem) -> None:
     meeting = Meeting.objects.select_for_update().get(pk=item.meeting_id)
     _agenda_editable(meeting)
     item = AgendaItem.objects.get(pk=item.pk)
+    if item.polls.exists():
+        raise ValidationError(_("This agenda item has a poll: it cannot be deleted any more."))
     audit.agency_record(
         actor=actor, action="meetings.agenda_delete", obj=item, before={"title": item.title}
     )
@@ -1262,11 +1281,18 @@ def document_add(
 @use_case
 def document_delete(*, actor: User, document: MeetingDocument) -> None:
     require(policies.can_manage(actor))
+    meeting = Meeting.objects.select_for_update().get(pk=document.meeting_id)
+    if meeting.status in (MeetingStatus.CLOSED, MeetingStatus.CANCELLED):
+        raise ValidationError(_("The documents of a closed or cancelled meeting are kept."))
+    document = MeetingDocument.objects.get(pk=document.pk)
     audit.agency_record(
         actor=actor,
         action="meetings.document_delete",
         obj=document,
         before={"name": document.original_name},
     )
-    document.file.delete(save=False)
+    # The file goes only once the row is gone for good (a rollback keeps both).
+    storage, name = document.file.storage, document.file.name
     document.delete()
+    if name:
+        transaction.on_commit(lambda: storage.delete(name))

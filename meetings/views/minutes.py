@@ -323,18 +323,29 @@ def decision_list(request):
     )
 
 
-def _decision_form(request, data=None, initial=None):
-    meetings = list(decision_services.meetings_for_decisions()[:200])
+def _decision_form(request, data=None, initial=None, decision=None):
+    """The decision's form; when editing, its meeting is fixed (no meeting field: the
+    service keeps the meeting), and only that meeting's agenda items are offered."""
+    if decision is not None:
+        meetings = [decision.meeting]
+    else:
+        meetings = list(decision_services.meetings_for_decisions()[:200])
     items = AgendaItem.objects.filter(meeting__in=meetings).select_related("meeting")
-    return DecisionForm(
+    form = DecisionForm(
         data, initial=initial, meetings=meetings, items=list(items), owners=_owners()
     )
+    if decision is not None:
+        del form.fields["meeting"]
+    return form
 
 
 def _save_decision(request, form, decision=None):
     """Call the service with the form's choices; its errors land on the form's fields."""
     data = form.cleaned_data
-    meeting = Meeting.objects.filter(pk=data["meeting"]).first()
+    if decision is not None:
+        meeting = decision.meeting
+    else:
+        meeting = Meeting.objects.filter(pk=data["meeting"]).first()
     owner = Membership.objects.filter(pk=data["owner"]).select_related("user").first()
     item = (
         AgendaItem.objects.filter(pk=data["agenda_item"]).first() if data["agenda_item"] else None
@@ -393,13 +404,12 @@ def decision_edit(request, decision_id: int):
     if not decision_services.can_manage(request.user):
         raise PermissionDenied(_("You do not have permission to change decisions."))
     initial = {
-        "meeting": decision.meeting_id,
         "agenda_item": decision.agenda_item_id,
         "text": decision.text,
         "owner": decision.owner_id,
         "due_date": decision.due_date,
     }
-    form = _decision_form(request, request.POST or None, initial=initial)
+    form = _decision_form(request, request.POST or None, initial=initial, decision=decision)
     if request.method == "POST" and form.is_valid():
         try:
             _save_decision(request, form, decision)

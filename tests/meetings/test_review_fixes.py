@@ -10,7 +10,7 @@ from django.db import connection
 from django.utils import translation
 from django_tenants.utils import schema_context
 
-from meetings.constants import Rsvp
+from meetings.constants import MeetingStatus, Rsvp
 from meetings.models import Participant
 from meetings.services import schedule as services
 from tests.factories import make_beneficiary
@@ -187,3 +187,118 @@ def test_a_vote_weight_above_100_is_refused(scheduled):
         assert not Participant.objects.filter(meeting=draft, user=person).exists()
         added = services.participant_add(actor=manager, meeting=draft, user=person, weight="100")
         assert added.weight == Decimal("100")
+
+
+# --- 4. removals once polls exist --------------------------------------------------------
+
+
+def test_a_voter_or_an_agenda_item_with_a_poll_is_not_removed(scheduled):
+    from meetings.models import AgendaItem
+    from meetings.models_voting import Poll, PollEntitlement
+
+    agency, manager, meeting = scheduled["agency"], scheduled["manager"], scheduled["meeting"]
+    with schema_context(agency.schema_name):
+        item = services.agenda_item_save(actor=manager, meeting=meeting, title="الميزانية")
+        poll = Poll.objects.create(meeting=meeting, agenda_item=item, question="؟")
+        voter = participant_for(agency, meeting, scheduled["outsider"])
+        PollEntitlement.objects.create(poll=poll, participant=voter, weight=Decimal("1"))
+        _refused_in_both_languages(
+            lambda: services.participant_remove(actor=manager, participant=voter)
+        )
+        _refused_in_both_languages(lambda: services.agenda_item_delete(actor=manager, item=item))
+        assert Participant.objects.filter(pk=voter.pk).exists()
+        assert AgendaItem.objects.filter(pk=item.pk).exists()
+        assert PollEntitlement.objects.filter(participant=voter).exists()
+
+
+# --- 6. meeting.removed on the other sockets ------------------------------------------------
+
+
+def test_workspace_and_notification_sockets_ignore_meeting_removed():
+    import asyncio
+
+    from core.realtime import SessionBoundConsumer
+    from portal.consumers import NotificationConsumer
+    from tenants.realtime import AgencyObjectConsumer
+
+    for cls in (SessionBoundConsumer, AgencyObjectConsumer, NotificationConsumer):
+        consumer = cls()
+        assert asyncio.run(consumer.meeting_removed({"meeting_id": 1})) is None
+
+
+# --- 7. shared notes: the audit keeps a digest -----------------------------------------------
+
+
+def test_shared_notes_audit_keeps_length_and_digest_not_the_text(scheduled):
+    import hashlib
+
+    from meetings.services import room
+    from tenants.staff.models import AuditEvent
+
+    agency, meeting = scheduled["agency"], scheduled["meeting"]
+    text = ("ملاحظات سرية " * 100).strip()
+    with schema_context(agency.schema_name):
+        room.shared_notes_save(
+            actor=scheduled["secretary"], meeting=meeting, item_id=None, text=text
+        )
+        event = AuditEvent.objects.filter(action="meetings.shared_notes").latest("id")
+        stored = str(event.before) + str(event.after)
+        assert "ملاحظات سرية" not in stored
+        assert event.after["length"] == len(text)
+        assert event.after["sha256"] == hashlib.sha256(text.encode()).hexdigest()
+
+
+# --- 8. documents ----------------------------------------------------------------------------
+
+
+def test_a_document_of_a_closed_meeting_is_kept_and_the_file_goes_after_commit(
+    scheduled, django_capture_on_commit_callbacks
+):
+    from django.core.files.base import ContentFile
+
+    from meetings.models import Meeting, MeetingDocument
+
+    agency, manager, meeting = scheduled["agency"], scheduled["manager"], scheduled["meeting"]
+    with schema_context(agency.schema_name):
+        document = MeetingDocument(
+            meeting=meeting,
+            uploaded_by=manager,
+            original_name="a.pdf",
+            content_type="application/pdf",
+            size=13,
+        )
+        document.file.save("a.pdf", ContentFile(b"%PDF-1.4 test"), save=False)
+        document.save()
+        storage, name = document.file.storage, document.file.name
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            services.document_delete(actor=manager, document=document)
+            assert storage.exists(name)  # not before the commit
+        for callback in callbacks:
+            callback()
+        assert not storage.exists(name)
+        kept = MeetingDocument(
+            meeting=meeting,
+            uploaded_by=manager,
+            original_name="b.pdf",
+            content_type="application/pdf",
+            size=13,
+        )
+        kept.file.save("b.pdf", ContentFile(b"%PDF-1.4 test"), save=False)
+        kept.save()
+        Meeting.objects.filter(pk=meeting.pk).update(status=MeetingStatus.CLOSED)
+        _refused_in_both_languages(lambda: services.document_delete(actor=manager, document=kept))
+        assert MeetingDocument.objects.filter(pk=kept.pk).exists()
+        assert kept.file.storage.exists(kept.file.name)
+
+
+# --- 9. ?version= with a non-ASCII digit ------------------------------------------------------
+
+
+def test_a_superscript_digit_in_the_query_is_not_a_500(scheduled, client):
+    agency, meeting = scheduled["agency"], scheduled["meeting"]
+    client.force_login(scheduled["chair"])
+    response = client.get(f"/meetings/{agency.slug}/{meeting.pk}/minutes/pdf/ar/?version=²")
+    assert response.status_code in (302, 400, 403, 404)
+    client.force_login(scheduled["manager"])
+    response = client.get(f"/a/{agency.slug}/meetings/decisions/new/?meeting=²")
+    assert response.status_code in (200, 403)
