@@ -314,6 +314,13 @@ def minutes_circulate(*, actor: User, meeting: Meeting) -> Minutes:
     if minutes.status == MinutesStatus.CIRCULATED:
         raise ValidationError(_("This version has already been circulated."))
     version = latest_version(minutes)
+    # The record (attendance, final poll results) is taken again now that the meeting is
+    # closed: a draft written during the meeting must not carry half-way results.
+    version.record = {
+        "attendance": _plain(record.attendance_rows(meeting)),
+        "polls": _plain(record.poll_results(meeting)),
+    }
+    version.save(update_fields=["record"])
     minutes.status = MinutesStatus.CIRCULATED
     minutes.circulated_at = timezone.now()
     minutes.save(update_fields=["status", "circulated_at", "updated_at"])

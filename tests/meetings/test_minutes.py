@@ -438,3 +438,15 @@ def test_the_chair_does_not_approve_a_version_they_wrote(agency_a, meeting, peop
         with translation.override("en"), pytest.raises(ValidationError, match="another person"):
             services.minutes_approve(actor=people["chair"], meeting=meeting, version=1)
         assert Minutes.objects.get(meeting=meeting).status == MinutesStatus.CIRCULATED
+
+
+def test_circulating_takes_the_record_again(agency_a, meeting, people, monkeypatch):
+    """A draft written during the meeting carries the results of then; the circulated
+    version (and so the PDF) has the final ones."""
+    with schema_context(agency_a.schema_name):
+        services.minutes_draft(actor=people["secretary"], meeting=meeting)
+        final = [{"question": "السؤال النهائي", "options": [], "carried": False}]
+        monkeypatch.setattr("meetings.record.poll_results", lambda meeting: final)
+        services.minutes_circulate(actor=people["secretary"], meeting=meeting)
+        version = MinutesVersion.objects.get(minutes__meeting=meeting)
+        assert [poll["question"] for poll in version.record["polls"]] == ["السؤال النهائي"]

@@ -302,3 +302,20 @@ def test_a_superscript_digit_in_the_query_is_not_a_500(scheduled, client):
     client.force_login(scheduled["manager"])
     response = client.get(f"/a/{agency.slug}/meetings/decisions/new/?meeting=²")
     assert response.status_code in (200, 403)
+
+
+# --- 12. the attendance names who represented whom --------------------------------------------
+
+
+def test_attendance_rows_name_the_represented_on_the_holders_row(scheduled):
+    from meetings import record
+    from meetings.models_voting import Proxy
+
+    agency, meeting = scheduled["agency"], scheduled["meeting"]
+    with schema_context(agency.schema_name):
+        holder = participant_for(agency, meeting, scheduled["chair"])
+        delegator = participant_for(agency, meeting, scheduled["outsider"])
+        Proxy.objects.create(meeting=meeting, delegator=delegator, holder=holder)
+        rows = {row["participant_id"]: row for row in record.attendance_rows(meeting)}
+        assert rows[holder.pk]["by_proxy_of"] == str(delegator)
+        assert rows[delegator.pk]["by_proxy_of"] == ""
