@@ -77,7 +77,12 @@ def test_an_rsvp_token_of_another_meeting_is_refused(scheduled):
     with schema_context(agency.schema_name):
         participant = participant_for(agency, meeting, scheduled["outsider"])
         token = signing.dumps(
-            {"a": connection.schema_name, "m": other.pk, "p": participant.pk, "s": 1},
+            {
+                "a": connection.schema_name,
+                "m": other.pk,
+                "p": participant.pk,
+                "s": meeting.sequence,  # the right version: only the meeting is wrong
+            },
             salt=services.RSVP_SALT,
         )
         with pytest.raises(services.RsvpLinkInvalid):
