@@ -169,3 +169,9 @@ class SessionBoundConsumer(AsyncJsonWebsocketConsumer):
         """The user's membership of this socket's agency was deactivated (sent to the
         agency's user group, so only workspace sockets of that agency get it)."""
         await self._leave(CLOSE_FORBIDDEN)
+
+    async def meeting_removed(self, event):
+        """The user was removed from a meeting (sent to the agency's user group): only the
+        meeting's own socket acts on it (meetings.consumers overrides this); the workspace
+        and notification sockets ignore it."""
+        return

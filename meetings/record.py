@@ -9,11 +9,16 @@ def attendance_rows(meeting) -> list[dict[str, Any]]:
     """One row per participant: ``{"name", "role", "presence", "presence_label",
     "checked_in_at", "left_at", "by_proxy_of"}``: ``checked_in_at`` is their first arrival
     (check-in or marked present), ``left_at`` their last leaving when they did not come back
-    (None otherwise); ``participant_id`` too. ``by_proxy_of`` is the voting part's (empty
-    here). Two queries."""
+    (None otherwise); ``participant_id`` too. ``by_proxy_of``: on a proxy holder's row, the
+    names of those they represent (the voting part's proxies), else "". Three queries."""
     from meetings.constants import Presence
     from meetings.models import Participant
     from meetings.models_room import AttendanceEvent, AttendanceKind
+    from meetings.models_voting import Proxy
+
+    represented: dict[int, list[str]] = {}
+    for proxy in Proxy.objects.filter(meeting=meeting).select_related("delegator__user"):
+        represented.setdefault(proxy.holder_id, []).append(str(proxy.delegator))
 
     arrivals = (AttendanceKind.CHECK_IN, AttendanceKind.MARKED_PRESENT)
     first_in: dict[int, Any] = {}
@@ -38,7 +43,7 @@ def attendance_rows(meeting) -> list[dict[str, Any]]:
                 "left_at": last_left.get(participant.pk)
                 if participant.presence == Presence.LEFT
                 else None,
-                "by_proxy_of": "",
+                "by_proxy_of": ", ".join(represented.get(participant.pk, [])),
             }
         )
     return rows

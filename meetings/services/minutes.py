@@ -314,6 +314,13 @@ def minutes_circulate(*, actor: User, meeting: Meeting) -> Minutes:
     if minutes.status == MinutesStatus.CIRCULATED:
         raise ValidationError(_("This version has already been circulated."))
     version = latest_version(minutes)
+    # The record (attendance, final poll results) is taken again now that the meeting is
+    # closed: a draft written during the meeting must not carry half-way results.
+    version.record = {
+        "attendance": _plain(record.attendance_rows(meeting)),
+        "polls": _plain(record.poll_results(meeting)),
+    }
+    version.save(update_fields=["record"])
     minutes.status = MinutesStatus.CIRCULATED
     minutes.circulated_at = timezone.now()
     minutes.save(update_fields=["status", "circulated_at", "updated_at"])
@@ -369,15 +376,23 @@ def minutes_remark(*, actor: User, meeting: Meeting, text: str) -> MinutesRemark
 
 
 @use_case
-def minutes_approve(*, actor: User, meeting: Meeting) -> MinutesVersion:
-    """The chair approves the circulated version: it and the minutes are locked from now on
-    (also by the database)."""
+def minutes_approve(*, actor: User, meeting: Meeting, version: int | None) -> MinutesVersion:
+    """The chair approves the circulated version they read (``version``, its number): it and
+    the minutes are locked from now on (also by the database). Four eyes: never a version
+    the chair wrote themselves; never a version newer than the one they opened."""
     minutes = _locked_minutes(meeting)
     _refuse_locked(minutes)
     require(policies.is_chair(actor, meeting), _("Only the chair approves the minutes."))
     if minutes is None or minutes.status != MinutesStatus.CIRCULATED:
         raise ValidationError(_("The minutes are approved after they were circulated."))
-    version = latest_version(minutes)
+    current = latest_version(minutes)
+    if version is None or current is None or current.number != version:
+        raise ValidationError(_("The minutes changed since you opened them; read the new version."))
+    if current.created_by_id == actor.pk:
+        raise ValidationError(
+            _("You wrote this version of the minutes: another person approves it.")
+        )
+    version = current
     now = timezone.now()
     version.approved_at = now
     version.approved_by = actor

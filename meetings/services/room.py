@@ -6,6 +6,9 @@ Everything here but private notes is pushed to the meeting's group after commit
 
 from __future__ import annotations
 
+import hashlib
+from typing import Any
+
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -195,6 +198,12 @@ def private_note_save(
     return note
 
 
+def _text_digest(text: str) -> dict[str, Any]:
+    """What the audit keeps of a text: its length and SHA-256, never the text (up to 50,000
+    characters on each save)."""
+    return {"length": len(text), "sha256": hashlib.sha256(text.encode()).hexdigest()}
+
+
 @use_case
 def shared_notes_save(
     *, actor: User, meeting: Meeting, item_id: int | None, text: str
@@ -205,6 +214,9 @@ def shared_notes_save(
         raise ValidationError(_("The notes can be edited only before or during the meeting."))
     text = _text(text, "text", 50000, required=False)
     item = _item(meeting, item_id)
+    # The meeting row first: two first saves of the same note wait for each other instead of
+    # both creating it (the second one's IntegrityError).
+    Meeting.objects.select_for_update().filter(pk=meeting.pk).first()
     note = SharedNote.objects.select_for_update().filter(meeting=meeting, agenda_item=item).first()
     before = note.text if note else ""
     if note is None:
@@ -216,8 +228,8 @@ def shared_notes_save(
         actor=actor,
         action="meetings.shared_notes",
         obj=meeting,
-        before={"item": item.pk if item else None, "text": before},
-        after={"item": item.pk if item else None, "text": text},
+        before={"item": item.pk if item else None, **_text_digest(before)},
+        after={"item": item.pk if item else None, **_text_digest(text)},
     )
     meeting_publish(
         meeting.pk,
@@ -312,8 +324,9 @@ def speaker_give_floor(
     meeting = _locked(meeting)
     require(is_chair(actor, meeting), _("Only the chair can give the floor."))
     _require_in_progress(meeting)
-    if seconds is not None and not 10 <= seconds <= 3600:
-        raise ValidationError({"seconds": _("Give between 10 seconds and one hour.")})
+    # The page asks for minutes (1 to 60), so the limits are worded in minutes.
+    if seconds is not None and not 60 <= seconds <= 3600:
+        raise ValidationError({"seconds": _("Give between 1 and 60 minutes.")})
     waiting = Speaker.objects.filter(meeting=meeting, status=SpeakerStatus.WAITING)
     if speaker_id is not None:
         chosen = waiting.filter(pk=speaker_id).first()

@@ -18,7 +18,7 @@ from allauth.account.models import EmailAddress
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import URLValidator, validate_email
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -59,6 +59,7 @@ REMINDERS = (timedelta(hours=24), timedelta(hours=1))
 RSVP_SALT = "meetings.rsvp"
 RSVP_MAX_AGE = 120 * 24 * 3600  # a signed answer link works for 120 days (and one version)
 SINGLE_ROLES = (MemberRole.CHAIR, MemberRole.SECRETARY)
+MAX_WEIGHT = Decimal("100")  # one person's vote weight, at most
 # What, when changed on a scheduled meeting, makes the invitation change (new SEQUENCE).
 CALENDAR_FIELDS = ("starts_at", "ends_at", "place", "mode", "conference_url", "title_ar")
 
@@ -191,8 +192,10 @@ def _role_weight_clean(role: str, weight: Any) -> tuple[dict[str, list[str]], De
         errors["role"] = [_("Choose a role.")]
     try:
         weight = Decimal(str(weight))
-        if not weight.is_finite() or weight < 0 or weight > Decimal("999999"):
+        if not weight.is_finite() or weight < 0:
             raise InvalidOperation
+        if weight > MAX_WEIGHT:
+            errors["weight"] = [_("The vote weight is at most 100.")]
     except (InvalidOperation, ValueError):
         errors["weight"] = [_("The vote weight is a number of 0 or more.")]
         weight = Decimal("0")
@@ -258,6 +261,15 @@ def _single_roles_check(queryset, role: str, exclude_pk: int | None = None) -> N
             raise ValidationError({"role": [_("There is already a %(role)s.") % {"role": label}]})
 
 
+def _not_own_officer(actor: User, user: User | None, role: str) -> None:
+    """Nobody makes themselves the chair or the secretary (who approves and writes the
+    minutes): another manager does."""
+    if role in SINGLE_ROLES and user is not None and user.pk == actor.pk:
+        raise ValidationError(
+            {"role": [_("You cannot give yourself the role of chair or secretary.")]}
+        )
+
+
 @use_case
 def body_member_add(
     *,
@@ -283,6 +295,7 @@ def body_member_add(
         role=role,
         weight=weight,
     )
+    _not_own_officer(actor, person["user"], role)
     active = BodyMember.objects.filter(body=body, is_active=True)
     _single_roles_check(active, role)
     if person["user"] is not None and active.filter(user=person["user"]).exists():
@@ -304,6 +317,7 @@ def body_member_update(*, actor: User, member: BodyMember, role: str, weight: An
     errors, weight = _role_weight_clean(role, weight)
     if errors:
         raise ValidationError(errors)
+    _not_own_officer(actor, member.user, role)
     _single_roles_check(
         BodyMember.objects.filter(body_id=member.body_id, is_active=True), role, member.pk
     )
@@ -638,6 +652,7 @@ def participant_add(
         role=role,
         weight=weight,
     )
+    _not_own_officer(actor, person["user"], role)
     participants = Participant.objects.filter(meeting=meeting)
     _single_roles_check(participants, role)
     if person["user"] is not None and participants.filter(user=person["user"]).exists():
@@ -662,6 +677,10 @@ def participant_remove(*, actor: User, participant: Participant) -> None:
     meeting = Meeting.objects.select_for_update().get(pk=participant.meeting_id)
     _editable(meeting)
     participant = Participant.objects.select_related("user").get(pk=participant.pk)
+    if _in_a_poll(participant):
+        raise ValidationError(
+            _("This person is on a poll's list of voters: they cannot be removed any more.")
+        )
     audit.agency_record(
         actor=actor,
         action="meetings.participant_remove",
@@ -678,6 +697,19 @@ def participant_remove(*, actor: User, participant: Participant) -> None:
             )
         _removed_publish(meeting=meeting, user_id=participant.user_id)
     participant.delete()
+
+
+def _in_a_poll(participant: Participant) -> bool:
+    """On a poll's list of voters (its entitlements) or among those who voted or cast for
+    someone: their rows would go with them (models_voting cascades), so they stay."""
+    from meetings.models_voting import PollEntitlement, PollVoter
+
+    return (
+        PollEntitlement.objects.filter(participant=participant).exists()
+        or PollVoter.objects.filter(
+            models.Q(voter=participant) | models.Q(cast_by=participant)
+        ).exists()
+    )
 
 
 def _removed_publish(*, meeting: Meeting, user_id: int) -> None:
@@ -699,8 +731,12 @@ def invite_token_hash(token: str) -> str:
 
 
 def rsvp_token(participant: Participant, meeting: Meeting) -> str:
-    """The signed answer link's token: bound to the participant and the invitation's version."""
-    return signing.dumps({"p": participant.pk, "s": meeting.sequence}, salt=RSVP_SALT)
+    """The signed answer link's token: bound to the agency (its schema), the meeting, the
+    participant and the invitation's version."""
+    return signing.dumps(
+        {"a": connection.schema_name, "m": meeting.pk, "p": participant.pk, "s": meeting.sequence},
+        salt=RSVP_SALT,
+    )
 
 
 def _invite(
@@ -857,6 +893,17 @@ def invitation_pending(*, token: str) -> Participant | None:
     )
 
 
+def _holds_invited_address(user: User, participant: Participant) -> bool:
+    """The account has verified the email or the mobile the invitation was sent to."""
+    if participant.mobile and user.mobile_verified and user.mobile == participant.mobile:
+        return True
+    if participant.email:
+        return EmailAddress.objects.filter(
+            user=user, email__iexact=participant.email, verified=True
+        ).exists()
+    return False
+
+
 @use_case
 def invitation_bind(*, user: User, token: str) -> Participant:
     """The invitee opened their link signed in: the invitation (and their membership of the
@@ -866,7 +913,21 @@ def invitation_bind(*, user: User, token: str) -> Participant:
     participant = invitation_pending(token=token)
     if participant is None:
         raise ValidationError(_("This invitation link is not valid any more."))
-    participant = Participant.objects.select_for_update().get(pk=participant.pk)
+    # Locked and still unbound: two accounts opening the same link at once cannot both take it.
+    participant = (
+        Participant.objects.select_for_update()
+        .filter(pk=participant.pk, user__isnull=True, invite_token_hash=invite_token_hash(token))
+        .first()
+    )
+    if participant is None:
+        raise ValidationError(_("This invitation link is not valid any more."))
+    if not _holds_invited_address(user, participant):
+        raise ValidationError(
+            _(
+                "This invitation was sent to another email address or mobile number. Sign in "
+                "with the account whose verified email or mobile is the one invited."
+            )
+        )
     if Participant.objects.filter(meeting_id=participant.meeting_id, user=user).exists():
         raise ValidationError(_("Your account is already invited to this meeting."))
     participant.user = user
@@ -962,9 +1023,16 @@ def rsvp_link_participant(*, token: str) -> Participant:
         ) from exc
     except signing.BadSignature as exc:
         raise RsvpLinkInvalid(_("This answer link is not valid.")) from exc
+    # A token of another agency (or another meeting) never names a row here, even when the
+    # ids collide: the schema and the meeting are part of what is signed.
     participant = (
-        Participant.objects.select_related("meeting").filter(pk=data.get("p")).first()
+        Participant.objects.select_related("meeting")
+        .filter(pk=data.get("p"), meeting_id=data.get("m"))
+        .first()
         if isinstance(data, dict)
+        and data.get("a") == connection.schema_name
+        and isinstance(data.get("p"), int)
+        and isinstance(data.get("m"), int)
         else None
     )
     if participant is None:
@@ -1143,6 +1211,8 @@ def agenda_item_delete(*, actor: User, item: AgendaItem) -> None:
     meeting = Meeting.objects.select_for_update().get(pk=item.meeting_id)
     _agenda_editable(meeting)
     item = AgendaItem.objects.get(pk=item.pk)
+    if item.polls.exists():
+        raise ValidationError(_("This agenda item has a poll: it cannot be deleted any more."))
     audit.agency_record(
         actor=actor, action="meetings.agenda_delete", obj=item, before={"title": item.title}
     )
@@ -1211,11 +1281,18 @@ def document_add(
 @use_case
 def document_delete(*, actor: User, document: MeetingDocument) -> None:
     require(policies.can_manage(actor))
+    meeting = Meeting.objects.select_for_update().get(pk=document.meeting_id)
+    if meeting.status in (MeetingStatus.CLOSED, MeetingStatus.CANCELLED):
+        raise ValidationError(_("The documents of a closed or cancelled meeting are kept."))
+    document = MeetingDocument.objects.get(pk=document.pk)
     audit.agency_record(
         actor=actor,
         action="meetings.document_delete",
         obj=document,
         before={"name": document.original_name},
     )
-    document.file.delete(save=False)
+    # The file goes only once the row is gone for good (a rollback keeps both).
+    storage, name = document.file.storage, document.file.name
     document.delete()
+    if name:
+        transaction.on_commit(lambda: storage.delete(name))

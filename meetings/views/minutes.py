@@ -2,6 +2,8 @@
 decisions register (employees, at /a/<agency>/meetings/decisions/…). Thin: the services and
 their policies decide who may do what."""
 
+import functools
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -14,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_tenants.utils import schema_context
 
+from core.converters import parse_id
 from core.reports import pdf_response, table_response
 from frontend.forms import apply_service_errors
 from meetings import policies
@@ -163,11 +166,13 @@ def minutes_circulate(request, agency_slug: str, meeting_id: int):
 @login_required
 @require_POST
 def minutes_approve(request, agency_slug: str, meeting_id: int):
+    # The version the chair read (the form posts its number): a newer one is refused.
+    version = parse_id(request.POST.get("version"))
     return _action(
         request,
         agency_slug,
         meeting_id,
-        services.minutes_approve,
+        functools.partial(services.minutes_approve, version=version),
         _("The minutes were approved and are now locked."),
     )
 
@@ -233,7 +238,7 @@ def minutes_pdf(request, agency_slug: str, meeting_id: int, language: str):
     with schema_context(agency.schema_name):
         meeting = _meeting(request, meeting_id)
         number = request.GET.get("version", "")
-        version = _readable_version(request, meeting, int(number) if number.isdigit() else None)
+        version = _readable_version(request, meeting, parse_id(number))
         with translation.override(language):
             html = render_to_string(
                 "meetings/minutes_pdf.html",
@@ -318,18 +323,29 @@ def decision_list(request):
     )
 
 
-def _decision_form(request, data=None, initial=None):
-    meetings = list(decision_services.meetings_for_decisions()[:200])
+def _decision_form(request, data=None, initial=None, decision=None):
+    """The decision's form; when editing, its meeting is fixed (no meeting field: the
+    service keeps the meeting), and only that meeting's agenda items are offered."""
+    if decision is not None:
+        meetings = [decision.meeting]
+    else:
+        meetings = list(decision_services.meetings_for_decisions()[:200])
     items = AgendaItem.objects.filter(meeting__in=meetings).select_related("meeting")
-    return DecisionForm(
+    form = DecisionForm(
         data, initial=initial, meetings=meetings, items=list(items), owners=_owners()
     )
+    if decision is not None:
+        del form.fields["meeting"]
+    return form
 
 
 def _save_decision(request, form, decision=None):
     """Call the service with the form's choices; its errors land on the form's fields."""
     data = form.cleaned_data
-    meeting = Meeting.objects.filter(pk=data["meeting"]).first()
+    if decision is not None:
+        meeting = decision.meeting
+    else:
+        meeting = Meeting.objects.filter(pk=data["meeting"]).first()
     owner = Membership.objects.filter(pk=data["owner"]).select_related("user").first()
     item = (
         AgendaItem.objects.filter(pk=data["agenda_item"]).first() if data["agenda_item"] else None
@@ -360,7 +376,7 @@ def decision_new(request):
     if not decision_services.can_manage(request.user):
         raise PermissionDenied(_("You do not have permission to record decisions."))
     meeting_id = request.GET.get("meeting", "")
-    initial = {"meeting": int(meeting_id)} if meeting_id.isdigit() else None
+    initial = {"meeting": parse_id(meeting_id)} if parse_id(meeting_id) else None
     form = _decision_form(request, request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
@@ -388,13 +404,12 @@ def decision_edit(request, decision_id: int):
     if not decision_services.can_manage(request.user):
         raise PermissionDenied(_("You do not have permission to change decisions."))
     initial = {
-        "meeting": decision.meeting_id,
         "agenda_item": decision.agenda_item_id,
         "text": decision.text,
         "owner": decision.owner_id,
         "due_date": decision.due_date,
     }
-    form = _decision_form(request, request.POST or None, initial=initial)
+    form = _decision_form(request, request.POST or None, initial=initial, decision=decision)
     if request.method == "POST" and form.is_valid():
         try:
             _save_decision(request, form, decision)

@@ -388,7 +388,8 @@ def hand(request, agency, meeting):
 @require_POST
 @meeting_view
 def floor(request, agency, meeting):
-    seconds = parse_id(request.POST.get("minutes") or None)
+    minutes = parse_id(request.POST.get("minutes") or None)
+    seconds = min(minutes, 10_000) * 60 if minutes is not None else None
     return _act(
         request,
         agency,
@@ -397,6 +398,6 @@ def floor(request, agency, meeting):
             actor=request.user,
             meeting=meeting,
             speaker_id=parse_id(request.POST.get("speaker") or None),
-            seconds=seconds * 60 if seconds is not None else None,
+            seconds=seconds,
         ),
     )

@@ -454,3 +454,26 @@ def test_write_paths_query_budgets(agency_a, meeting, people, django_assert_max_
             services.decision_follow_up(
                 actor=people["owner"], decision=decision, status=DecisionStatus.DONE, text="تم"
             )
+
+
+def test_the_edit_form_has_no_meeting_field_and_keeps_the_meeting(
+    client, agency_a, meeting, people
+):
+    decision = create(agency_a, people, meeting, days=10)
+    client.force_login(people["manager"])
+    base = f"/a/{agency_a.slug}/meetings/decisions/"
+    page = client.get(f"{base}{decision.pk}/edit/").content.decode()
+    assert 'name="meeting"' not in page
+    response = client.post(
+        f"{base}{decision.pk}/edit/",
+        {
+            "meeting": 999999,
+            "text": "نص آخر",
+            "owner": membership_of(agency_a, people["colleague"]).pk,
+            "due_date": (_today() + timedelta(days=15)).isoformat(),
+        },
+    )
+    assert response.status_code == 302
+    with schema_context(agency_a.schema_name):
+        decision.refresh_from_db()
+        assert decision.meeting_id == meeting.pk and decision.text == "نص آخر"

@@ -146,7 +146,10 @@ def test_the_whole_lifecycle(client, agency_a, meeting, people):
 
     # The chair approves: locked.
     client.force_login(people["chair"])
-    assert client.post(url(agency_a, meeting, "approve/")).status_code == 302
+    # The page posts the version the chair read.
+    page = client.get(url(agency_a, meeting)).content.decode()
+    assert 'name="version" value="3"' in page
+    assert client.post(url(agency_a, meeting, "approve/"), {"version": "3"}).status_code == 302
     minutes = _minutes(agency_a, meeting)
     assert minutes.status == MinutesStatus.APPROVED
     versions = _versions(agency_a, meeting)
@@ -190,7 +193,9 @@ def _approved(agency, meeting, people):
     with schema_context(agency.schema_name):
         services.minutes_draft(actor=people["secretary"], meeting=meeting)
         services.minutes_circulate(actor=people["secretary"], meeting=meeting)
-        return services.minutes_approve(actor=people["chair"], meeting=meeting)
+        return services.minutes_approve(
+            actor=people["chair"], meeting=meeting, version=_versions(agency, meeting)[-1].number
+        )
 
 
 def test_an_approved_version_is_locked_in_the_database(agency_a, meeting, people):
@@ -250,7 +255,9 @@ def test_refusals(agency_a, meeting, people, who, action):
             "draft": lambda: services.minutes_draft(actor=people[who], meeting=meeting),
             "edit": lambda: services.minutes_edit(actor=people[who], meeting=meeting, body="y"),
             "circulate": lambda: services.minutes_circulate(actor=people[who], meeting=meeting),
-            "approve": lambda: services.minutes_approve(actor=people[who], meeting=meeting),
+            "approve": lambda: services.minutes_approve(
+                actor=people[who], meeting=meeting, version=1
+            ),
         }[action]
         with pytest.raises(PermissionDenied):
             call()
@@ -280,7 +287,7 @@ def test_bad_input_and_order_of_steps(agency_a, people, sample_record):  # noqa:
         assert "body" in empty.value.error_dict
         # Approving a version that was never circulated.
         with pytest.raises(ValidationError, match="after they were circulated"):
-            services.minutes_approve(actor=people["chair"], meeting=scheduled)
+            services.minutes_approve(actor=people["chair"], meeting=scheduled, version=1)
         assert Minutes.objects.get(meeting=scheduled).status == MinutesStatus.DRAFT
 
 
@@ -407,3 +414,45 @@ def test_write_paths_query_budgets(agency_a, meeting, people, django_assert_max_
             services.minutes_circulate(actor=people["secretary"], meeting=meeting)
         with django_assert_max_num_queries(10):
             services.minutes_remark(actor=people["member"], meeting=meeting, text="ملاحظة")
+
+
+def test_the_chair_approves_only_the_version_they_read(agency_a, meeting, people):
+    with schema_context(agency_a.schema_name):
+        services.minutes_draft(actor=people["secretary"], meeting=meeting)
+        services.minutes_circulate(actor=people["secretary"], meeting=meeting)
+        # The chair opened version 1; meanwhile the secretary revised and circulated again.
+        services.minutes_edit(actor=people["secretary"], meeting=meeting, body="## نص\nجديد")
+        services.minutes_circulate(actor=people["secretary"], meeting=meeting)
+        for language in ("en", "ar"):
+            with translation.override(language), pytest.raises(ValidationError) as stale:
+                services.minutes_approve(actor=people["chair"], meeting=meeting, version=1)
+            if language == "en":
+                assert "changed since you opened them" in stale.value.messages[0]
+            else:
+                assert "changed since" not in stale.value.messages[0]
+        assert Minutes.objects.get(meeting=meeting).status == MinutesStatus.CIRCULATED
+        assert not MinutesVersion.objects.filter(approved_at__isnull=False).exists()
+        services.minutes_approve(actor=people["chair"], meeting=meeting, version=2)
+        assert Minutes.objects.get(meeting=meeting).status == MinutesStatus.APPROVED
+
+
+def test_the_chair_does_not_approve_a_version_they_wrote(agency_a, meeting, people):
+    with schema_context(agency_a.schema_name):
+        services.minutes_draft(actor=people["secretary"], meeting=meeting)
+        services.minutes_circulate(actor=people["secretary"], meeting=meeting)
+        MinutesVersion.objects.filter(minutes__meeting=meeting).update(created_by=people["chair"])
+        with translation.override("en"), pytest.raises(ValidationError, match="another person"):
+            services.minutes_approve(actor=people["chair"], meeting=meeting, version=1)
+        assert Minutes.objects.get(meeting=meeting).status == MinutesStatus.CIRCULATED
+
+
+def test_circulating_takes_the_record_again(agency_a, meeting, people, monkeypatch):
+    """A draft written during the meeting carries the results of then; the circulated
+    version (and so the PDF) has the final ones."""
+    with schema_context(agency_a.schema_name):
+        services.minutes_draft(actor=people["secretary"], meeting=meeting)
+        final = [{"question": "السؤال النهائي", "options": [], "carried": False}]
+        monkeypatch.setattr("meetings.record.poll_results", lambda meeting: final)
+        services.minutes_circulate(actor=people["secretary"], meeting=meeting)
+        version = MinutesVersion.objects.get(minutes__meeting=meeting)
+        assert [poll["question"] for poll in version.record["polls"]] == ["السؤال النهائي"]
