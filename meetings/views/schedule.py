@@ -527,8 +527,12 @@ def document_add(request, meeting_id: int):
 def document_delete(request, meeting_id: int, document_id: int):
     meeting = _workspace_meeting(request, meeting_id)
     document = get_object_or_404(MeetingDocument, pk=document_id, meeting=meeting)
-    services.document_delete(actor=request.user, document=document)
-    messages.success(request, _("Document deleted."))
+    try:
+        services.document_delete(actor=request.user, document=document)
+    except ValidationError as exc:
+        messages.error(request, _message(exc))
+    else:
+        messages.success(request, _("Document deleted."))
     return redirect(workspace_reverse(request, "workspace:meeting", meeting_id=meeting.pk))
 
 

@@ -296,6 +296,32 @@ def test_a_document_of_a_closed_meeting_is_kept_and_the_file_goes_after_commit(
         assert kept.file.storage.exists(kept.file.name)
 
 
+def test_deleting_a_closed_meetings_document_through_the_page_says_why(scheduled, client):
+    from django.core.files.base import ContentFile
+
+    from meetings.models import Meeting, MeetingDocument
+
+    agency, manager, meeting = scheduled["agency"], scheduled["manager"], scheduled["meeting"]
+    with schema_context(agency.schema_name):
+        kept = MeetingDocument(
+            meeting=meeting,
+            uploaded_by=manager,
+            original_name="c.pdf",
+            content_type="application/pdf",
+            size=13,
+        )
+        kept.file.save("c.pdf", ContentFile(b"%PDF-1.4 test"), save=False)
+        kept.save()
+        Meeting.objects.filter(pk=meeting.pk).update(status=MeetingStatus.CANCELLED)
+    client.force_login(manager)
+    response = client.post(
+        f"/a/{agency.slug}/meetings/{meeting.pk}/documents/{kept.pk}/delete/", follow=True
+    )
+    assert response.status_code == 200  # the meeting's page with the reason, not a 500
+    with schema_context(agency.schema_name):
+        assert MeetingDocument.objects.filter(pk=kept.pk).exists()
+
+
 # --- 9. ?version= with a non-ASCII digit ------------------------------------------------------
 
 

@@ -10,10 +10,10 @@ from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context
 
 from core.realtime import CLOSE_NOT_FOUND, CLOSE_UNAUTHENTICATED
-from meetings.constants import Mode
+from meetings.constants import MeetingStatus, Mode
 from meetings.consumers import MeetingConsumer
 from meetings.models import Meeting
-from meetings.models_voting import PollOption, PollReceipt, PollVoter
+from meetings.models_voting import Poll, PollReceipt, PollVoter
 from meetings.services import voting
 from portal.asgi import application
 from tests.factories import make_beneficiary
@@ -36,7 +36,9 @@ def world(agency_a, agency_b):
     with schema_context(agency_a.schema_name):
         # a hybrid meeting: every member is entitled, present or not
         for key in ("meeting", "other_meeting"):
-            Meeting.objects.filter(pk=world[key].pk).update(mode=Mode.HYBRID)
+            Meeting.objects.filter(pk=world[key].pk).update(
+                mode=Mode.HYBRID, status=MeetingStatus.IN_PROGRESS
+            )
             world[key].refresh_from_db()
         world["poll"] = open_poll(
             world["meeting"],
@@ -89,7 +91,13 @@ def recorded(world) -> tuple[int, int, dict]:
         return (
             PollVoter.objects.filter(poll=poll).count(),
             PollReceipt.objects.filter(poll=poll).count(),
-            dict(PollOption.objects.filter(poll=poll).values_list("position", "count")),
+            # an open secret poll's tally is sealed until the close
+            {
+                position: count
+                for position, (count, _weight) in enumerate(
+                    voting._unseal(Poll.objects.get(pk=poll.pk).sealed_tally), start=1
+                )
+            },
         )
 
 

@@ -558,7 +558,7 @@ class Command(BaseCommand):
                     actor=member, meeting=meeting, text="المحضر مطابق لما دار في الاجتماع."
                 )
             with at(past + timedelta(days=3)):
-                minutes.minutes_approve.within(actor=chair, meeting=meeting)
+                minutes.minutes_approve.within(actor=chair, meeting=meeting, version=1)
             with at(past + timedelta(days=6)):
                 decisions.decision_follow_up.within(
                     actor=chair,
