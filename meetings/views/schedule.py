@@ -44,11 +44,6 @@ from tenants.urls_helpers import workspace_reverse
 PENDING_INVITATION = "meetings_pending_invitation"
 
 
-def _manage(request) -> None:
-    if not policies.can_manage(request.user):
-        raise PermissionDenied(_("You do not have permission to do this."))
-
-
 def _message(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
         return " ".join(exc.messages)
@@ -346,17 +341,30 @@ def meeting_edit(request, meeting_id: int):
     )
 
 
-def _post_action(request, meeting_id: int, action, success: str, **kwargs):
-    """Run one POST-only use case on the meeting and come back to its page."""
-    meeting = _workspace_meeting(request, meeting_id)
-    _manage(request)
+def _back_to_meeting(request, meeting, call, success: str | None, refused=(ValidationError,)):
+    """Run one POST-only use case (``call()``), say how it went, and come back to the meeting's
+    workspace page; a refusal (one of ``refused``) is shown as the page's error message."""
     try:
-        action(actor=request.user, meeting=meeting, **kwargs)
-    except (ValidationError, PermissionDenied) as exc:
+        call()
+    except refused as exc:
         messages.error(request, _message(exc))
     else:
-        messages.success(request, success)
+        if success:
+            messages.success(request, success)
     return redirect(workspace_reverse(request, "workspace:meeting", meeting_id=meeting.pk))
+
+
+def _post_action(request, meeting_id: int, action, success: str, **kwargs):
+    """Run one POST-only use case on the meeting (the view's guard has checked
+    meetings.manage) and come back to its page."""
+    meeting = _workspace_meeting(request, meeting_id)
+    return _back_to_meeting(
+        request,
+        meeting,
+        lambda: action(actor=request.user, meeting=meeting, **kwargs),
+        success,
+        refused=(ValidationError, PermissionDenied),
+    )
 
 
 @workspace_view("meetings.manage")
@@ -418,13 +426,12 @@ def participant_add(request, meeting_id: int):
 def participant_remove(request, meeting_id: int, participant_id: int):
     meeting = _workspace_meeting(request, meeting_id)
     participant = get_object_or_404(Participant, pk=participant_id, meeting=meeting)
-    try:
-        services.participant_remove(actor=request.user, participant=participant)
-    except ValidationError as exc:
-        messages.error(request, _message(exc))
-    else:
-        messages.success(request, _("Participant removed."))
-    return redirect(workspace_reverse(request, "workspace:meeting", meeting_id=meeting.pk))
+    return _back_to_meeting(
+        request,
+        meeting,
+        lambda: services.participant_remove(actor=request.user, participant=participant),
+        _("Participant removed."),
+    )
 
 
 # --- workspace: agenda and documents ---------------------------------------------------------
@@ -480,11 +487,9 @@ def agenda_edit(request, meeting_id: int, item_id: int):
 def agenda_delete(request, meeting_id: int, item_id: int):
     meeting = _workspace_meeting(request, meeting_id)
     item = get_object_or_404(AgendaItem, pk=item_id, meeting=meeting)
-    try:
-        services.agenda_item_delete(actor=request.user, item=item)
-    except ValidationError as exc:
-        messages.error(request, _message(exc))
-    return redirect(workspace_reverse(request, "workspace:meeting", meeting_id=meeting.pk))
+    return _back_to_meeting(
+        request, meeting, lambda: services.agenda_item_delete(actor=request.user, item=item), None
+    )
 
 
 @workspace_view("meetings.manage")
@@ -492,13 +497,13 @@ def agenda_delete(request, meeting_id: int, item_id: int):
 def agenda_move(request, meeting_id: int, item_id: int):
     meeting = _workspace_meeting(request, meeting_id)
     item = get_object_or_404(AgendaItem, pk=item_id, meeting=meeting)
-    try:
-        services.agenda_item_move(
-            actor=request.user, item=item, up=request.POST.get("direction") == "up"
-        )
-    except ValidationError as exc:
-        messages.error(request, _message(exc))
-    return redirect(workspace_reverse(request, "workspace:meeting", meeting_id=meeting.pk))
+    up = request.POST.get("direction") == "up"
+    return _back_to_meeting(
+        request,
+        meeting,
+        lambda: services.agenda_item_move(actor=request.user, item=item, up=up),
+        None,
+    )
 
 
 @workspace_view("meetings.manage")
@@ -527,13 +532,12 @@ def document_add(request, meeting_id: int):
 def document_delete(request, meeting_id: int, document_id: int):
     meeting = _workspace_meeting(request, meeting_id)
     document = get_object_or_404(MeetingDocument, pk=document_id, meeting=meeting)
-    try:
-        services.document_delete(actor=request.user, document=document)
-    except ValidationError as exc:
-        messages.error(request, _message(exc))
-    else:
-        messages.success(request, _("Document deleted."))
-    return redirect(workspace_reverse(request, "workspace:meeting", meeting_id=meeting.pk))
+    return _back_to_meeting(
+        request,
+        meeting,
+        lambda: services.document_delete(actor=request.user, document=document),
+        _("Document deleted."),
+    )
 
 
 # --- portal: my meetings and the meeting page -----------------------------------------------
