@@ -3,20 +3,9 @@ meetings.views) and its template `meetings/partials/minutes.html` (included by t
 
 from typing import Any
 
-from django.db import connection
 from django.urls import reverse
 
-
-def _agency_slug(request) -> str:
-    match = getattr(request, "resolver_match", None)
-    if match is not None and match.kwargs.get("agency_slug"):
-        return match.kwargs["agency_slug"]
-    agency = getattr(request, "agency", None)
-    if agency is not None:
-        return agency.slug
-    from tenants.models import Agency
-
-    return Agency.objects.values_list("slug", flat=True).get(schema_name=connection.schema_name)
+from meetings.pages import agency_slug
 
 
 def context(request, meeting, participant) -> dict[str, Any]:
@@ -29,7 +18,7 @@ def context(request, meeting, participant) -> dict[str, Any]:
     can_write = services.can_write(request.user, meeting)
     if not readable and not can_write:
         return {"minutes_part": {"show": False}}
-    kwargs = {"agency_slug": _agency_slug(request), "meeting_id": meeting.pk}
+    kwargs = {"agency_slug": agency_slug(request), "meeting_id": meeting.pk}
     return {
         "minutes_part": {
             "show": True,

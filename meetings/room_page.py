@@ -6,12 +6,12 @@ room.js keeps the page in step with the meeting's socket."""
 
 from typing import Any
 
-from django.db import connection
 from django.urls import reverse
 
 from core.converters import parse_id
 from meetings.constants import MeetingStatus, MemberRole, Presence
 from meetings.models_room import Opinion, PrivateNote, SharedNote, SpeakerStatus
+from meetings.pages import agency_slug
 from meetings.policies import is_chair, is_secretary
 from meetings.quorum import QuorumState, quorum_state
 from meetings.services.attendance import check_in_open
@@ -38,19 +38,10 @@ def quorum_for(meeting) -> QuorumState:
     return quorum_state(meeting)
 
 
-def _agency_slug(request) -> str:
-    match = getattr(request, "resolver_match", None)
-    if match is not None and match.kwargs.get("agency_slug"):
-        return match.kwargs["agency_slug"]
-    from tenants.models import Agency
-
-    return Agency.objects.get(schema_name=connection.schema_name).slug
-
-
 def context(request, meeting, participant) -> dict[str, Any]:
     """Template variables of the room part for this viewer (participant: their invitation,
     None for an employee who sees every meeting). Queries must not grow with the meeting."""
-    slug = _agency_slug(request)
+    slug = agency_slug(request)
     kwargs = {"agency_slug": slug, "meeting_id": meeting.pk}
     urls = {key: reverse(name, kwargs=kwargs) for key, name in URL_NAMES.items()}
     agenda = list(meeting.agenda.order_by("position", "id"))
