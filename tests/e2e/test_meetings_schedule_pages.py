@@ -1,6 +1,6 @@
-"""The schedule part's pages of meetings on a phone (320 CSS px) and a desktop, in Arabic:
-no sideways scroll, no serious axe-core violation; screenshots in
-tests/e2e/artifacts/pages/meetings-*."""
+"""The schedule part's pages of meetings (and the room's own pages) on a phone (320 CSS px)
+and a desktop, in Arabic and in English: no sideways scroll, no serious axe-core violation;
+screenshots in tests/e2e/artifacts/pages/<lang>-<width>-meetings-*."""
 
 import pytest
 from django_tenants.utils import schema_context
@@ -56,7 +56,18 @@ def meeting_cast(agencies, orm, seed) -> dict:
         return in_thread(prepare)
 
 
-def test_meeting_pages_fit_a_phone_and_pass_axe(live_url, new_context, meeting_cast, artifacts):
+@pytest.mark.parametrize("lang", ["ar", "en"])
+def test_meeting_pages_fit_a_phone_and_pass_axe(
+    live_url, new_context, meeting_cast, artifacts, orm, lang
+):
+    from accounts.models import User
+
+    with orm():
+        in_thread(
+            lambda: User.objects.filter(
+                pk__in=[meeting_cast["manager"].pk, meeting_cast["member"].pk]
+            ).update(preferred_language=lang)
+        )
     folder = artifacts / "pages"
     folder.mkdir(exist_ok=True)
     a, m = "/a/alpha/meetings", meeting_cast["meeting_id"]
@@ -69,10 +80,13 @@ def test_meeting_pages_fit_a_phone_and_pass_axe(live_url, new_context, meeting_c
             ("meetings-ws-meeting", f"{a}/{m}/"),
             ("meetings-ws-edit", f"{a}/{m}/edit/"),
             ("meetings-ws-agenda-item", f"{a}/{m}/agenda/{meeting_cast['item_id']}/"),
+            ("meetings-attendance", f"/meetings/alpha/{m}/attendance/"),
+            ("meetings-qr", f"/meetings/alpha/{m}/qr/"),
         ],
         "member": [
             ("meetings-mine", "/meetings/"),
             ("meetings-page", f"/meetings/alpha/{m}/"),
+            ("meetings-room", f"/meetings/alpha/{m}/room/"),
         ],
     }
     problems: list[str] = []
@@ -87,6 +101,7 @@ def test_meeting_pages_fit_a_phone_and_pass_axe(live_url, new_context, meeting_c
             for name, path in paths:
                 response = page.goto(live_url + path)
                 assert response.status == 200, f"{path}: {response.status}"
-                problems += audit_page(page, f"ar-{width}-{name}", width, folder)
+                assert page.evaluate("document.documentElement.lang") == lang, path
+                problems += audit_page(page, f"{lang}-{width}-{name}", width, folder)
             context.close()
     assert problems == [], "\n".join(problems)
