@@ -83,6 +83,7 @@ PERMISSION_AREAS: tuple[PermissionArea, ...] = (
     PermissionArea("notifications", _("Messages")),
     PermissionArea("audit", _("Audit trail")),
     PermissionArea("meetings", _("Meetings")),
+    PermissionArea("finance", _("Finance")),
     PermissionArea("other", _("Other permissions")),
 )
 
