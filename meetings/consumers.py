@@ -20,9 +20,12 @@ middleware per ballot (tests/bench/README.md, "A meeting of 500 members voting")
 """
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
 from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context
 
@@ -88,12 +91,33 @@ def meeting_socket_vote(*, schema: str, meeting_id: int, user, content: dict) ->
     return {"type": "vote_recorded", **answer, "code": code}
 
 
+# Socket votes of this process run on a few threads of their own, not on the one thread that
+# Django's sync views share under ASGI: each vote is its own transaction, and concurrent votes
+# queue on the poll row's lock in the database. The threads keep their database connection from
+# one vote to the next (DB_CONN_MAX_AGE=0 would otherwise open a connection per vote, about a
+# third of a vote's cost: tests/bench/README.md); there are few of them and they live as long
+# as the process, so the connections they hold are bounded (VOTE_THREADS per process).
+VOTE_THREADS = 4
+_vote_executor = ThreadPoolExecutor(max_workers=VOTE_THREADS, thread_name_prefix="meeting-vote")
+
+
+def _on_kept_connection(func):
+    """Run ``func`` on this thread's connection, kept open between calls; one that failed
+    (the server restarted, a network error) is dropped and opened again."""
+
+    def run(**kwargs):
+        if connection.connection is not None and connection.errors_occurred:
+            if not connection.is_usable():
+                connection.close()
+            connection.errors_occurred = False
+        return func(**kwargs)
+
+    return run
+
+
 class MeetingConsumer(SessionBoundConsumer):
     meeting_id: int | None = None
-    # Votes run in the worker threads, not all on the one thread that Django's sync views
-    # share under ASGI: each vote is its own transaction on its own connection, and concurrent
-    # votes queue on the tally rows' lock in the database (the benchmark's figures). Tests run
-    # them on the test's thread (True) so that they see the test's transaction.
+    # Tests run votes on the test's thread (True) so that they see the test's transaction.
     vote_thread_sensitive = False
 
     async def connect(self):
@@ -149,10 +173,17 @@ class MeetingConsumer(SessionBoundConsumer):
             task.add_done_callback(self._votes.discard)
 
     async def _vote(self, content: dict) -> None:
+        cast = (
+            database_sync_to_async(meeting_socket_vote, thread_sensitive=True)
+            if self.vote_thread_sensitive
+            else sync_to_async(
+                _on_kept_connection(meeting_socket_vote),
+                thread_sensitive=False,
+                executor=_vote_executor,
+            )
+        )
         async with self._vote_lock:
-            answer = await database_sync_to_async(
-                meeting_socket_vote, thread_sensitive=self.vote_thread_sensitive
-            )(
+            answer = await cast(
                 schema=self.scope["schema_name"],
                 meeting_id=self.meeting_id,
                 user=self.scope["user"],

@@ -16,6 +16,7 @@ carry nothing of who voted when.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -24,17 +25,18 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_tenants.utils import schema_context
 
 from accounts.identity import decrypt_identity, encrypt_identity
 from core.actions import require, use_case
 from core.audit import agency_record
 from meetings import majority, policies
 from meetings.constants import Majority, MeetingStatus, MemberRole, Mode, Presence
-from meetings.live import meeting_publish
+from meetings.live import Throttle, meeting_publish
 from meetings.models import AgendaItem, Meeting, Participant
 from meetings.models_voting import (
     Entitlement,
@@ -457,16 +459,24 @@ def _tally_add(schema: str, poll_id: int, positions: list[int], weight: Decimal)
         raw.close()
 
 
-# A large meeting gets at most about this many progress pushes per poll (each goes to every
-# participant's socket: 500 members voting would otherwise be 250,000 messages).
-PROGRESS_PUSHES = 50
+# A poll of up to this many voters pushes its progress after every vote; a larger one at most
+# PROGRESS_PER_SECOND times a second per process (meetings.live.Throttle).
+PROGRESS_EVERY_VOTE_UP_TO = 50
+PROGRESS_PER_SECOND = 5
+_progress_throttle = Throttle(1 / PROGRESS_PER_SECOND)
 
 
 def _publish_progress(poll: Poll, *, voted: int) -> None:
-    entitled = poll.entitled_count
-    step = max(1, entitled // PROGRESS_PUSHES)
-    if voted % step and voted < entitled:
+    if poll.entitled_count <= PROGRESS_EVERY_VOTE_UP_TO:
+        _progress_publish(poll, voted=voted)
         return
+    schema = connection.schema_name
+    push = functools.partial(_progress_push, schema, poll.pk)
+    transaction.on_commit(functools.partial(_progress_throttle.offer, (schema, poll.pk), push))
+
+
+def _progress_publish(poll: Poll, *, voted: int) -> None:
+    """How many have voted (a secret poll), or the tallies too (a named one), on commit."""
     if poll.is_secret:
         meeting_publish(poll.meeting_id, "poll_count", poll_id=poll.pk, voted=voted)
         return
@@ -475,6 +485,15 @@ def _publish_progress(poll: Poll, *, voted: int) -> None:
         for o in PollOption.objects.filter(poll=poll)
     ]
     meeting_publish(poll.meeting_id, "poll_tally", poll_id=poll.pk, voted=voted, options=options)
+
+
+def _progress_push(schema: str, poll_id: int) -> None:
+    """The throttled push of a large poll: its progress as committed now (nothing once it is
+    closed: the close pushes the result)."""
+    with schema_context(schema):
+        poll = Poll.objects.filter(pk=poll_id, status=PollStatus.OPEN).first()
+        if poll is not None:
+            _progress_publish(poll, voted=poll.voted_count)
 
 
 @use_case

@@ -154,7 +154,7 @@ def _daphne(port: int, log_path) -> subprocess.Popen:
             env=_subprocess_env(
                 REDIS_URL=REDIS_URL,
                 ALLOWED_HOSTS="127.0.0.1,localhost",
-                DB_CONN_MAX_AGE="0",
+                DB_CONN_MAX_AGE=os.environ.get("BENCH_CONN_MAX_AGE", "0"),
                 LOG_LEVEL="WARNING",
             ),
             stdout=log,

@@ -3,6 +3,7 @@ tests/requests/test_concurrency.py): the same vote sent eight times at once is c
 twenty voters at once are each counted once, and the tally adds up."""
 
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -102,3 +103,51 @@ def test_concurrent_votes_are_each_counted_exactly_once(committed):
         # While open the tally is sealed (the plain one is written at the close).
         counts = {i: count for i, (count, _) in enumerate(voting._unseal(sealed.sealed_tally), 1)}
     assert counts == {1: 1 + 7, 2: 6, 3: 6}  # members 1..19 by i % 3, plus the first vote
+
+
+def test_throttle_pushes_the_first_at_once_and_folds_the_rest_into_the_last():
+    from meetings.live import Throttle
+
+    pushed = []
+    done = threading.Event()
+    throttle = Throttle(0.2)
+    throttle.offer("poll", lambda: pushed.append("a"))
+    assert pushed == ["a"]  # the first of a burst: at once
+    throttle.offer("poll", lambda: pushed.append("b"))
+    throttle.offer("poll", lambda: (pushed.append("c"), done.set()))
+    throttle.offer("other", lambda: pushed.append("x"))  # another key keeps its own pace
+    assert pushed == ["a", "x"]
+    assert done.wait(2)
+    assert pushed == ["a", "x", "c"]  # one trailing push, the latest offered
+
+
+def test_a_large_poll_pushes_a_few_times_and_always_the_final_count(committed, monkeypatch):
+    """More voters than PROGRESS_EVERY_VOTE_UP_TO: votes from many threads give far fewer
+    pushes than votes, and the last push (from the throttle's own thread and connection)
+    carries the committed final count."""
+    pushes = []
+    monkeypatch.setattr(
+        voting, "_progress_publish", lambda poll, voted: pushes.append((poll.pk, voted))
+    )
+    n = voting.PROGRESS_EVERY_VOTE_UP_TO + 10
+    with schema_context(committed.schema_name):
+        meeting, chair, members = board(n - 1)
+        poll = open_poll(meeting, chair, secret=True)
+    connection.set_schema_to_public()
+    voters = [chair, *members]
+    calls = [
+        (lambda m=m: voting.poll_vote(actor=m.user, poll=poll, voter_id=m.pk, choices=[1]))
+        for m in voters
+    ]
+    started = time.monotonic()
+    results = at_once(committed, calls)
+    assert all(isinstance(r, str) for r in results), results
+    deadline = threading.Event()
+    for _ in range(20):  # the trailing push is due within 1 / PROGRESS_PER_SECOND s
+        if (poll.pk, n) in pushes:
+            break
+        deadline.wait(0.1)
+    assert (poll.pk, n) in pushes  # the final count is pushed
+    # at most one push per interval (a leading and a trailing one at the edges)
+    elapsed = time.monotonic() - started
+    assert len(pushes) <= elapsed * voting.PROGRESS_PER_SECOND + 2, (elapsed, pushes)

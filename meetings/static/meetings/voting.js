@@ -19,8 +19,15 @@
     if (el) { el.textContent = String(value); }
   }
 
-  function setVoted(poll, data) {
-    if (typeof data.voted === "number") { setText(poll.querySelector("[data-poll-voted]"), data.voted); }
+  /* Counts only grow while a poll is open: a push that arrives late (several server processes
+   * push at their own pace) never shows fewer votes than one already shown. */
+  function setVoted(poll, data, final) {
+    var el = poll.querySelector("[data-poll-voted]");
+    if (!el || typeof data.voted !== "number") { return; }
+    var shown = Number(el.dataset.shown || "0");
+    if (!final && data.voted < shown) { return; }
+    el.dataset.shown = String(data.voted);
+    setText(el, data.voted);
   }
 
   function setTally(poll, options) {
@@ -51,12 +58,16 @@
     },
     poll_tally: function (data) {
       var poll = pollElement(data.poll_id);
-      if (poll && poll.dataset.secret !== "1") { setVoted(poll, data); setTally(poll, data.options); }
+      if (!poll || poll.dataset.secret === "1") { return; }
+      var el = poll.querySelector("[data-poll-voted]");
+      if (el && typeof data.voted === "number" && data.voted < Number(el.dataset.shown || "0")) { return; }
+      setVoted(poll, data);
+      setTally(poll, data.options);
     },
     poll_closed: function (data) {
       var poll = pollElement(data.poll_id);
       if (!poll) { return; }
-      setVoted(poll, data);
+      setVoted(poll, data, true);
       setTally(poll, data.options);
       setText(poll.querySelector("[data-poll-status]"), root.dataset.labelClosed);
       setText(poll.querySelector("[data-poll-result]"),
