@@ -68,7 +68,7 @@ def test_posting_into_a_closed_period_is_refused_by_the_service(agency_a, clerk)
         chart.period_close(by=clerk, period=voucher.period)
         with pytest.raises(ValidationError) as caught:
             ledger.voucher_post(voucher, by=clerk)
-        assert "closed" in str(caught.value)
+        assert "date" in caught.value.message_dict
         assert not LedgerLine.objects.filter(voucher=voucher).exists()
         assert Voucher.objects.get(pk=voucher.pk).status == VoucherStatus.DRAFT
 
@@ -107,7 +107,7 @@ def test_reversal_needs_a_reason_and_a_posted_voucher(agency_a, clerk):
 # --- the database's own rules ---------------------------------------------------------------
 
 
-def _refused(sql: str, params=(), match: str = ""):
+def _refused(sql: str, params=(), match: str | None = None):
     with pytest.raises(DatabaseError, match=match), transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
