@@ -73,8 +73,8 @@ def account_edit(request, account_id: int):
     return _account_page(request, get_object_or_404(Account, pk=account_id))
 
 
-@require_POST
 @workspace_view("finance.configure")
+@require_POST
 def account_remove(request, account_id: int):
     account = get_object_or_404(Account, pk=account_id)
     if services.account_remove(by=request.user, account=account):
@@ -120,8 +120,8 @@ def fiscal_year_new(request):
     return render(request, "finance/workspace/fiscal_year_form.html", {"form": form})
 
 
-@require_POST
 @workspace_view("finance.close_periods")
+@require_POST
 def period_close(request, period_id: int):
     period = get_object_or_404(Period, pk=period_id)
     try:

@@ -232,8 +232,8 @@ def voucher_detail(request, voucher_id: int):
     )
 
 
-@require_POST
 @workspace_view()
+@require_POST
 def voucher_cancel(request, voucher_id: int):
     voucher = _voucher_or_404(request, voucher_id)
     try:
@@ -251,8 +251,8 @@ def voucher_cancel(request, voucher_id: int):
     return redirect(workspace_reverse(request, "workspace:finance_voucher", voucher_id=voucher.pk))
 
 
-@require_POST
 @workspace_view("finance.enter")
+@require_POST
 def voucher_reverse(request, voucher_id: int):
     voucher = _voucher_or_404(request, voucher_id)
     from django.utils.dateparse import parse_date
