@@ -182,6 +182,10 @@ class Module:
     # "app.overview.setup_steps": a callable (request) -> list[SetupStep], the steps of the
     # first-run checklist this user can do (those of permissions they hold).
     setup_steps: str | None = None
+    # "app.services.x_onboard": a callable () run by onboarding in the new agency's schema,
+    # inside its transaction, after the clone of the template: for what the template cannot
+    # hold (data that depends on the day of onboarding). Idempotent.
+    onboard: str | None = None
 
 
 # --- the registry ---------------------------------------------------------------------------
@@ -368,6 +372,11 @@ def setup_steps(request) -> list[SetupStep]:
         for step in import_string(module.setup_steps)(request)
     ]
     return sorted(steps, key=lambda step: step.order)
+
+
+def onboard_hooks() -> list:
+    """The onboarding callables of every module, in module order (imported now)."""
+    return [import_string(module.onboard) for module in modules() if module.onboard]
 
 
 class EventsView(Mapping):

@@ -3,6 +3,7 @@
 from django.utils.translation import gettext_lazy as _
 
 from core.modules import Module, Permissions
+from finance.declarations import ledger
 
 
 class Perm(Permissions):
@@ -13,6 +14,8 @@ class Perm(Permissions):
     REPORTS = "finance.reports", _("See financial reports")
     CLOSE_PERIODS = "finance.close_periods", _("Close and reopen accounting periods")
 
+
+_PARTS = (ledger,)
 
 MODULE = Module(
     name="finance",
@@ -25,4 +28,9 @@ MODULE = Module(
         Perm.REPORTS: _("Trial balance, account statements, budget against actual, exports."),
         Perm.CLOSE_PERIODS: _("Closing a period stops postings into it; reopening is audited."),
     },
+    audit_actions={code: label for part in _PARTS for code, label in part.AUDIT_ACTIONS.items()},
+    events={code: event for part in _PARTS for code, event in part.EVENTS.items()},
+    menu=[entry for part in _PARTS for entry in part.MENU],
+    workspace_urls="finance.urls.workspace_urlpatterns",
+    onboard="finance.services.chart.finance_onboard",
 )

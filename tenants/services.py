@@ -21,6 +21,7 @@ from django_tenants.utils import schema_context, schema_exists
 from accounts.models import User
 from core import audit, messaging
 from core.actions import use_case
+from core.modules import onboard_hooks
 from tenants.backends import clear_permission_cache
 from tenants.models import Agency, AgencyMember
 from tenants.module import Perm
@@ -216,6 +217,8 @@ def agency_onboard(
             # The clone has the template's system roles; whatever a module declared since the
             # template was last synced is added here (and audited).
             system_roles_sync(actor=actor)
+            for hook in onboard_hooks():
+                hook()
             roles = {role.codename: role for role in Role.objects.filter(is_system=True)}
             agency.admin_invitation = employee_invite(
                 agency=agency,

@@ -55,6 +55,7 @@ def workspace_paths(agency, admin) -> list[str]:
             ends_at=item.created_at + timedelta(days=1, hours=1),
         ).pk
     ids.update(_meetings_ids(agency, admin))
+    ids.update(_finance_ids(agency, admin, department))
     paths = []
     for pattern in workspace_patterns:
         kwargs = {name: ids[name] for name in pattern.pattern.converters}
@@ -103,6 +104,37 @@ def _meetings_ids(agency, admin) -> dict[str, int]:
         "document_id": document.pk,
         "decision_id": decision.pk,
     }
+
+
+def _finance_ids(agency, admin, department) -> dict[str, int]:
+    """A draft voucher of ``admin`` (the admin role holds every finance permission) with an
+    attachment, an unused account, the fiscal year and period of today, of ``agency``."""
+    from django.utils import timezone
+
+    from finance.models import Account, Period
+    from finance.services.vouchers import voucher_create
+
+    with schema_context(agency.schema_name):
+        voucher = voucher_create(
+            by=admin,
+            type="payment",
+            date=timezone.localdate(),
+            department=department,
+            description="سند",
+            lines=[
+                {"account": Account.objects.get(code="5204"), "debit": "10"},
+                {"account": Account.objects.get(code="1102"), "credit": "10"},
+            ],
+            files=[png_upload()],
+        )
+        period = Period.objects.get(pk=voucher.period_id)
+        return {
+            "voucher_id": voucher.pk,
+            "attachment_id": voucher.attachments.get().pk,
+            "account_id": Account.objects.get(code="5401").pk,
+            "fiscal_year_id": period.fiscal_year_id,
+            "period_id": period.pk,
+        }
 
 
 @pytest.fixture

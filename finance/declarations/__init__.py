@@ -1,0 +1,1 @@
+"""What each part of finance declares to the platform (merged in finance.module)."""

@@ -1,0 +1,8 @@
+"""The finance app's URLs: each part's, assembled (served under /a/<slug>/ in the "workspace"
+namespace, see module.py)."""
+
+from finance.urls import ledger
+
+_PARTS = (ledger,)
+
+workspace_urlpatterns = [pattern for part in _PARTS for pattern in part.workspace_urlpatterns]
