@@ -3,6 +3,7 @@
 from django.utils.translation import gettext_lazy as _
 
 from core.modules import Module, Permissions
+from finance.declarations import review
 
 
 class Perm(Permissions):
@@ -25,4 +26,9 @@ MODULE = Module(
         Perm.REPORTS: _("Trial balance, account statements, budget against actual, exports."),
         Perm.CLOSE_PERIODS: _("Closing a period stops postings into it; reopening is audited."),
     },
+    audit_actions={**review.AUDIT_ACTIONS},
+    events={**review.EVENTS},
+    menu=[*review.MENU],
+    # The integrator points this at the app's assembled URLs (ledger and review parts).
+    workspace_urls="finance.urls_review.workspace_urlpatterns",
 )
