@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.utils import timezone
+from django.utils import timezone, translation
 from django_tenants.utils import schema_context
 
 from finance.models_review import ReviewChain
@@ -16,6 +16,13 @@ from finance.services.review_config import (
 )
 from tenants.staff.models import AuditEvent, Role
 from tests.finance.factories_review import committee, finance_employee, make_chain, named
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """The messages asserted on are the English source texts."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

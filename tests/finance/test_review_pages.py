@@ -64,7 +64,7 @@ def test_the_journey_through_the_pages(client, agency_a, people):
     assert client.post(page + "approve/", {"position": 1}).status_code == 302
     # A second click on the same level: told clearly, nothing done.
     response = client.post(page + "approve/", {"position": 1}, follow=True)
-    assert "Someone else acted" in response.content.decode()
+    assert "سبقك غيرك إلى هذا السند" in response.content.decode()
     client.force_login(people["boss"])
     assert client.get(_url(agency_a)).context["counts"].total == 1
     client.post(page + "approve/", {"position": 2})

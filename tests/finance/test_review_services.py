@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DatabaseError, connection, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django_tenants.utils import schema_context
 
 from finance.constants import VoucherStatus
@@ -22,6 +22,13 @@ from tests.finance.factories_review import (
     make_voucher,
     named,
 )
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """The messages asserted on are the English source texts."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
