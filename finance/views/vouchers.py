@@ -215,7 +215,12 @@ def voucher_edit(request, voucher_id: int):
 
 @workspace_view()
 def voucher_detail(request, voucher_id: int):
-    voucher = _voucher_or_404(request, voucher_id)
+    return voucher_page_render(request, _voucher_or_404(request, voucher_id))
+
+
+def voucher_page_render(request, voucher, *, panel: dict | None = None, status: int = 200):
+    """The voucher's page; ``panel``: the review panel's context when a review action sends
+    the page back with its errors (finance.views.review)."""
     debit, credit = selectors.voucher_totals(voucher)
     return render(
         request,
@@ -228,7 +233,9 @@ def voucher_detail(request, voucher_id: int):
             "can_cancel": policies.can_cancel(request.user, voucher),
             "can_reverse": policies.can_reverse(request.user, voucher)
             and not any(r.status != VoucherStatus.CANCELLED for r in voucher.reversals.all()),
+            "panel": panel,
         },
+        status=status,
     )
 
 

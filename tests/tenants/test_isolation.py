@@ -112,6 +112,7 @@ def _finance_ids(agency, admin, department) -> dict[str, int]:
     from django.utils import timezone
 
     from finance.models import Account, Period
+    from finance.models_review import LevelKind, ReviewChain, ReviewDelegation, ReviewLevel
     from finance.services.vouchers import voucher_create
 
     with schema_context(agency.schema_name):
@@ -128,7 +129,21 @@ def _finance_ids(agency, admin, department) -> dict[str, int]:
             files=[png_upload()],
         )
         period = Period.objects.get(pk=voucher.period_id)
+        chain = ReviewChain.objects.create(voucher_type="payment", min_amount=0)
+        ReviewLevel.objects.create(
+            chain=chain, position=1, kind=LevelKind.ROLE, role=Role.objects.get(codename="admin")
+        )
+        today = timezone.localdate()
+        delegation = ReviewDelegation.objects.create(
+            delegator=admin,
+            delegate=make_beneficiary(),
+            starts_on=today,
+            ends_on=today,
+            created_by=admin,
+        )
         return {
+            "chain_id": chain.pk,
+            "delegation_id": delegation.pk,
             "voucher_id": voucher.pk,
             "attachment_id": voucher.attachments.get().pk,
             "account_id": Account.objects.get(code="5401").pk,
@@ -168,9 +183,10 @@ def test_workspace_access_table(client, setup, who, expected, method):
                 # Meetings' actions (remove, delete…) act on the objects later paths name: the
                 # owner's side of them is tested in tests/meetings; here only the refusals.
                 continue
-            # the owner gets the page (or, for a form POSTed empty, the page with errors or a
-            # redirect; a POST-only action answers GET with 405)
-            assert response.status_code in (200, 302, 405), (path, response.status_code)
+            # the owner gets the page (or, for a form POSTed empty, the page with errors — 400
+            # where the action refuses bad input — or a redirect; a POST-only action answers
+            # GET with 405)
+            assert response.status_code in (200, 302, 400, 405), (path, response.status_code)
             continue
         assert response.status_code == expected, (who, method, path, response.status_code)
         if expected == 302:
