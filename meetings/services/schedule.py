@@ -47,6 +47,7 @@ from meetings.models import (
     Participant,
     Rules,
 )
+from meetings.pages import meeting_path
 from tenants.models import Agency
 from tenants.staff.models import Membership
 
@@ -817,14 +818,6 @@ def ics_attachment(ics: str, *, cancel: bool = False) -> dict[str, str]:
         "mimetype": f"text/calendar; method={method}; charset=utf-8",
         "content": ics,
     }
-
-
-def meeting_path(agency: Agency, meeting: Meeting) -> str:
-    from django.urls import reverse
-
-    return reverse(
-        "meetings:meeting", kwargs={"agency_slug": agency.slug, "meeting_id": meeting.pk}
-    )
 
 
 def outsider_invite_send(*, participant_id: int, event: str, sequence: int) -> bool:

@@ -5,16 +5,14 @@ their policies decide who may do what."""
 import functools
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
-from django_tenants.utils import schema_context
 
 from core.converters import parse_id
 from core.reports import pdf_response, table_response
@@ -31,24 +29,13 @@ from meetings.models import AgendaItem, Body, Meeting
 from meetings.models_minutes import DecisionStatus, MinutesRemark, MinutesVersion
 from meetings.services import decisions as decision_services
 from meetings.services import minutes as services
+from meetings.views.common import meeting_view
 from tenants.decorators import workspace_view
 from tenants.models import Agency
 from tenants.staff.models import Membership
 from tenants.urls_helpers import workspace_reverse
 
 # --- the minutes (participants) -----------------------------------------------------------
-
-
-def _agency(slug: str) -> Agency:
-    return get_object_or_404(Agency, slug=slug, is_active=True)
-
-
-def _meeting(request, meeting_id: int) -> Meeting:
-    """The meeting, if this person may open it (else 404: nobody learns it exists)."""
-    meeting = Meeting.objects.select_related("body").filter(pk=meeting_id).first()
-    if meeting is None or not policies.can_open(request.user, meeting):
-        raise Http404
-    return meeting
 
 
 def _back(agency: Agency, meeting: Meeting):
@@ -107,96 +94,85 @@ def _page(request, agency, meeting, *, form=None, remark_form=None, status=200):
     )
 
 
-@login_required
-def minutes_page(request, agency_slug: str, meeting_id: int):
-    agency = _agency(agency_slug)
-    with schema_context(agency.schema_name):
-        meeting = _meeting(request, meeting_id)
-        if request.method == "POST":
-            form = MinutesForm(request.POST)
-            if form.is_valid():
-                try:
-                    services.minutes_edit(
-                        actor=request.user, meeting=meeting, body=form.cleaned_data["body"]
-                    )
-                except ValidationError as exc:
-                    apply_service_errors(form, exc)
-                else:
-                    messages.success(request, _("The minutes were saved as a new version."))
-                    return _back(agency, meeting)
-            if not services.can_write(request.user, meeting):
-                raise PermissionDenied(_("Only the secretary writes the minutes."))
-            return _page(request, agency, meeting, form=form, status=400)
-        return _page(request, agency, meeting)
+@meeting_view
+def minutes_page(request, agency: Agency, meeting: Meeting):
+    if request.method == "POST":
+        form = MinutesForm(request.POST)
+        if form.is_valid():
+            try:
+                services.minutes_edit(
+                    actor=request.user, meeting=meeting, body=form.cleaned_data["body"]
+                )
+            except ValidationError as exc:
+                apply_service_errors(form, exc)
+            else:
+                messages.success(request, _("The minutes were saved as a new version."))
+                return _back(agency, meeting)
+        if not services.can_write(request.user, meeting):
+            raise PermissionDenied(_("Only the secretary writes the minutes."))
+        return _page(request, agency, meeting, form=form, status=400)
+    return _page(request, agency, meeting)
 
 
-def _action(request, agency_slug, meeting_id, service, done_message):
-    agency = _agency(agency_slug)
-    with schema_context(agency.schema_name):
-        meeting = _meeting(request, meeting_id)
-        try:
-            service(actor=request.user, meeting=meeting)
-        except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
-        else:
-            messages.success(request, done_message)
-        return _back(agency, meeting)
+def _action(request, agency: Agency, meeting: Meeting, service, done_message):
+    try:
+        service(actor=request.user, meeting=meeting)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, done_message)
+    return _back(agency, meeting)
 
 
-@login_required
+@meeting_view
 @require_POST
-def minutes_draft(request, agency_slug: str, meeting_id: int):
-    return _action(
-        request, agency_slug, meeting_id, services.minutes_draft, _("The minutes were drafted.")
-    )
+def minutes_draft(request, agency: Agency, meeting: Meeting):
+    return _action(request, agency, meeting, services.minutes_draft, _("The minutes were drafted."))
 
 
-@login_required
+@meeting_view
 @require_POST
-def minutes_circulate(request, agency_slug: str, meeting_id: int):
+def minutes_circulate(request, agency: Agency, meeting: Meeting):
     return _action(
         request,
-        agency_slug,
-        meeting_id,
+        agency,
+        meeting,
         services.minutes_circulate,
         _("The minutes were sent to the participants for their remarks."),
     )
 
 
-@login_required
+@meeting_view
 @require_POST
-def minutes_approve(request, agency_slug: str, meeting_id: int):
+def minutes_approve(request, agency: Agency, meeting: Meeting):
     # The version the chair read (the form posts its number): a newer one is refused.
     version = parse_id(request.POST.get("version"))
     return _action(
         request,
-        agency_slug,
-        meeting_id,
+        agency,
+        meeting,
         functools.partial(services.minutes_approve, version=version),
         _("The minutes were approved and are now locked."),
     )
 
 
-@login_required
+@meeting_view
 @require_POST
-def minutes_remark(request, agency_slug: str, meeting_id: int):
-    agency = _agency(agency_slug)
-    with schema_context(agency.schema_name):
-        meeting = _meeting(request, meeting_id)
-        form = RemarkForm(request.POST)
-        if form.is_valid():
-            try:
-                services.minutes_remark(
-                    actor=request.user, meeting=meeting, text=form.cleaned_data["text"]
-                )
-            except ValidationError as exc:
-                apply_service_errors(form, exc)
-            else:
-                messages.success(request, _("Your remark was sent to the secretary."))
-                return _back(agency, meeting)
-        if not services.can_remark(request.user, meeting, services.minutes_of(meeting)):
-            raise PermissionDenied
-        return _page(request, agency, meeting, remark_form=form, status=400)
+def minutes_remark(request, agency: Agency, meeting: Meeting):
+    form = RemarkForm(request.POST)
+    if form.is_valid():
+        try:
+            services.minutes_remark(
+                actor=request.user, meeting=meeting, text=form.cleaned_data["text"]
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, _("Your remark was sent to the secretary."))
+            return _back(agency, meeting)
+    if not services.can_remark(request.user, meeting, services.minutes_of(meeting)):
+        raise PermissionDenied
+    return _page(request, agency, meeting, remark_form=form, status=400)
 
 
 def _readable_version(request, meeting: Meeting, number: int | None) -> MinutesVersion:
@@ -210,47 +186,39 @@ def _readable_version(request, meeting: Meeting, number: int | None) -> MinutesV
     return version
 
 
-@login_required
-def minutes_version(request, agency_slug: str, meeting_id: int, number: int):
-    agency = _agency(agency_slug)
-    with schema_context(agency.schema_name):
-        meeting = _meeting(request, meeting_id)
-        version = _readable_version(request, meeting, number)
-        return render(
-            request,
-            "meetings/minutes_version.html",
-            {
-                "agency": agency,
-                "meeting": meeting,
-                "version": version,
-                "sections": services.sections(version.body),
-            },
-        )
+@meeting_view
+def minutes_version(request, agency: Agency, meeting: Meeting, number: int):
+    version = _readable_version(request, meeting, number)
+    return render(
+        request,
+        "meetings/minutes_version.html",
+        {
+            "agency": agency,
+            "meeting": meeting,
+            "version": version,
+            "sections": services.sections(version.body),
+        },
+    )
 
 
-@login_required
-def minutes_pdf(request, agency_slug: str, meeting_id: int, language: str):
+@meeting_view
+def minutes_pdf(request, agency: Agency, meeting: Meeting, language: str):
     """The minutes as a PDF in Arabic or English (the latest version the reader sees, or
     ``?version=n``), with the attendance list and every poll's result."""
     if language not in ("ar", "en"):
         raise Http404
-    agency = _agency(agency_slug)
-    with schema_context(agency.schema_name):
-        meeting = _meeting(request, meeting_id)
-        number = request.GET.get("version", "")
-        version = _readable_version(request, meeting, parse_id(number))
-        with translation.override(language):
-            html = render_to_string(
-                "meetings/minutes_pdf.html",
-                {"agency": agency, **services.pdf_context(meeting, version, language)},
-            )
-        response = pdf_response(html, f"minutes-{meeting.pk}-v{version.number}-{language}")
-        if response is None:
-            messages.error(
-                request, _("PDF reports are not available on this server at the moment.")
-            )
-            return _back(agency, meeting)
-        return response
+    number = request.GET.get("version", "")
+    version = _readable_version(request, meeting, parse_id(number))
+    with translation.override(language):
+        html = render_to_string(
+            "meetings/minutes_pdf.html",
+            {"agency": agency, **services.pdf_context(meeting, version, language)},
+        )
+    response = pdf_response(html, f"minutes-{meeting.pk}-v{version.number}-{language}")
+    if response is None:
+        messages.error(request, _("PDF reports are not available on this server at the moment."))
+        return _back(agency, meeting)
+    return response
 
 
 # --- the decisions register (employees) -------------------------------------------------------

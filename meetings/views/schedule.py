@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -31,13 +30,19 @@ from meetings.forms_schedule import (
     RsvpForm,
 )
 from meetings.ics import meeting_ics
-from meetings.models import AgendaItem, Body, BodyMember, Meeting, MeetingDocument, Participant
-from meetings.selectors_schedule import PAST, UPCOMING, my_meetings, workspace_meetings
+from meetings.models import AgendaItem, Body, BodyMember, MeetingDocument, Participant
+from meetings.pages import meeting_path
+from meetings.selectors_schedule import (
+    PAST,
+    UPCOMING,
+    meeting_agenda_with_documents,
+    meeting_participants,
+    my_meetings,
+    workspace_meetings,
+)
 from meetings.services import schedule as services
-from tenants.backends import permission_cache_fill
+from meetings.views.common import agency_or_404, meeting_view, workspace_meeting_view
 from tenants.decorators import workspace_view
-from tenants.models import Agency
-from tenants.selectors import membership_for
 from tenants.staff.models import Membership
 from tenants.urls_helpers import workspace_reverse
 
@@ -264,23 +269,14 @@ def _rules_initial(obj=None) -> dict:
     return {name: getattr(obj, name) for name in Rules.RULE_FIELDS}
 
 
-def _workspace_meeting(request, meeting_id: int) -> Meeting:
-    meeting = Meeting.objects.select_related("body").filter(pk=meeting_id).first()
-    if meeting is None or not policies.can_open(request.user, meeting):
-        raise Http404
-    return meeting
-
-
-@workspace_view()
-def meeting_detail(request, meeting_id: int):
+@workspace_meeting_view()
+def meeting_detail(request, meeting):
     """The meeting's management page; an employee who is only a participant (or one who sees
     every meeting) is sent to the meeting's page."""
-    meeting = _workspace_meeting(request, meeting_id)
     if not policies.can_manage(request.user):
-        return redirect(services.meeting_path(request.agency, meeting))
-    participants = list(meeting.participants.select_related("user").order_by("role", "id"))
-    agenda = list(meeting.agenda.prefetch_related("documents"))
-    documents = [d for d in meeting.documents.all() if d.agenda_item_id is None]
+        return redirect(meeting_path(request.agency, meeting))
+    participants = meeting_participants(meeting)
+    agenda, documents = meeting_agenda_with_documents(meeting)
     invited_ids = [p.user_id for p in participants if p.user_id]
     editable = meeting.status in (MeetingStatus.DRAFT, MeetingStatus.SCHEDULED)
     counts = {code: 0 for code in Rsvp.values}
@@ -299,14 +295,13 @@ def meeting_detail(request, meeting_id: int):
             "person_form": PersonForm(memberships=_active_memberships(invited_ids)),
             "agenda_form": AgendaItemForm(),
             "document_form": DocumentForm(items=agenda),
-            "public_url": services.meeting_path(request.agency, meeting),
+            "public_url": meeting_path(request.agency, meeting),
         },
     )
 
 
-@workspace_view("meetings.manage")
-def meeting_edit(request, meeting_id: int):
-    meeting = _workspace_meeting(request, meeting_id)
+@workspace_meeting_view("meetings.manage")
+def meeting_edit(request, meeting):
     initial = {
         "title_ar": meeting.title_ar,
         "title_en": meeting.title_en,
@@ -354,10 +349,9 @@ def _back_to_meeting(request, meeting, call, success: str | None, refused=(Valid
     return redirect(workspace_reverse(request, "workspace:meeting", meeting_id=meeting.pk))
 
 
-def _post_action(request, meeting_id: int, action, success: str, **kwargs):
+def _post_action(request, meeting, action, success: str, **kwargs):
     """Run one POST-only use case on the meeting (the view's guard has checked
     meetings.manage) and come back to its page."""
-    meeting = _workspace_meeting(request, meeting_id)
     return _back_to_meeting(
         request,
         meeting,
@@ -367,33 +361,32 @@ def _post_action(request, meeting_id: int, action, success: str, **kwargs):
     )
 
 
-@workspace_view("meetings.manage")
+@workspace_meeting_view("meetings.manage")
 @require_POST
-def meeting_announce(request, meeting_id: int):
+def meeting_announce(request, meeting):
     return _post_action(
         request,
-        meeting_id,
+        meeting,
         services.meeting_announce,
         _("Announced: invitations are on their way."),
     )
 
 
-@workspace_view("meetings.manage")
+@workspace_meeting_view("meetings.manage")
 @require_POST
-def meeting_cancel(request, meeting_id: int):
+def meeting_cancel(request, meeting):
     return _post_action(
         request,
-        meeting_id,
+        meeting,
         services.meeting_cancel,
         _("The meeting is cancelled and its participants are told."),
         reason=request.POST.get("reason", "")[:500],
     )
 
 
-@workspace_view("meetings.manage")
+@workspace_meeting_view("meetings.manage")
 @require_POST
-def participant_add(request, meeting_id: int):
-    meeting = _workspace_meeting(request, meeting_id)
+def participant_add(request, meeting):
     invited = meeting.participants.exclude(user=None).values_list("user_id", flat=True)
     form = PersonForm(request.POST, memberships=_active_memberships(invited))
     if not form.is_valid():
@@ -421,10 +414,9 @@ def participant_add(request, meeting_id: int):
     return redirect(workspace_reverse(request, "workspace:meeting", meeting_id=meeting.pk))
 
 
-@workspace_view("meetings.manage")
+@workspace_meeting_view("meetings.manage")
 @require_POST
-def participant_remove(request, meeting_id: int, participant_id: int):
-    meeting = _workspace_meeting(request, meeting_id)
+def participant_remove(request, meeting, participant_id: int):
     participant = get_object_or_404(Participant, pk=participant_id, meeting=meeting)
     return _back_to_meeting(
         request,
@@ -437,10 +429,9 @@ def participant_remove(request, meeting_id: int, participant_id: int):
 # --- workspace: agenda and documents ---------------------------------------------------------
 
 
-@workspace_view("meetings.manage")
+@workspace_meeting_view("meetings.manage")
 @require_POST
-def agenda_add(request, meeting_id: int):
-    meeting = _workspace_meeting(request, meeting_id)
+def agenda_add(request, meeting):
     form = AgendaItemForm(request.POST)
     if not form.is_valid():
         messages.error(request, " ".join(m for errs in form.errors.values() for m in errs))
@@ -454,9 +445,8 @@ def agenda_add(request, meeting_id: int):
     return redirect(workspace_reverse(request, "workspace:meeting", meeting_id=meeting.pk))
 
 
-@workspace_view("meetings.manage")
-def agenda_edit(request, meeting_id: int, item_id: int):
-    meeting = _workspace_meeting(request, meeting_id)
+@workspace_meeting_view("meetings.manage")
+def agenda_edit(request, meeting, item_id: int):
     item = get_object_or_404(AgendaItem, pk=item_id, meeting=meeting)
     initial = {
         "title": item.title,
@@ -482,20 +472,18 @@ def agenda_edit(request, meeting_id: int, item_id: int):
     )
 
 
-@workspace_view("meetings.manage")
+@workspace_meeting_view("meetings.manage")
 @require_POST
-def agenda_delete(request, meeting_id: int, item_id: int):
-    meeting = _workspace_meeting(request, meeting_id)
+def agenda_delete(request, meeting, item_id: int):
     item = get_object_or_404(AgendaItem, pk=item_id, meeting=meeting)
     return _back_to_meeting(
         request, meeting, lambda: services.agenda_item_delete(actor=request.user, item=item), None
     )
 
 
-@workspace_view("meetings.manage")
+@workspace_meeting_view("meetings.manage")
 @require_POST
-def agenda_move(request, meeting_id: int, item_id: int):
-    meeting = _workspace_meeting(request, meeting_id)
+def agenda_move(request, meeting, item_id: int):
     item = get_object_or_404(AgendaItem, pk=item_id, meeting=meeting)
     up = request.POST.get("direction") == "up"
     return _back_to_meeting(
@@ -506,10 +494,9 @@ def agenda_move(request, meeting_id: int, item_id: int):
     )
 
 
-@workspace_view("meetings.manage")
+@workspace_meeting_view("meetings.manage")
 @require_POST
-def document_add(request, meeting_id: int):
-    meeting = _workspace_meeting(request, meeting_id)
+def document_add(request, meeting):
     items = list(meeting.agenda.all())
     form = DocumentForm(request.POST, request.FILES, items=items)
     if not form.is_valid():
@@ -527,10 +514,9 @@ def document_add(request, meeting_id: int):
     return redirect(workspace_reverse(request, "workspace:meeting", meeting_id=meeting.pk))
 
 
-@workspace_view("meetings.manage")
+@workspace_meeting_view("meetings.manage")
 @require_POST
-def document_delete(request, meeting_id: int, document_id: int):
-    meeting = _workspace_meeting(request, meeting_id)
+def document_delete(request, meeting, document_id: int):
     document = get_object_or_404(MeetingDocument, pk=document_id, meeting=meeting)
     return _back_to_meeting(
         request,
@@ -554,109 +540,72 @@ def mine(request):
     )
 
 
-def _agency(slug: str) -> Agency:
-    return get_object_or_404(Agency, slug=slug[:40], is_active=True)
-
-
-def _portal_meeting(request, agency: Agency, meeting_id: int) -> tuple[Meeting, Participant | None]:
-    """The meeting for its participants and the employees who see every meeting (404 for
-    anyone else, so a meeting's existence is not told). Runs in the agency's schema."""
-    membership = membership_for(user=request.user)
-    if membership is not None and membership.is_active:
-        permission_cache_fill(request.user, membership)
-    meeting = Meeting.objects.select_related("body").filter(pk=meeting_id).first()
-    if meeting is None or not policies.can_open(request.user, meeting):
-        raise Http404
-    return meeting, policies.participant_of(request.user, meeting)
-
-
-def _anonymous(request):
-    return redirect_to_login(request.get_full_path())
-
-
-def meeting_page(request, agency_slug: str, meeting_id: int):
-    if not request.user.is_authenticated:
-        return _anonymous(request)
-    agency = _agency(agency_slug)
-    with schema_context(agency.schema_name):
-        meeting, participant = _portal_meeting(request, agency, meeting_id)
-        rsvp_form = RsvpForm(
-            initial={"answer": participant.rsvp, "note": participant.rsvp_note}
-            if participant
-            else None
-        )
-        context = _meeting_page_context(request, agency, meeting, participant)
-        context["rsvp_form"] = rsvp_form
-        return render(request, "meetings/meeting.html", context)
-
-
-def _meeting_page_context(request, agency, meeting, participant) -> dict:
-    agenda = list(meeting.agenda.prefetch_related("documents"))
-    participants = list(meeting.participants.select_related("user").order_by("role", "id"))
+@meeting_view(participants=True)
+def meeting_page(request, agency, meeting, participants):
+    """The meeting's page: its details, agenda and participants, then each part's (room,
+    voting, minutes). Participants and agenda are read once here and passed to the parts."""
+    participant = policies.participant_of(request.user, meeting)
+    agenda, documents = meeting_agenda_with_documents(meeting)
     context = {
         "agency": agency,
         "meeting": meeting,
         "participant": participant,
         "agenda": agenda,
-        "documents": [d for d in meeting.documents.all() if d.agenda_item_id is None],
+        "documents": documents,
         "participants": participants,
         "can_manage": policies.can_manage(request.user),
         "takes_answers": participant is not None
         and meeting.status in (MeetingStatus.SCHEDULED, MeetingStatus.IN_PROGRESS),
+        "rsvp_form": RsvpForm(
+            initial={"answer": participant.rsvp, "note": participant.rsvp_note}
+            if participant
+            else None
+        ),
     }
-    for part in (room_page, voting_page, minutes_page):
-        context.update(part.context(request, meeting, participant))
-    return context
+    shared = {"participants": participants, "agenda": agenda}
+    context.update(room_page.context(request, meeting, participant, **shared))
+    context.update(voting_page.context(request, meeting, participant, **shared))
+    context.update(minutes_page.context(request, meeting, participant))
+    return render(request, "meetings/meeting.html", context)
 
 
 @require_POST
-def meeting_rsvp(request, agency_slug: str, meeting_id: int):
-    if not request.user.is_authenticated:
-        return _anonymous(request)
-    agency = _agency(agency_slug)
-    with schema_context(agency.schema_name):
-        meeting, participant = _portal_meeting(request, agency, meeting_id)
-        if participant is None:
-            raise PermissionDenied(_("You are not invited to this meeting."))
-        form = RsvpForm(request.POST)
-        if form.is_valid():
-            try:
-                services.rsvp_answer(
-                    actor=request.user,
-                    meeting=meeting,
-                    answer=form.cleaned_data["answer"],
-                    note=form.cleaned_data["note"],
-                )
-            except ValidationError as exc:
-                messages.error(request, _message(exc))
-            else:
-                messages.success(request, _("Thank you: your answer is recorded."))
-                return redirect(services.meeting_path(agency, meeting))
+@meeting_view
+def meeting_rsvp(request, agency, meeting):
+    participant = policies.participant_of(request.user, meeting)
+    if participant is None:
+        raise PermissionDenied(_("You are not invited to this meeting."))
+    form = RsvpForm(request.POST)
+    if form.is_valid():
+        try:
+            services.rsvp_answer(
+                actor=request.user,
+                meeting=meeting,
+                answer=form.cleaned_data["answer"],
+                note=form.cleaned_data["note"],
+            )
+        except ValidationError as exc:
+            messages.error(request, _message(exc))
         else:
-            messages.error(request, _("Choose whether you will attend."))
-        return redirect(services.meeting_path(agency, meeting))
+            messages.success(request, _("Thank you: your answer is recorded."))
+    else:
+        messages.error(request, _("Choose whether you will attend."))
+    return redirect(meeting_path(agency, meeting))
 
 
-def meeting_ics_download(request, agency_slug: str, meeting_id: int):
-    if not request.user.is_authenticated:
-        return _anonymous(request)
-    agency = _agency(agency_slug)
-    with schema_context(agency.schema_name):
-        meeting, participant = _portal_meeting(request, agency, meeting_id)
-        text = meeting_ics(agency=agency, meeting=meeting, participant=participant)
+@meeting_view
+def meeting_ics_download(request, agency, meeting):
+    participant = policies.participant_of(request.user, meeting)
+    text = meeting_ics(agency=agency, meeting=meeting, participant=participant)
     response = HttpResponse(text, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="meeting-{meeting.pk}.ics"'
     return response
 
 
-def document_download(request, agency_slug: str, meeting_id: int, document_id: int):
-    if not request.user.is_authenticated:
-        return _anonymous(request)
-    agency = _agency(agency_slug)
-    with schema_context(agency.schema_name):
-        meeting, _participant = _portal_meeting(request, agency, meeting_id)
-        document = get_object_or_404(MeetingDocument, pk=document_id, meeting=meeting)
-        return private_file_response(document)
+@meeting_view
+def document_download(request, agency, meeting, document_id: int):
+    document = get_object_or_404(MeetingDocument, pk=document_id, meeting=meeting)
+    return private_file_response(document)
 
 
 # --- the links in the messages ---------------------------------------------------------------
@@ -665,7 +614,7 @@ def document_download(request, agency_slug: str, meeting_id: int, document_id: i
 def rsvp_link(request, agency_slug: str, token: str):
     """The signed answer link of an invitation: works without signing in (the signature is the
     proof); a tampered, expired or outdated link shows why and changes nothing."""
-    agency = _agency(agency_slug)
+    agency = agency_or_404(agency_slug)
     with schema_context(agency.schema_name):
         try:
             participant = services.rsvp_link_participant(token=token)
@@ -709,7 +658,7 @@ def invitation(request, agency_slug: str, token: str):
     """An invitee's link: signed in, they accept and the invitation binds to their account;
     otherwise they sign in or register first (the link is kept in their session, and "My
     meetings" offers it again after registration)."""
-    agency = _agency(agency_slug)
+    agency = agency_or_404(agency_slug)
     with schema_context(agency.schema_name):
         participant = services.invitation_pending(token=token)
         if participant is None:
@@ -741,7 +690,7 @@ def invitation(request, agency_slug: str, token: str):
             else:
                 request.session.pop(PENDING_INVITATION, None)
                 messages.success(request, _("The invitation is now in your meetings."))
-                return redirect(services.meeting_path(agency, meeting))
+                return redirect(meeting_path(agency, meeting))
         return render(
             request,
             "meetings/invitation.html",
