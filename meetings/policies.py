@@ -48,6 +48,14 @@ def sees_all(actor: User) -> bool:
     )
 
 
+def can_pick_employees(actor: User) -> bool:
+    """Searches the agency's employees to choose them in meetings' forms: body members and
+    participants (managers), decision owners (managers of the decisions register)."""
+    return actor.is_authenticated and (
+        actor.has_perm(Perm.MANAGE.perm) or actor.has_perm(Perm.DECISIONS.perm)
+    )
+
+
 def can_open(actor: User, meeting: Meeting) -> bool:
     """Sees the meeting's page: its participants, and employees who see every meeting. A draft
     is seen by its managers only."""

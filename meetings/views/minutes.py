@@ -29,10 +29,15 @@ from meetings.models import AgendaItem, Body, Meeting
 from meetings.models_minutes import DecisionStatus, MinutesRemark, MinutesVersion
 from meetings.services import decisions as decision_services
 from meetings.services import minutes as services
-from meetings.views.common import meeting_view
+from meetings.services.employees import employee_search
+from meetings.views.common import (
+    employee_more_message,
+    employee_search_attrs,
+    employee_search_box,
+    meeting_view,
+)
 from tenants.decorators import workspace_view
 from tenants.models import Agency
-from tenants.staff.models import Membership
 from tenants.urls_helpers import workspace_reverse
 
 # --- the minutes (participants) -----------------------------------------------------------
@@ -224,8 +229,15 @@ def minutes_pdf(request, agency: Agency, meeting: Meeting, language: str):
 # --- the decisions register (employees) -------------------------------------------------------
 
 
-def _owners():
-    return list(decision_services.eligible_owners())
+OWNER_QUERY = "owner_q"
+
+
+def _owners(request, selected: int | None):
+    """The employees the owner picker offers: the matches of ``?owner_q=`` (and the chosen
+    one)."""
+    return employee_search(
+        actor=request.user, query=request.GET.get(OWNER_QUERY, ""), selected=selected
+    )
 
 
 @workspace_view()
@@ -233,15 +245,26 @@ def decision_list(request):
     """The register: every decision for its managers, one's own for an owner; filters, pages
     of 50 and the XLSX export of the filtered rows."""
     manager = decision_services.can_manage(request.user)
-    owners = _owners() if manager else []
+    owners = _owners(request, parse_id(request.GET.get("owner"))) if manager else None
     bodies = list(Body.objects.all()) if manager else []
-    form = RegisterFilterForm(request.GET or None, owners=owners, bodies=bodies)
+    form = RegisterFilterForm(
+        request.GET or None, owners=owners.rows if owners else [], bodies=bodies
+    )
+    if owners is None:
+        del form.fields[OWNER_QUERY]  # one's own decisions: no owner to look for
+    else:
+        form.fields[OWNER_QUERY].widget.attrs.update(
+            employee_search_attrs(request, input_id="id_owner_q", select_id="id_owner")
+        )
+        if owners.more:
+            form.fields[OWNER_QUERY].help_text = employee_more_message()
     filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    owner = filters.get("owner")
     rows = decision_services.register(
         actor=request.user,
         membership=request.membership,
         status=filters.get("status") or "",
-        owner_id=filters.get("owner"),
+        owner_id=owner.pk if owner else None,
         body_id=filters.get("body"),
         due_from=filters.get("due_from"),
         due_to=filters.get("due_to"),
@@ -292,19 +315,31 @@ def decision_list(request):
 
 
 def _decision_form(request, data=None, initial=None, decision=None):
-    """The decision's form; when editing, its meeting is fixed (no meeting field: the
-    service keeps the meeting), and only that meeting's agenda items are offered."""
+    """The decision's form and its owner picker's search box; when editing, its meeting is
+    fixed (no meeting field: the service keeps the meeting), and only that meeting's agenda
+    items are offered."""
     if decision is not None:
         meetings = [decision.meeting]
     else:
         meetings = list(decision_services.meetings_for_decisions()[:200])
     items = AgendaItem.objects.filter(meeting__in=meetings).select_related("meeting")
+    chosen = parse_id((data or {}).get("owner")) or (initial or {}).get("owner")
+    owners = _owners(request, chosen)
     form = DecisionForm(
-        data, initial=initial, meetings=meetings, items=list(items), owners=_owners()
+        data, initial=initial, meetings=meetings, items=list(items), owners=owners.rows
     )
     if decision is not None:
         del form.fields["meeting"]
-    return form
+    keep = {"meeting": request.GET["meeting"]} if request.GET.get("meeting") else None
+    search = employee_search_box(
+        request,
+        owners,
+        select_id="id_owner",
+        label=_("Find the owner (name or email)"),
+        param=OWNER_QUERY,
+        keep=keep,
+    )
+    return form, search
 
 
 def _save_decision(request, form, decision=None):
@@ -314,7 +349,7 @@ def _save_decision(request, form, decision=None):
         meeting = decision.meeting
     else:
         meeting = Meeting.objects.filter(pk=data["meeting"]).first()
-    owner = Membership.objects.filter(pk=data["owner"]).select_related("user").first()
+    owner = data["owner"]
     item = (
         AgendaItem.objects.filter(pk=data["agenda_item"]).first() if data["agenda_item"] else None
     )
@@ -345,7 +380,7 @@ def decision_new(request):
         raise PermissionDenied(_("You do not have permission to record decisions."))
     meeting_id = request.GET.get("meeting", "")
     initial = {"meeting": parse_id(meeting_id)} if parse_id(meeting_id) else None
-    form = _decision_form(request, request.POST or None, initial=initial)
+    form, search = _decision_form(request, request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             decision = _save_decision(request, form)
@@ -359,7 +394,7 @@ def decision_new(request):
     return render(
         request,
         "meetings/decisions/form.html",
-        {"form": form, "decision": None},
+        {"form": form, "decision": None, "employee_search": search},
         status=400 if request.method == "POST" else 200,
     )
 
@@ -377,7 +412,7 @@ def decision_edit(request, decision_id: int):
         "owner": decision.owner_id,
         "due_date": decision.due_date,
     }
-    form = _decision_form(request, request.POST or None, initial=initial, decision=decision)
+    form, search = _decision_form(request, request.POST or None, initial=initial, decision=decision)
     if request.method == "POST" and form.is_valid():
         try:
             _save_decision(request, form, decision)
@@ -391,7 +426,7 @@ def decision_edit(request, decision_id: int):
     return render(
         request,
         "meetings/decisions/form.html",
-        {"form": form, "decision": decision},
+        {"form": form, "decision": decision, "employee_search": search},
         status=400 if request.method == "POST" else 200,
     )
 

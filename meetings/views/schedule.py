@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_tenants.utils import schema_context
 
+from core.converters import parse_id
 from core.files.downloads import private_file_response
 from frontend.forms import apply_service_errors
 from meetings import minutes_page, policies, room_page, voting_page
@@ -30,7 +31,7 @@ from meetings.forms_schedule import (
     RsvpForm,
 )
 from meetings.ics import meeting_ics
-from meetings.models import AgendaItem, Body, BodyMember, MeetingDocument, Participant
+from meetings.models import AgendaItem, Body, BodyMember, Meeting, MeetingDocument, Participant
 from meetings.pages import meeting_path
 from meetings.selectors_schedule import (
     PAST,
@@ -40,10 +41,16 @@ from meetings.selectors_schedule import (
     my_meetings,
     workspace_meetings,
 )
+from meetings.services import employees as employee_services
 from meetings.services import schedule as services
-from meetings.views.common import agency_or_404, meeting_view, workspace_meeting_view
+from meetings.views.common import (
+    EMPLOYEE_QUERY,
+    agency_or_404,
+    employee_search_box,
+    meeting_view,
+    workspace_meeting_view,
+)
 from tenants.decorators import workspace_view
-from tenants.staff.models import Membership
 from tenants.urls_helpers import workspace_reverse
 
 PENDING_INVITATION = "meetings_pending_invitation"
@@ -53,6 +60,12 @@ def _message(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
         return " ".join(exc.messages)
     return str(exc) or _("You do not have permission to do this.")
+
+
+def _form_errors(form) -> str:
+    """A form's errors as one message (a form posted from the meeting's page, which shows
+    messages, not the form again)."""
+    return " ".join(m for errs in form.errors.values() for m in errs)
 
 
 def _when(request) -> str:
@@ -119,12 +132,14 @@ def body_new(request):
     return render(request, "meetings/workspace/body_edit.html", {"form": form, "body": None})
 
 
-def _active_memberships(exclude_user_ids=()):
-    return (
-        Membership.objects.filter(is_active=True)
-        .exclude(user_id__in=list(exclude_user_ids))
-        .select_related("user")
-        .order_by("user__first_name_ar", "id")[:500]
+def _employees(request, *, excluding, posted: bool):
+    """The employees a PersonForm's picker offers: the matches of the page's search, and the
+    one just chosen when the form comes back with an error."""
+    return employee_services.employee_search(
+        actor=request.user,
+        query=request.GET.get(EMPLOYEE_QUERY, ""),
+        excluding=excluding,
+        selected=parse_id(request.POST.get("membership")) if posted else None,
     )
 
 
@@ -134,30 +149,16 @@ def body_detail(request, body_id: int):
     members = list(body.members.filter(is_active=True).select_related("user"))
     initial = {name: getattr(body, name) for name in BodyForm.base_fields if hasattr(body, name)}
     form = BodyForm(request.POST if request.POST.get("form") == "body" else None, initial=initial)
-    person_form = PersonForm(
-        request.POST if request.POST.get("form") == "member" else None,
-        memberships=_active_memberships(m.user_id for m in members if m.user_id),
-    )
+    member_posted = request.POST.get("form") == "member"
+    employees = _employees(request, excluding=body, posted=member_posted)
+    person_form = PersonForm(request.POST if member_posted else None, memberships=employees.rows)
     if request.method == "POST" and request.POST.get("form") == "body" and form.is_valid():
         if _body_form_save(request, form, body) is not None:
             messages.success(request, _("Saved."))
             return redirect(request.path)
-    if request.method == "POST" and request.POST.get("form") == "member" and person_form.is_valid():
-        data = person_form.cleaned_data
-        membership = None
-        if data["membership"]:
-            membership = Membership.objects.filter(pk=data["membership"]).first()
+    if request.method == "POST" and member_posted and person_form.is_valid():
         try:
-            services.body_member_add(
-                actor=request.user,
-                body=body,
-                membership=membership,
-                name=data["name"],
-                email=data["email"],
-                mobile=data["mobile"],
-                role=data["role"],
-                weight=data["weight"],
-            )
+            services.body_member_add(actor=request.user, body=body, **person_form.cleaned_data)
         except ValidationError as exc:
             apply_service_errors(person_form, exc)
         else:
@@ -171,6 +172,9 @@ def body_detail(request, body_id: int):
             "members": members,
             "form": form,
             "person_form": person_form,
+            "employee_search": employee_search_box(
+                request, employees, select_id="id_membership", excluding=body
+            ),
             "edit_form": MemberEditForm(),
         },
     )
@@ -204,6 +208,27 @@ def member_remove(request, body_id: int, member_id: int):
     services.body_member_remove(actor=request.user, member=member)
     messages.success(request, _("Member removed."))
     return redirect(workspace_reverse(request, "workspace:meeting_body", body_id=body_id))
+
+
+@workspace_view()
+def employees(request):
+    """The live search of the employee pickers (employee_search.js): the active employees
+    matching ``?q=`` as JSON, without the members of ``?body=`` or the participants of
+    ``?meeting=``. The service refuses whoever does not choose employees (403)."""
+    excluding = None
+    if parse_id(request.GET.get("body")):
+        excluding = get_object_or_404(Body, pk=parse_id(request.GET.get("body")))
+    elif parse_id(request.GET.get("meeting")):
+        excluding = get_object_or_404(Meeting, pk=parse_id(request.GET.get("meeting")))
+    matches = employee_services.employee_search(
+        actor=request.user, query=request.GET.get("q", ""), excluding=excluding
+    )
+    return JsonResponse(
+        {
+            "results": [{"id": m.pk, "label": m.user.display_name} for m in matches.rows],
+            "more": matches.more,
+        }
+    )
 
 
 # --- workspace: one meeting ------------------------------------------------------------------
@@ -277,7 +302,7 @@ def meeting_detail(request, meeting):
         return redirect(meeting_path(request.agency, meeting))
     participants = meeting_participants(meeting)
     agenda, documents = meeting_agenda_with_documents(meeting)
-    invited_ids = [p.user_id for p in participants if p.user_id]
+    employees = _employees(request, excluding=meeting, posted=False)
     editable = meeting.status in (MeetingStatus.DRAFT, MeetingStatus.SCHEDULED)
     counts = {code: 0 for code in Rsvp.values}
     for participant in participants:
@@ -292,7 +317,10 @@ def meeting_detail(request, meeting):
             "documents": documents,
             "editable": editable,
             "rsvp_counts": [(label, counts[code]) for code, label in Rsvp.choices],
-            "person_form": PersonForm(memberships=_active_memberships(invited_ids)),
+            "person_form": PersonForm(memberships=employees.rows),
+            "employee_search": employee_search_box(
+                request, employees, select_id="id_membership", excluding=meeting
+            ),
             "agenda_form": AgendaItemForm(),
             "document_form": DocumentForm(items=agenda),
             "public_url": meeting_path(request.agency, meeting),
@@ -387,26 +415,12 @@ def meeting_cancel(request, meeting):
 @workspace_meeting_view("meetings.manage")
 @require_POST
 def participant_add(request, meeting):
-    invited = meeting.participants.exclude(user=None).values_list("user_id", flat=True)
-    form = PersonForm(request.POST, memberships=_active_memberships(invited))
+    form = PersonForm(request.POST)
     if not form.is_valid():
-        messages.error(request, " ".join(m for errs in form.errors.values() for m in errs))
+        messages.error(request, _form_errors(form))
     else:
-        data = form.cleaned_data
-        membership = None
-        if data["membership"]:
-            membership = Membership.objects.filter(pk=data["membership"]).first()
         try:
-            services.participant_add(
-                actor=request.user,
-                meeting=meeting,
-                membership=membership,
-                name=data["name"],
-                email=data["email"],
-                mobile=data["mobile"],
-                role=data["role"],
-                weight=data["weight"],
-            )
+            services.participant_add(actor=request.user, meeting=meeting, **form.cleaned_data)
         except ValidationError as exc:
             messages.error(request, _message(exc))
         else:
@@ -434,7 +448,7 @@ def participant_remove(request, meeting, participant_id: int):
 def agenda_add(request, meeting):
     form = AgendaItemForm(request.POST)
     if not form.is_valid():
-        messages.error(request, " ".join(m for errs in form.errors.values() for m in errs))
+        messages.error(request, _form_errors(form))
     else:
         try:
             services.agenda_item_save(actor=request.user, meeting=meeting, **form.cleaned_data)
@@ -500,7 +514,7 @@ def document_add(request, meeting):
     items = list(meeting.agenda.all())
     form = DocumentForm(request.POST, request.FILES, items=items)
     if not form.is_valid():
-        messages.error(request, " ".join(m for errs in form.errors.values() for m in errs))
+        messages.error(request, _form_errors(form))
     else:
         item = next((i for i in items if i.pk == form.cleaned_data["item"]), None)
         try:

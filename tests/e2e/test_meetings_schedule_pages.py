@@ -44,7 +44,10 @@ def meeting_cast(agencies, orm, seed) -> dict:
                 description="مراجعة المحضر واعتماده.",
             )
             services.agenda_item_save(actor=manager, meeting=meeting, title="الميزانية")
+        from tenants.staff.models import Membership
+
         return {
+            "manager_membership": Membership.objects.get(user=manager).pk,
             "manager": manager,
             "member": member,
             "body_id": body.pk,
@@ -80,6 +83,8 @@ def test_meeting_pages_fit_a_phone_and_pass_axe(
             ("meetings-ws-meeting", f"{a}/{m}/"),
             ("meetings-ws-edit", f"{a}/{m}/edit/"),
             ("meetings-ws-agenda-item", f"{a}/{m}/agenda/{meeting_cast['item_id']}/"),
+            ("meetings-ws-decisions", f"{a}/decisions/"),
+            ("meetings-ws-decision-new", f"{a}/decisions/new/"),
             ("meetings-attendance", f"/meetings/alpha/{m}/attendance/"),
             ("meetings-qr", f"/meetings/alpha/{m}/qr/"),
         ],
@@ -105,3 +110,22 @@ def test_meeting_pages_fit_a_phone_and_pass_axe(
                 problems += audit_page(page, f"{lang}-{width}-{name}", width, folder)
             context.close()
     assert problems == [], "\n".join(problems)
+
+
+def test_the_employee_picker_narrows_as_one_types(live_url, new_context, meeting_cast, seed):
+    """Typing in the picker's search box narrows the select to the matches, without reloading
+    the page (employee_search.js and the JSON of the live search)."""
+    context = new_context(viewport={"width": 320, "height": 800})
+    page = context.new_page()
+    sign_in(page, live_url, meeting_cast["manager"].email)
+    page.goto(f"{live_url}/a/alpha/meetings/bodies/{meeting_cast['body_id']}/")
+    page.evaluate("window.notReloaded = true")
+    page.fill("#id_membership-q", f"mtg-admin-{seed}")
+    options = page.locator("#id_membership option")
+    page.wait_for_function("document.querySelectorAll('#id_membership option').length === 2")
+    assert options.nth(1).get_attribute("value") == str(meeting_cast["manager_membership"])
+    page.fill("#id_membership-q", f"nobody-{seed}-at-all")
+    page.wait_for_function("document.querySelectorAll('#id_membership option').length === 1")
+    assert page.locator("#id_membership-q-status").inner_text().strip()
+    assert page.evaluate("window.notReloaded") is True
+    context.close()
