@@ -374,28 +374,37 @@ def _save_decision(request, form, decision=None):
     )
 
 
-@workspace_view()
-def decision_new(request):
-    if not decision_services.can_manage(request.user):
-        raise PermissionDenied(_("You do not have permission to record decisions."))
-    meeting_id = request.GET.get("meeting", "")
-    initial = {"meeting": parse_id(meeting_id)} if parse_id(meeting_id) else None
-    form, search = _decision_form(request, request.POST or None, initial=initial)
+def _decision_page(request, *, decision=None, initial=None, done: str):
+    """The decision's form (a new one when ``decision`` is None): saved through the service,
+    its refusals shown on the fields (status 400), else on to the decision's page."""
+    form, search = _decision_form(request, request.POST or None, initial=initial, decision=decision)
     if request.method == "POST" and form.is_valid():
         try:
-            decision = _save_decision(request, form)
+            decision = _save_decision(request, form, decision)
         except ValidationError as exc:
             apply_service_errors(form, exc)
         else:
-            messages.success(request, _("The decision was recorded."))
+            messages.success(request, done)
             return redirect(
                 workspace_reverse(request, "workspace:meetings_decision", decision_id=decision.pk)
             )
     return render(
         request,
         "meetings/decisions/form.html",
-        {"form": form, "decision": None, "employee_search": search},
+        {"form": form, "decision": decision, "employee_search": search},
         status=400 if request.method == "POST" else 200,
+    )
+
+
+@workspace_view()
+def decision_new(request):
+    if not decision_services.can_manage(request.user):
+        raise PermissionDenied(_("You do not have permission to record decisions."))
+    meeting_id = parse_id(request.GET.get("meeting", ""))
+    return _decision_page(
+        request,
+        initial={"meeting": meeting_id} if meeting_id else None,
+        done=_("The decision was recorded."),
     )
 
 
@@ -412,22 +421,8 @@ def decision_edit(request, decision_id: int):
         "owner": decision.owner_id,
         "due_date": decision.due_date,
     }
-    form, search = _decision_form(request, request.POST or None, initial=initial, decision=decision)
-    if request.method == "POST" and form.is_valid():
-        try:
-            _save_decision(request, form, decision)
-        except ValidationError as exc:
-            apply_service_errors(form, exc)
-        else:
-            messages.success(request, _("The decision was changed."))
-            return redirect(
-                workspace_reverse(request, "workspace:meetings_decision", decision_id=decision.pk)
-            )
-    return render(
-        request,
-        "meetings/decisions/form.html",
-        {"form": form, "decision": decision, "employee_search": search},
-        status=400 if request.method == "POST" else 200,
+    return _decision_page(
+        request, decision=decision, initial=initial, done=_("The decision was changed.")
     )
 
 

@@ -62,12 +62,6 @@ def _message(exc: Exception) -> str:
     return str(exc) or _("You do not have permission to do this.")
 
 
-def _form_errors(form) -> str:
-    """A form's errors as one message (a form posted from the meeting's page, which shows
-    messages, not the form again)."""
-    return " ".join(m for errs in form.errors.values() for m in errs)
-
-
 def _when(request) -> str:
     return PAST if request.GET.get("when") == PAST else UPCOMING
 
@@ -377,6 +371,16 @@ def _back_to_meeting(request, meeting, call, success: str | None, refused=(Valid
     return redirect(workspace_reverse(request, "workspace:meeting", meeting_id=meeting.pk))
 
 
+def _form_to_meeting(request, meeting, form, call, success: str):
+    """A form posted from the meeting's workspace page (which shows messages, not the form
+    again): its errors as one message, or the use case run (``call(form.cleaned_data)``) as
+    ``_back_to_meeting`` does."""
+    if not form.is_valid():
+        messages.error(request, " ".join(m for errs in form.errors.values() for m in errs))
+        return redirect(workspace_reverse(request, "workspace:meeting", meeting_id=meeting.pk))
+    return _back_to_meeting(request, meeting, lambda: call(form.cleaned_data), success)
+
+
 def _post_action(request, meeting, action, success: str, **kwargs):
     """Run one POST-only use case on the meeting (the view's guard has checked
     meetings.manage) and come back to its page."""
@@ -415,17 +419,13 @@ def meeting_cancel(request, meeting):
 @workspace_meeting_view("meetings.manage")
 @require_POST
 def participant_add(request, meeting):
-    form = PersonForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, _form_errors(form))
-    else:
-        try:
-            services.participant_add(actor=request.user, meeting=meeting, **form.cleaned_data)
-        except ValidationError as exc:
-            messages.error(request, _message(exc))
-        else:
-            messages.success(request, _("Participant added."))
-    return redirect(workspace_reverse(request, "workspace:meeting", meeting_id=meeting.pk))
+    return _form_to_meeting(
+        request,
+        meeting,
+        PersonForm(request.POST),
+        lambda data: services.participant_add(actor=request.user, meeting=meeting, **data),
+        _("Participant added."),
+    )
 
 
 @workspace_meeting_view("meetings.manage")
@@ -446,17 +446,13 @@ def participant_remove(request, meeting, participant_id: int):
 @workspace_meeting_view("meetings.manage")
 @require_POST
 def agenda_add(request, meeting):
-    form = AgendaItemForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, _form_errors(form))
-    else:
-        try:
-            services.agenda_item_save(actor=request.user, meeting=meeting, **form.cleaned_data)
-        except ValidationError as exc:
-            messages.error(request, _message(exc))
-        else:
-            messages.success(request, _("Item added to the agenda."))
-    return redirect(workspace_reverse(request, "workspace:meeting", meeting_id=meeting.pk))
+    return _form_to_meeting(
+        request,
+        meeting,
+        AgendaItemForm(request.POST),
+        lambda data: services.agenda_item_save(actor=request.user, meeting=meeting, **data),
+        _("Item added to the agenda."),
+    )
 
 
 @workspace_meeting_view("meetings.manage")
@@ -512,20 +508,18 @@ def agenda_move(request, meeting, item_id: int):
 @require_POST
 def document_add(request, meeting):
     items = list(meeting.agenda.all())
-    form = DocumentForm(request.POST, request.FILES, items=items)
-    if not form.is_valid():
-        messages.error(request, _form_errors(form))
-    else:
-        item = next((i for i in items if i.pk == form.cleaned_data["item"]), None)
-        try:
-            services.document_add(
-                actor=request.user, meeting=meeting, upload=form.cleaned_data["file"], item=item
-            )
-        except ValidationError as exc:
-            messages.error(request, _message(exc))
-        else:
-            messages.success(request, _("Document added."))
-    return redirect(workspace_reverse(request, "workspace:meeting", meeting_id=meeting.pk))
+    return _form_to_meeting(
+        request,
+        meeting,
+        DocumentForm(request.POST, request.FILES, items=items),
+        lambda data: services.document_add(
+            actor=request.user,
+            meeting=meeting,
+            upload=data["file"],
+            item=next((i for i in items if i.pk == data["item"]), None),
+        ),
+        _("Document added."),
+    )
 
 
 @workspace_meeting_view("meetings.manage")
