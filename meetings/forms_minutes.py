@@ -52,10 +52,11 @@ class RegisterFilterForm(forms.Form):
     )
     owner_q = forms.CharField(
         label=_("Find an owner (name or email)"),
-        help_text=_("Narrows the list of owners: type part of a name or an email, then filter."),
         required=False,
         max_length=100,
-        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
+        # A small size: the filters' row is narrow on a phone (the font's average
+        # character is wide, and the default 20 overflows 320 px).
+        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off", "size": 8}),
     )
     owner = EmployeeField(label=_("Owner"), required=False, empty_label=_("All"))
     body = forms.TypedChoiceField(

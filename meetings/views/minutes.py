@@ -254,10 +254,9 @@ def decision_list(request):
         del form.fields[OWNER_QUERY]  # one's own decisions: no owner to look for
     else:
         form.fields[OWNER_QUERY].widget.attrs.update(
-            employee_search_attrs(request, input_id="id_owner_q", select_id="id_owner")
+            employee_search_attrs(request, input_id="id_owner_q", select_id="id_owner"),
+            **{"aria-describedby": "id_owner_q-status"},
         )
-        if owners.more:
-            form.fields[OWNER_QUERY].help_text = employee_more_message()
     filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
     owner = filters.get("owner")
     rows = decision_services.register(
@@ -308,6 +307,7 @@ def decision_list(request):
             "page": page,
             "today": today,
             "manager": manager,
+            "owner_search_status": employee_more_message() if owners and owners.more else "",
             "query": query.urlencode(),
         },
         status=400 if form.is_bound and not form.is_valid() else 200,
