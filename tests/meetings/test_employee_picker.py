@@ -15,9 +15,9 @@ from accounts.models import User
 from meetings.models import BodyMember, Participant
 from meetings.services import employees as employee_services
 from meetings.services.employees import employee_search
-from tenants.staff.models import Membership, Role
+from tenants.staff.models import Membership
 from tests.factories import make_beneficiary, make_employee, membership_of
-from tests.meetings.factories import make_body, make_meeting, manager_of
+from tests.meetings.factories import decisions_manager, make_body, make_meeting, manager_of
 
 pytestmark = pytest.mark.django_db
 
@@ -33,15 +33,6 @@ def named(user: User, first: str, family: str, email: str = "") -> User:
 
 @pytest.fixture
 def world(agency_a, agency_b):
-    with schema_context(agency_a.schema_name):
-        Role.objects.get_or_create(
-            codename="decisions-follow",
-            defaults={
-                "name_ar": "متابعة القرارات",
-                "name_en": "Decisions follow-up",
-                "permissions": ["meetings.decisions"],
-            },
-        )
     manager = manager_of(agency_a)
     noura = named(make_employee(agency_a), "نورة", "القحطاني", "noura.q@alpha.example")
     nasser = named(make_employee(agency_a), "ناصر", "القحطاني")
@@ -51,7 +42,7 @@ def world(agency_a, agency_b):
     return {
         "agency": agency_a,
         "manager": manager,
-        "decisions": make_employee(agency_a, roles=("decisions-follow",)),
+        "decisions": decisions_manager(agency_a),
         "employee": make_employee(agency_a),
         "beneficiary": make_beneficiary(),
         "other_agency_employee": other,
