@@ -3,6 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from meetings.forms_employees import EmployeeField
 from meetings.models_minutes import DecisionStatus
 
 
@@ -24,7 +25,7 @@ class DecisionForm(forms.Form):
         label=_("Agenda item"), coerce=int, required=False, empty_value=None
     )
     text = forms.CharField(label=_("Decision"), widget=forms.Textarea(attrs={"rows": 4}))
-    owner = forms.TypedChoiceField(label=_("Owner"), coerce=int)
+    owner = EmployeeField(label=_("Owner"))
     due_date = forms.DateField(label=_("Due date"), widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, *args, meetings=(), items=(), owners=(), **kwargs):
@@ -33,7 +34,7 @@ class DecisionForm(forms.Form):
         self.fields["agenda_item"].choices = [("", "—")] + [
             (i.pk, f"{i.meeting.title} — {i.position}. {i.title}") for i in items
         ]
-        self.fields["owner"].choices = [("", "—")] + [(m.pk, m.user.display_name) for m in owners]
+        self.fields["owner"].offer(owners)
 
 
 class FollowUpForm(forms.Form):
@@ -49,7 +50,15 @@ class RegisterFilterForm(forms.Form):
         required=False,
         choices=[("", _("All")), *DecisionStatus.choices, ("late", _("Late"))],
     )
-    owner = forms.TypedChoiceField(label=_("Owner"), coerce=int, required=False, empty_value=None)
+    owner_q = forms.CharField(
+        label=_("Find an owner (name or email)"),
+        required=False,
+        max_length=100,
+        # A small size: the filters' row is narrow on a phone (the font's average
+        # character is wide, and the default 20 overflows 320 px).
+        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off", "size": 8}),
+    )
+    owner = EmployeeField(label=_("Owner"), required=False, empty_label=_("All"))
     body = forms.TypedChoiceField(
         label=_("Board or committee"), coerce=int, required=False, empty_value=None
     )
@@ -62,7 +71,5 @@ class RegisterFilterForm(forms.Form):
 
     def __init__(self, *args, owners=(), bodies=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["owner"].choices = [("", _("All"))] + [
-            (m.pk, m.user.display_name) for m in owners
-        ]
+        self.fields["owner"].offer(owners)
         self.fields["body"].choices = [("", _("All"))] + [(b.pk, b.name) for b in bodies]

@@ -5,6 +5,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from meetings.constants import BodyKind, Majority, MajorityBase, MemberRole, Mode, QuorumKind, Rsvp
+from meetings.forms_employees import EmployeeField
 
 LOCAL_INPUT = "%Y-%m-%dT%H:%M"  # what a datetime-local input shows and sends
 LTR = {"dir": "ltr"}
@@ -48,11 +49,10 @@ class BodyForm(RulesForm):
 
 
 class PersonForm(forms.Form):
-    """An employee of the agency, or an outside person by name and address."""
+    """An employee of the agency, or an outside person by name and address (the fields are
+    the keyword arguments of ``body_member_add`` and ``participant_add``)."""
 
-    membership = forms.TypedChoiceField(
-        label=_("Employee"), required=False, coerce=int, empty_value=None
-    )
+    membership = EmployeeField(label=_("Employee"), required=False)
     name = forms.CharField(label=_("Or an outside person: name"), required=False, max_length=200)
     email = forms.EmailField(label=_("Email"), required=False, widget=forms.EmailInput(attrs=LTR))
     mobile = forms.CharField(
@@ -71,10 +71,9 @@ class PersonForm(forms.Form):
     )
 
     def __init__(self, *args, memberships=(), **kwargs):
+        """``memberships``: the employees the picker offers (a search's matches)."""
         super().__init__(*args, **kwargs)
-        self.fields["membership"].choices = [("", "—")] + [
-            (m.pk, m.user.display_name) for m in memberships
-        ]
+        self.fields["membership"].offer(memberships)
 
 
 class MemberEditForm(forms.Form):

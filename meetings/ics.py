@@ -10,6 +10,7 @@ from icalendar import Calendar, Event, vCalAddress, vText
 
 from meetings.constants import MeetingStatus, Mode
 from meetings.models import Meeting, Participant
+from meetings.pages import meeting_path
 from tenants.models import Agency
 
 PRODID = "-//Muamalat//Meetings//AR"
@@ -36,8 +37,6 @@ def meeting_ics(
     """The .ics text of the meeting for one participant (their ATTENDEE line and answer), or
     for nobody in particular (a download by a manager). ``cancel`` defaults to whether the
     meeting is cancelled."""
-    from meetings.services.schedule import meeting_path
-
     if cancel is None:
         cancel = meeting.status == MeetingStatus.CANCELLED
     calendar = Calendar()

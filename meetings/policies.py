@@ -23,8 +23,18 @@ def participant_of(actor: User, meeting: Meeting) -> Participant | None:
         return None
     cache = meeting.__dict__.setdefault("_participant_cache", {})
     if actor.pk not in cache:
-        cache[actor.pk] = Participant.objects.filter(meeting=meeting, user_id=actor.pk).first()
+        if meeting.__dict__.get("_participants_known"):
+            cache[actor.pk] = None  # every invitation is in the cache already
+        else:
+            cache[actor.pk] = Participant.objects.filter(meeting=meeting, user_id=actor.pk).first()
     return cache[actor.pk]
+
+
+def participants_known(meeting: Meeting, participants: list[Participant]) -> None:
+    """Answer ``participant_of`` from the meeting's participants already read (a page that
+    shows them all) instead of reading the actor's invitation again."""
+    meeting.__dict__["_participant_cache"] = {p.user_id: p for p in participants if p.user_id}
+    meeting.__dict__["_participants_known"] = True
 
 
 def can_manage(actor: User) -> bool:
@@ -35,6 +45,14 @@ def can_manage(actor: User) -> bool:
 def sees_all(actor: User) -> bool:
     return actor.is_authenticated and (
         actor.has_perm(Perm.VIEW_ALL.perm) or actor.has_perm(Perm.MANAGE.perm)
+    )
+
+
+def can_pick_employees(actor: User) -> bool:
+    """Searches the agency's employees to choose them in meetings' forms: body members and
+    participants (managers), decision owners (managers of the decisions register)."""
+    return actor.is_authenticated and (
+        actor.has_perm(Perm.MANAGE.perm) or actor.has_perm(Perm.DECISIONS.perm)
     )
 
 

@@ -1,8 +1,9 @@
 """The quorum of a meeting (R-31): a pure function of the rules and the participants, and
-``quorum_state(meeting)`` that reads them (one query).
+``quorum_state(meeting)`` that reads them (one query, or none when given them).
 
-Who counts: the *voters* (chair, secretary and members with a weight above zero; observers
-never). Present means ``Participant.presence == present`` (one who left no longer counts).
+Who counts: the *voters* (``Participant.may_vote``: chair, secretary and members with a weight
+above zero; observers never). Present means ``Participant.presence == present`` (one who left
+no longer counts).
 
 The thresholds, one reading for every kind:
 
@@ -28,7 +29,7 @@ from fractions import Fraction
 
 from django.utils.translation import gettext as _
 
-from meetings.constants import MemberRole, Presence, QuorumKind
+from meetings.constants import Presence, QuorumKind
 
 
 @dataclass(frozen=True)
@@ -134,26 +135,27 @@ def quorum_compute(*, kind: str, value: Decimal, voters: Iterable[Voter]) -> Quo
     )
 
 
-def is_voter(role: str, weight: Decimal) -> bool:
-    return role != MemberRole.OBSERVER and weight > 0
+def voters_of(participants: Iterable) -> list[Voter]:
+    """The voters among ``participants`` (``Participant.may_vote``) and whether each is
+    present."""
+    return [
+        Voter(present=p.presence == Presence.PRESENT, weight=p.weight)
+        for p in participants
+        if p.may_vote
+    ]
 
 
 def quorum_voters(meeting) -> list[Voter]:
     """The meeting's voters and whether each is present (one query)."""
     from meetings.models import Participant
 
-    rows = Participant.objects.filter(meeting_id=meeting.pk).values_list(
-        "role", "weight", "presence"
+    return voters_of(
+        Participant.objects.filter(meeting_id=meeting.pk).only("role", "weight", "presence")
     )
-    return [
-        Voter(present=presence == Presence.PRESENT, weight=weight)
-        for role, weight, presence in rows
-        if is_voter(role, weight)
-    ]
 
 
-def quorum_state(meeting) -> QuorumState:
-    """The meeting's quorum now, from its rules and its participants' presence (one query)."""
-    return quorum_compute(
-        kind=meeting.quorum_kind, value=meeting.quorum_value, voters=quorum_voters(meeting)
-    )
+def quorum_state(meeting, participants: Iterable | None = None) -> QuorumState:
+    """The meeting's quorum now, from its rules and its participants' presence: those given
+    (a page that has read them), else read here (one query)."""
+    voters = voters_of(participants) if participants is not None else quorum_voters(meeting)
+    return quorum_compute(kind=meeting.quorum_kind, value=meeting.quorum_value, voters=voters)

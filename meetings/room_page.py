@@ -10,14 +10,16 @@ from django.urls import reverse
 
 from core.converters import parse_id
 from meetings.constants import MeetingStatus, MemberRole, Presence
+from meetings.models import AgendaItem, Meeting, Participant
 from meetings.models_room import Opinion, PrivateNote, SharedNote, SpeakerStatus
 from meetings.pages import agency_slug
 from meetings.policies import is_chair, is_secretary
-from meetings.quorum import QuorumState, quorum_state
+from meetings.quorum import quorum_state
 from meetings.services.attendance import check_in_open
 from meetings.services.room import can_run, speakers_queue
 
 URL_NAMES = {
+    "page": "meetings:meeting",
     "room": "meetings:room",
     "start": "meetings:room_start",
     "close": "meetings:room_close",
@@ -34,17 +36,20 @@ URL_NAMES = {
 }
 
 
-def quorum_for(meeting) -> QuorumState:
-    return quorum_state(meeting)
-
-
-def context(request, meeting, participant) -> dict[str, Any]:
+def context(
+    request,
+    meeting: Meeting,
+    participant: Participant | None,
+    *,
+    participants: list[Participant],
+    agenda: list[AgendaItem],
+) -> dict[str, Any]:
     """Template variables of the room part for this viewer (participant: their invitation,
-    None for an employee who sees every meeting). Queries must not grow with the meeting."""
+    None for an employee who sees every meeting), given the meeting's participants and agenda
+    (read once by the page). Queries must not grow with the meeting."""
     slug = agency_slug(request)
     kwargs = {"agency_slug": slug, "meeting_id": meeting.pk}
     urls = {key: reverse(name, kwargs=kwargs) for key, name in URL_NAMES.items()}
-    agenda = list(meeting.agenda.order_by("position", "id"))
     by_id = {item.pk: item for item in agenda}
     shown = by_id.get(parse_id(request.GET.get("item")))
     if shown is None:
@@ -75,8 +80,8 @@ def context(request, meeting, participant) -> dict[str, Any]:
         "room": {
             "urls": urls,
             "socket": f"/ws/meetings/{slug}/{meeting.pk}/",
-            "page_url": urls["room"][: -len("room/")],
-            "quorum": quorum_state(meeting),
+            "page_url": urls["page"],
+            "quorum": quorum_state(meeting, participants),
             "agenda": agenda,
             "shown": shown,
             "is_current": shown is not None and shown_id == meeting.current_item_id,

@@ -1,5 +1,6 @@
-"""Reads of the schedule part: the workspace's list of meetings and a person's meetings
-across agencies."""
+"""Reads of the schedule part: the workspace's list of meetings, a person's meetings across
+agencies, and one meeting's participants and agenda (read once by a page, then passed to each
+of its parts)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,41 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from accounts.models import User
+from meetings import policies
 from meetings.constants import MeetingStatus
-from meetings.models import Meeting, Participant
+from meetings.models import AgendaItem, Meeting, MeetingDocument, Participant
 from tenants.models import Agency
 
 UPCOMING, PAST = "upcoming", "past"
 MY_MEETINGS_LIMIT = 100
+
+
+def meeting_participants(meeting: Meeting) -> list[Participant]:
+    """The meeting's participants with their accounts, by role (one query). The policies'
+    ``participant_of`` answers from them afterwards."""
+    rows = list(meeting.participants.select_related("user").order_by("role", "id"))
+    policies.participants_known(meeting, rows)
+    return rows
+
+
+def meeting_agenda(meeting: Meeting) -> list[AgendaItem]:
+    """The meeting's agenda in its order (one query)."""
+    return list(AgendaItem.objects.filter(meeting=meeting).order_by("position", "id"))
+
+
+def meeting_agenda_with_documents(
+    meeting: Meeting,
+) -> tuple[list[AgendaItem], list[MeetingDocument]]:
+    """The agenda, each item with its documents (``item.document_list``), and the documents of
+    the whole meeting (two queries)."""
+    agenda = meeting_agenda(meeting)
+    by_item: dict[int, list[MeetingDocument]] = {item.pk: [] for item in agenda}
+    general: list[MeetingDocument] = []
+    for document in MeetingDocument.objects.filter(meeting=meeting):
+        by_item.get(document.agenda_item_id, general).append(document)
+    for item in agenda:
+        item.document_list = by_item[item.pk]
+    return agenda, general
 
 
 def workspace_meetings(*, user: User, sees_all: bool, when: str = UPCOMING) -> QuerySet[Meeting]:

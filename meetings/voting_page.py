@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from meetings import policies
 from meetings.constants import Majority, MajorityBase, MemberRole
-from meetings.models import AgendaItem, Participant
+from meetings.models import AgendaItem, Meeting, Participant
 from meetings.models_voting import (
     Poll,
     PollEntitlement,
@@ -100,9 +100,17 @@ def result_entries(meeting) -> list[dict[str, Any]]:
     return entries
 
 
-def context(request, meeting, participant) -> dict[str, Any]:
+def context(
+    request,
+    meeting: Meeting,
+    participant: Participant | None,
+    *,
+    participants: list[Participant],
+    agenda: list[AgendaItem],
+) -> dict[str, Any]:
     """Template variables of the voting part for this viewer (participant: their invitation,
-    None for an employee who sees every meeting). Queries must not grow with the meeting."""
+    None for an employee who sees every meeting), given the meeting's participants and agenda
+    (read once by the page). Queries must not grow with the meeting."""
     polls = _polls(meeting)
     for poll in polls:
         if poll.result_row is not None:
@@ -122,7 +130,7 @@ def context(request, meeting, participant) -> dict[str, Any]:
         "voting_is_chair": is_chair,
         "voting_can_prepare": can_prepare,
         "voting_participant": participant,
-        "voting_agenda": list(AgendaItem.objects.filter(meeting=meeting)) if can_prepare else [],
+        "voting_agenda": agenda if can_prepare else [],
     }
     if participant is None or not participant.may_vote:
         return ctx
@@ -167,12 +175,12 @@ def context(request, meeting, participant) -> dict[str, Any]:
             "proxies_held": held,
             "proxy_holders": [
                 p
-                for p in Participant.objects.filter(meeting=meeting)
-                .select_related("user")
-                .exclude(pk=participant.pk)
-                .exclude(role=MemberRole.OBSERVER)
-                .exclude(user=None)
-                if p.may_vote and p.pk not in delegators and holders_taken[p.pk] < meeting.proxy_cap
+                for p in sorted(participants, key=lambda p: p.pk)  # in the order invited
+                if p.pk != participant.pk
+                and p.user_id is not None
+                and p.may_vote
+                and p.pk not in delegators
+                and holders_taken[p.pk] < meeting.proxy_cap
             ]
             if meeting.proxies_allowed and not given and not held
             else [],

@@ -56,17 +56,34 @@ def membership_permissions(*, user: User) -> set[str]:
     return set() if membership is None else effective_permissions(membership)
 
 
+STAFF_SEARCH_FIELDS = (
+    "user__email",
+    "user__first_name_ar",
+    "user__father_name_ar",
+    "user__family_name_ar",
+    "user__first_name_en",
+    "user__father_name_en",
+    "user__family_name_en",
+    "title",
+)
+
+
+def staff_search_filter(search: str) -> Q:
+    """Memberships whose employee's email, names (Arabic or English) or title contain every
+    word of ``search`` ("محمد الحربي" finds the first name and the family name together)."""
+    condition = Q()
+    for word in search.split():
+        match = Q()
+        for field in STAFF_SEARCH_FIELDS:
+            match |= Q(**{f"{field}__icontains": word})
+        condition &= match
+    return condition
+
+
 def staff_list(*, search: str = "", department_id: int | None = None) -> QuerySet[Membership]:
     qs = Membership.objects.select_related("user", "department").prefetch_related("roles")
     if search:
-        qs = qs.filter(
-            Q(user__email__icontains=search)
-            | Q(user__first_name_ar__icontains=search)
-            | Q(user__family_name_ar__icontains=search)
-            | Q(user__first_name_en__icontains=search)
-            | Q(user__family_name_en__icontains=search)
-            | Q(title__icontains=search)
-        )
+        qs = qs.filter(staff_search_filter(search))
     if department_id:
         qs = qs.filter(department_id=department_id)
     return qs.order_by("user__first_name_ar", "id")

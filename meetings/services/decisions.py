@@ -115,10 +115,6 @@ def decision_counts() -> dict[str, int]:
     )
 
 
-def eligible_owners() -> QuerySet[Membership]:
-    return Membership.objects.filter(is_active=True).select_related("user").order_by("id")
-
-
 # --- validation -----------------------------------------------------------------------------
 
 

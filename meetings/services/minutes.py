@@ -283,6 +283,22 @@ def _recipients(meeting: Meeting, *, but: User | None = None) -> list[User]:
     return [p.user for p in participants if but is None or p.user_id != but.pk]
 
 
+def _tell_participants(meeting: Meeting, actor: User, event: str, key: str) -> None:
+    """Notify the meeting's participants with an account but the actor of ``event`` on its
+    minutes (a link to them); once per ``key`` (what changed) and recipient."""
+    agency = _agency()
+    link = minutes_url(meeting)
+    for user in _recipients(meeting, but=actor):
+        notification_send(
+            recipient=user,
+            event=event,
+            agency=agency,
+            context={"title_ar": meeting.title_ar, "title_en": meeting.title_en or ""},
+            link=link,
+            idempotency_key=f"{event}:{agency.pk}:{key}:{user.pk}",
+        )
+
+
 def minutes_url(meeting: Meeting) -> str:
     from django.urls import reverse
 
@@ -331,18 +347,9 @@ def minutes_circulate(*, actor: User, meeting: Meeting) -> Minutes:
         before={"status": MinutesStatus.DRAFT},
         after={"status": minutes.status, "version": version.number},
     )
-    agency = _agency()
-    link = minutes_url(meeting)
-    for user in _recipients(meeting, but=actor):
-        notification_send(
-            recipient=user,
-            event="meetings.minutes_circulated",
-            agency=agency,
-            context={"title_ar": meeting.title_ar, "title_en": meeting.title_en or ""},
-            link=link,
-            idempotency_key=f"meetings.minutes_circulated:{agency.pk}:{minutes.pk}:"
-            f"{version.number}:{user.pk}",
-        )
+    _tell_participants(
+        meeting, actor, "meetings.minutes_circulated", f"{minutes.pk}:{version.number}"
+    )
     return minutes
 
 
@@ -407,17 +414,7 @@ def minutes_approve(*, actor: User, meeting: Meeting, version: int | None) -> Mi
         before={"status": MinutesStatus.CIRCULATED},
         after={"status": MinutesStatus.APPROVED, "version": version.number},
     )
-    agency = _agency()
-    link = minutes_url(meeting)
-    for user in _recipients(meeting, but=actor):
-        notification_send(
-            recipient=user,
-            event="meetings.minutes_approved",
-            agency=agency,
-            context={"title_ar": meeting.title_ar, "title_en": meeting.title_en or ""},
-            link=link,
-            idempotency_key=f"meetings.minutes_approved:{agency.pk}:{minutes.pk}:{user.pk}",
-        )
+    _tell_participants(meeting, actor, "meetings.minutes_approved", f"{minutes.pk}")
     return version
 
 

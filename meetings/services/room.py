@@ -18,7 +18,7 @@ from core.actions import require, use_case
 from core.audit import agency_record
 from meetings.constants import MeetingStatus
 from meetings.live import meeting_publish
-from meetings.models import AgendaItem, Meeting, Participant
+from meetings.models import AgendaItem, Meeting
 from meetings.models_room import Opinion, PrivateNote, SharedNote, Speaker, SpeakerStatus
 from meetings.models_voting import Poll, PollStatus
 from meetings.policies import can_take_part, is_chair, is_secretary, participant_of
@@ -352,7 +352,3 @@ def speaker_give_floor(
         )
     _publish_speakers(meeting)
     return chosen
-
-
-def participants_of(meeting: Meeting) -> list[Participant]:
-    return list(Participant.objects.filter(meeting=meeting).select_related("user"))

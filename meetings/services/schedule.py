@@ -19,7 +19,7 @@ from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import URLValidator, validate_email
 from django.db import connection, models, transaction
-from django.db.models import Max
+from django.db.models import Max, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -47,6 +47,7 @@ from meetings.models import (
     Participant,
     Rules,
 )
+from meetings.pages import meeting_path
 from tenants.models import Agency
 from tenants.staff.models import Membership
 
@@ -270,6 +271,18 @@ def _not_own_officer(actor: User, user: User | None, role: str) -> None:
         )
 
 
+def _person_new(*, actor: User, among: QuerySet, already: str, **fields: Any) -> dict[str, Any]:
+    """The checked fields of a person added to ``among`` (a body's active members, a meeting's
+    participants): ``_person_clean``, nobody their own chair or secretary, one of each single
+    role, nobody twice (``already`` says so)."""
+    person = _person_clean(**fields)
+    _not_own_officer(actor, person["user"], person["role"])
+    _single_roles_check(among, person["role"])
+    if person["user"] is not None and among.filter(user=person["user"]).exists():
+        raise ValidationError({"membership": [already]})
+    return person
+
+
 @use_case
 def body_member_add(
     *,
@@ -286,7 +299,10 @@ def body_member_add(
     """Add an employee of the agency (``membership``) or an outside person to a body."""
     require(policies.can_manage(actor))
     body = Body.objects.select_for_update().get(pk=body.pk)
-    person = _person_clean(
+    person = _person_new(
+        actor=actor,
+        among=BodyMember.objects.filter(body=body, is_active=True),
+        already=_("This person is already a member."),
         membership=membership,
         user=user,
         name=name,
@@ -295,11 +311,6 @@ def body_member_add(
         role=role,
         weight=weight,
     )
-    _not_own_officer(actor, person["user"], role)
-    active = BodyMember.objects.filter(body=body, is_active=True)
-    _single_roles_check(active, role)
-    if person["user"] is not None and active.filter(user=person["user"]).exists():
-        raise ValidationError({"membership": [_("This person is already a member.")]})
     member = BodyMember.objects.create(body=body, **person)
     audit.agency_record(
         actor=actor,
@@ -643,7 +654,10 @@ def participant_add(
     require(policies.can_manage(actor))
     meeting = Meeting.objects.select_for_update().get(pk=meeting.pk)
     _editable(meeting)
-    person = _person_clean(
+    person = _person_new(
+        actor=actor,
+        among=Participant.objects.filter(meeting=meeting),
+        already=_("This person is already invited."),
         membership=membership,
         user=user,
         name=name,
@@ -652,11 +666,6 @@ def participant_add(
         role=role,
         weight=weight,
     )
-    _not_own_officer(actor, person["user"], role)
-    participants = Participant.objects.filter(meeting=meeting)
-    _single_roles_check(participants, role)
-    if person["user"] is not None and participants.filter(user=person["user"]).exists():
-        raise ValidationError({"membership": [_("This person is already invited.")]})
     participant = Participant.objects.create(meeting=meeting, **person)
     audit.agency_record(
         actor=actor,
@@ -817,14 +826,6 @@ def ics_attachment(ics: str, *, cancel: bool = False) -> dict[str, str]:
         "mimetype": f"text/calendar; method={method}; charset=utf-8",
         "content": ics,
     }
-
-
-def meeting_path(agency: Agency, meeting: Meeting) -> str:
-    from django.urls import reverse
-
-    return reverse(
-        "meetings:meeting", kwargs={"agency_slug": agency.slug, "meeting_id": meeting.pk}
-    )
 
 
 def outsider_invite_send(*, participant_id: int, event: str, sequence: int) -> bool:

@@ -21,6 +21,7 @@ workspace_urlpatterns: list = [
         views.member_remove,
         name="meeting_member_remove",
     ),
+    path("meetings/employees/", views.employees, name="meeting_employees"),
     path("meetings/new/", views.meeting_new, name="meeting_new"),
     path("meetings/<id:meeting_id>/", views.meeting_detail, name="meeting"),
     path("meetings/<id:meeting_id>/edit/", views.meeting_edit, name="meeting_edit"),

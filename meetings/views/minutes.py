@@ -5,16 +5,14 @@ their policies decide who may do what."""
 import functools
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
-from django_tenants.utils import schema_context
 
 from core.converters import parse_id
 from core.reports import pdf_response, table_response
@@ -31,24 +29,18 @@ from meetings.models import AgendaItem, Body, Meeting
 from meetings.models_minutes import DecisionStatus, MinutesRemark, MinutesVersion
 from meetings.services import decisions as decision_services
 from meetings.services import minutes as services
+from meetings.services.employees import employee_search
+from meetings.views.common import (
+    employee_more_message,
+    employee_search_attrs,
+    employee_search_box,
+    meeting_view,
+)
 from tenants.decorators import workspace_view
 from tenants.models import Agency
-from tenants.staff.models import Membership
 from tenants.urls_helpers import workspace_reverse
 
 # --- the minutes (participants) -----------------------------------------------------------
-
-
-def _agency(slug: str) -> Agency:
-    return get_object_or_404(Agency, slug=slug, is_active=True)
-
-
-def _meeting(request, meeting_id: int) -> Meeting:
-    """The meeting, if this person may open it (else 404: nobody learns it exists)."""
-    meeting = Meeting.objects.select_related("body").filter(pk=meeting_id).first()
-    if meeting is None or not policies.can_open(request.user, meeting):
-        raise Http404
-    return meeting
 
 
 def _back(agency: Agency, meeting: Meeting):
@@ -107,96 +99,85 @@ def _page(request, agency, meeting, *, form=None, remark_form=None, status=200):
     )
 
 
-@login_required
-def minutes_page(request, agency_slug: str, meeting_id: int):
-    agency = _agency(agency_slug)
-    with schema_context(agency.schema_name):
-        meeting = _meeting(request, meeting_id)
-        if request.method == "POST":
-            form = MinutesForm(request.POST)
-            if form.is_valid():
-                try:
-                    services.minutes_edit(
-                        actor=request.user, meeting=meeting, body=form.cleaned_data["body"]
-                    )
-                except ValidationError as exc:
-                    apply_service_errors(form, exc)
-                else:
-                    messages.success(request, _("The minutes were saved as a new version."))
-                    return _back(agency, meeting)
-            if not services.can_write(request.user, meeting):
-                raise PermissionDenied(_("Only the secretary writes the minutes."))
-            return _page(request, agency, meeting, form=form, status=400)
-        return _page(request, agency, meeting)
+@meeting_view
+def minutes_page(request, agency: Agency, meeting: Meeting):
+    if request.method == "POST":
+        form = MinutesForm(request.POST)
+        if form.is_valid():
+            try:
+                services.minutes_edit(
+                    actor=request.user, meeting=meeting, body=form.cleaned_data["body"]
+                )
+            except ValidationError as exc:
+                apply_service_errors(form, exc)
+            else:
+                messages.success(request, _("The minutes were saved as a new version."))
+                return _back(agency, meeting)
+        if not services.can_write(request.user, meeting):
+            raise PermissionDenied(_("Only the secretary writes the minutes."))
+        return _page(request, agency, meeting, form=form, status=400)
+    return _page(request, agency, meeting)
 
 
-def _action(request, agency_slug, meeting_id, service, done_message):
-    agency = _agency(agency_slug)
-    with schema_context(agency.schema_name):
-        meeting = _meeting(request, meeting_id)
-        try:
-            service(actor=request.user, meeting=meeting)
-        except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
-        else:
-            messages.success(request, done_message)
-        return _back(agency, meeting)
+def _action(request, agency: Agency, meeting: Meeting, service, done_message):
+    try:
+        service(actor=request.user, meeting=meeting)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, done_message)
+    return _back(agency, meeting)
 
 
-@login_required
+@meeting_view
 @require_POST
-def minutes_draft(request, agency_slug: str, meeting_id: int):
-    return _action(
-        request, agency_slug, meeting_id, services.minutes_draft, _("The minutes were drafted.")
-    )
+def minutes_draft(request, agency: Agency, meeting: Meeting):
+    return _action(request, agency, meeting, services.minutes_draft, _("The minutes were drafted."))
 
 
-@login_required
+@meeting_view
 @require_POST
-def minutes_circulate(request, agency_slug: str, meeting_id: int):
+def minutes_circulate(request, agency: Agency, meeting: Meeting):
     return _action(
         request,
-        agency_slug,
-        meeting_id,
+        agency,
+        meeting,
         services.minutes_circulate,
         _("The minutes were sent to the participants for their remarks."),
     )
 
 
-@login_required
+@meeting_view
 @require_POST
-def minutes_approve(request, agency_slug: str, meeting_id: int):
+def minutes_approve(request, agency: Agency, meeting: Meeting):
     # The version the chair read (the form posts its number): a newer one is refused.
     version = parse_id(request.POST.get("version"))
     return _action(
         request,
-        agency_slug,
-        meeting_id,
+        agency,
+        meeting,
         functools.partial(services.minutes_approve, version=version),
         _("The minutes were approved and are now locked."),
     )
 
 
-@login_required
+@meeting_view
 @require_POST
-def minutes_remark(request, agency_slug: str, meeting_id: int):
-    agency = _agency(agency_slug)
-    with schema_context(agency.schema_name):
-        meeting = _meeting(request, meeting_id)
-        form = RemarkForm(request.POST)
-        if form.is_valid():
-            try:
-                services.minutes_remark(
-                    actor=request.user, meeting=meeting, text=form.cleaned_data["text"]
-                )
-            except ValidationError as exc:
-                apply_service_errors(form, exc)
-            else:
-                messages.success(request, _("Your remark was sent to the secretary."))
-                return _back(agency, meeting)
-        if not services.can_remark(request.user, meeting, services.minutes_of(meeting)):
-            raise PermissionDenied
-        return _page(request, agency, meeting, remark_form=form, status=400)
+def minutes_remark(request, agency: Agency, meeting: Meeting):
+    form = RemarkForm(request.POST)
+    if form.is_valid():
+        try:
+            services.minutes_remark(
+                actor=request.user, meeting=meeting, text=form.cleaned_data["text"]
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, _("Your remark was sent to the secretary."))
+            return _back(agency, meeting)
+    if not services.can_remark(request.user, meeting, services.minutes_of(meeting)):
+        raise PermissionDenied
+    return _page(request, agency, meeting, remark_form=form, status=400)
 
 
 def _readable_version(request, meeting: Meeting, number: int | None) -> MinutesVersion:
@@ -210,54 +191,53 @@ def _readable_version(request, meeting: Meeting, number: int | None) -> MinutesV
     return version
 
 
-@login_required
-def minutes_version(request, agency_slug: str, meeting_id: int, number: int):
-    agency = _agency(agency_slug)
-    with schema_context(agency.schema_name):
-        meeting = _meeting(request, meeting_id)
-        version = _readable_version(request, meeting, number)
-        return render(
-            request,
-            "meetings/minutes_version.html",
-            {
-                "agency": agency,
-                "meeting": meeting,
-                "version": version,
-                "sections": services.sections(version.body),
-            },
-        )
+@meeting_view
+def minutes_version(request, agency: Agency, meeting: Meeting, number: int):
+    version = _readable_version(request, meeting, number)
+    return render(
+        request,
+        "meetings/minutes_version.html",
+        {
+            "agency": agency,
+            "meeting": meeting,
+            "version": version,
+            "sections": services.sections(version.body),
+        },
+    )
 
 
-@login_required
-def minutes_pdf(request, agency_slug: str, meeting_id: int, language: str):
+@meeting_view
+def minutes_pdf(request, agency: Agency, meeting: Meeting, language: str):
     """The minutes as a PDF in Arabic or English (the latest version the reader sees, or
     ``?version=n``), with the attendance list and every poll's result."""
     if language not in ("ar", "en"):
         raise Http404
-    agency = _agency(agency_slug)
-    with schema_context(agency.schema_name):
-        meeting = _meeting(request, meeting_id)
-        number = request.GET.get("version", "")
-        version = _readable_version(request, meeting, parse_id(number))
-        with translation.override(language):
-            html = render_to_string(
-                "meetings/minutes_pdf.html",
-                {"agency": agency, **services.pdf_context(meeting, version, language)},
-            )
-        response = pdf_response(html, f"minutes-{meeting.pk}-v{version.number}-{language}")
-        if response is None:
-            messages.error(
-                request, _("PDF reports are not available on this server at the moment.")
-            )
-            return _back(agency, meeting)
-        return response
+    number = request.GET.get("version", "")
+    version = _readable_version(request, meeting, parse_id(number))
+    with translation.override(language):
+        html = render_to_string(
+            "meetings/minutes_pdf.html",
+            {"agency": agency, **services.pdf_context(meeting, version, language)},
+        )
+    response = pdf_response(html, f"minutes-{meeting.pk}-v{version.number}-{language}")
+    if response is None:
+        messages.error(request, _("PDF reports are not available on this server at the moment."))
+        return _back(agency, meeting)
+    return response
 
 
 # --- the decisions register (employees) -------------------------------------------------------
 
 
-def _owners():
-    return list(decision_services.eligible_owners())
+OWNER_QUERY = "owner_q"
+
+
+def _owners(request, selected: int | None):
+    """The employees the owner picker offers: the matches of ``?owner_q=`` (and the chosen
+    one)."""
+    return employee_search(
+        actor=request.user, query=request.GET.get(OWNER_QUERY, ""), selected=selected
+    )
 
 
 @workspace_view()
@@ -265,15 +245,25 @@ def decision_list(request):
     """The register: every decision for its managers, one's own for an owner; filters, pages
     of 50 and the XLSX export of the filtered rows."""
     manager = decision_services.can_manage(request.user)
-    owners = _owners() if manager else []
+    owners = _owners(request, parse_id(request.GET.get("owner"))) if manager else None
     bodies = list(Body.objects.all()) if manager else []
-    form = RegisterFilterForm(request.GET or None, owners=owners, bodies=bodies)
+    form = RegisterFilterForm(
+        request.GET or None, owners=owners.rows if owners else [], bodies=bodies
+    )
+    if owners is None:
+        del form.fields[OWNER_QUERY]  # one's own decisions: no owner to look for
+    else:
+        form.fields[OWNER_QUERY].widget.attrs.update(
+            employee_search_attrs(request, input_id="id_owner_q", select_id="id_owner"),
+            **{"aria-describedby": "id_owner_q-status"},
+        )
     filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    owner = filters.get("owner")
     rows = decision_services.register(
         actor=request.user,
         membership=request.membership,
         status=filters.get("status") or "",
-        owner_id=filters.get("owner"),
+        owner_id=owner.pk if owner else None,
         body_id=filters.get("body"),
         due_from=filters.get("due_from"),
         due_to=filters.get("due_to"),
@@ -317,6 +307,7 @@ def decision_list(request):
             "page": page,
             "today": today,
             "manager": manager,
+            "owner_search_status": employee_more_message() if owners and owners.more else "",
             "query": query.urlencode(),
         },
         status=400 if form.is_bound and not form.is_valid() else 200,
@@ -324,19 +315,31 @@ def decision_list(request):
 
 
 def _decision_form(request, data=None, initial=None, decision=None):
-    """The decision's form; when editing, its meeting is fixed (no meeting field: the
-    service keeps the meeting), and only that meeting's agenda items are offered."""
+    """The decision's form and its owner picker's search box; when editing, its meeting is
+    fixed (no meeting field: the service keeps the meeting), and only that meeting's agenda
+    items are offered."""
     if decision is not None:
         meetings = [decision.meeting]
     else:
         meetings = list(decision_services.meetings_for_decisions()[:200])
     items = AgendaItem.objects.filter(meeting__in=meetings).select_related("meeting")
+    chosen = parse_id((data or {}).get("owner")) or (initial or {}).get("owner")
+    owners = _owners(request, chosen)
     form = DecisionForm(
-        data, initial=initial, meetings=meetings, items=list(items), owners=_owners()
+        data, initial=initial, meetings=meetings, items=list(items), owners=owners.rows
     )
     if decision is not None:
         del form.fields["meeting"]
-    return form
+    keep = {"meeting": request.GET["meeting"]} if request.GET.get("meeting") else None
+    search = employee_search_box(
+        request,
+        owners,
+        select_id="id_owner",
+        label=_("Find the owner (name or email)"),
+        param=OWNER_QUERY,
+        keep=keep,
+    )
+    return form, search
 
 
 def _save_decision(request, form, decision=None):
@@ -346,7 +349,7 @@ def _save_decision(request, form, decision=None):
         meeting = decision.meeting
     else:
         meeting = Meeting.objects.filter(pk=data["meeting"]).first()
-    owner = Membership.objects.filter(pk=data["owner"]).select_related("user").first()
+    owner = data["owner"]
     item = (
         AgendaItem.objects.filter(pk=data["agenda_item"]).first() if data["agenda_item"] else None
     )
@@ -371,28 +374,37 @@ def _save_decision(request, form, decision=None):
     )
 
 
-@workspace_view()
-def decision_new(request):
-    if not decision_services.can_manage(request.user):
-        raise PermissionDenied(_("You do not have permission to record decisions."))
-    meeting_id = request.GET.get("meeting", "")
-    initial = {"meeting": parse_id(meeting_id)} if parse_id(meeting_id) else None
-    form = _decision_form(request, request.POST or None, initial=initial)
+def _decision_page(request, *, decision=None, initial=None, done: str):
+    """The decision's form (a new one when ``decision`` is None): saved through the service,
+    its refusals shown on the fields (status 400), else on to the decision's page."""
+    form, search = _decision_form(request, request.POST or None, initial=initial, decision=decision)
     if request.method == "POST" and form.is_valid():
         try:
-            decision = _save_decision(request, form)
+            decision = _save_decision(request, form, decision)
         except ValidationError as exc:
             apply_service_errors(form, exc)
         else:
-            messages.success(request, _("The decision was recorded."))
+            messages.success(request, done)
             return redirect(
                 workspace_reverse(request, "workspace:meetings_decision", decision_id=decision.pk)
             )
     return render(
         request,
         "meetings/decisions/form.html",
-        {"form": form, "decision": None},
+        {"form": form, "decision": decision, "employee_search": search},
         status=400 if request.method == "POST" else 200,
+    )
+
+
+@workspace_view()
+def decision_new(request):
+    if not decision_services.can_manage(request.user):
+        raise PermissionDenied(_("You do not have permission to record decisions."))
+    meeting_id = parse_id(request.GET.get("meeting", ""))
+    return _decision_page(
+        request,
+        initial={"meeting": meeting_id} if meeting_id else None,
+        done=_("The decision was recorded."),
     )
 
 
@@ -409,22 +421,8 @@ def decision_edit(request, decision_id: int):
         "owner": decision.owner_id,
         "due_date": decision.due_date,
     }
-    form = _decision_form(request, request.POST or None, initial=initial, decision=decision)
-    if request.method == "POST" and form.is_valid():
-        try:
-            _save_decision(request, form, decision)
-        except ValidationError as exc:
-            apply_service_errors(form, exc)
-        else:
-            messages.success(request, _("The decision was changed."))
-            return redirect(
-                workspace_reverse(request, "workspace:meetings_decision", decision_id=decision.pk)
-            )
-    return render(
-        request,
-        "meetings/decisions/form.html",
-        {"form": form, "decision": decision},
-        status=400 if request.method == "POST" else 200,
+    return _decision_page(
+        request, decision=decision, initial=initial, done=_("The decision was changed.")
     )
 
 

@@ -13,10 +13,9 @@ import time
 
 import segno
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, JsonResponse
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -28,35 +27,16 @@ from django_tenants.utils import schema_context
 from core.converters import parse_id
 from meetings import room_page
 from meetings.constants import Presence
-from meetings.models import Meeting
-from meetings.policies import can_open, is_secretary, participant_of
+from meetings.models import Meeting, Participant
+from meetings.pages import meeting_path
+from meetings.policies import is_secretary, participant_of
+from meetings.quorum import quorum_state
+from meetings.selectors_schedule import meeting_agenda
 from meetings.services import attendance as attendance_services
 from meetings.services import room as room_services
 from meetings.services.attendance import qr_token, qr_token_valid
+from meetings.views.common import agency_or_404, meeting_view
 from tenants.models import Agency
-
-
-def meeting_base_url(agency_slug: str, meeting_id: int) -> str:
-    """The participant's meeting page (/meetings/<slug>/<id>/, the schedule part's)."""
-    return reverse(
-        "meetings:meeting", kwargs={"agency_slug": agency_slug, "meeting_id": meeting_id}
-    )
-
-
-def meeting_view(view):
-    """Find the agency and the meeting, enter its schema, 404 for whoever may not open it."""
-
-    @functools.wraps(view)
-    @login_required
-    def wrapped(request, agency_slug: str, meeting_id: int, **kwargs):
-        agency = get_object_or_404(Agency, slug=agency_slug, is_active=True)
-        with schema_context(agency.schema_name):
-            meeting = Meeting.objects.filter(pk=meeting_id).select_related("current_item").first()
-            if meeting is None or not can_open(request.user, meeting):
-                raise Http404
-            return view(request, agency, meeting, **kwargs)
-
-    return wrapped
 
 
 def _wants_json(request) -> bool:
@@ -65,7 +45,7 @@ def _wants_json(request) -> bool:
 
 def _back(request, agency: Agency, meeting: Meeting):
     target = request.POST.get("next", "")
-    base = meeting_base_url(agency.slug, meeting.pk)
+    base = meeting_path(agency, meeting)
     if not (
         target.startswith(base)
         and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()})
@@ -104,36 +84,42 @@ def _item_id(request) -> int | None:
 # --- pages ------------------------------------------------------------------------------------
 
 
-@meeting_view
-def room(request, agency: Agency, meeting: Meeting):
+@meeting_view(participants=True)
+def room(request, agency: Agency, meeting: Meeting, participants: list[Participant]):
     """The live room on its own page (the meeting page includes the same partial)."""
     participant = participant_of(request.user, meeting)
     context = {"agency": agency, "meeting": meeting, "participant": participant}
-    context.update(room_page.context(request, meeting, participant))
+    context.update(
+        room_page.context(
+            request,
+            meeting,
+            participant,
+            participants=participants,
+            agenda=meeting_agenda(meeting),
+        )
+    )
     return render(request, "meetings/room.html", context)
 
 
-@meeting_view
-def attendance(request, agency: Agency, meeting: Meeting):
+@meeting_view(participants=True)
+def attendance(request, agency: Agency, meeting: Meeting, participants: list[Participant]):
     """The secretary's attendance list: each participant with present / absent / excused."""
     if not is_secretary(request.user, meeting):
         raise PermissionDenied
-    participants = room_services.participants_of(meeting)
-    state = room_page.quorum_for(meeting)
     return render(
         request,
         "meetings/attendance.html",
         {
             "agency": agency,
             "meeting": meeting,
-            "participants": participants,
-            "quorum": state,
+            "participants": sorted(participants, key=lambda p: p.pk),  # in the order invited
+            "quorum": quorum_state(meeting, participants),
             "marks": [
                 (Presence.PRESENT, _("Present")),
                 (Presence.ABSENT, _("Absent")),
                 (Presence.EXCUSED, _("Excused")),
             ],
-            "meeting_url": meeting_base_url(agency.slug, meeting.pk),
+            "meeting_url": meeting_path(agency, meeting),
         },
     )
 
@@ -156,7 +142,7 @@ def qr_screen(request, agency: Agency, meeting: Meeting):
                 "meetings:room_qr_code",
                 kwargs={"agency_slug": agency.slug, "meeting_id": meeting.pk},
             ),
-            "meeting_url": meeting_base_url(agency.slug, meeting.pk),
+            "meeting_url": meeting_path(agency, meeting),
         },
     )
 
@@ -205,7 +191,7 @@ def qr_check_in(request, agency_slug: str, meeting_id: int, token: str):
     signed out is sent to sign in and back; the moment the server saw the token is kept in
     their session, so the few minutes signing in takes do not expire it. Whoever is not
     invited is told so, and learns nothing of the meeting."""
-    agency = get_object_or_404(Agency, slug=agency_slug, is_active=True)
+    agency = agency_or_404(agency_slug)
     with schema_context(agency.schema_name):
         meeting = get_object_or_404(Meeting, pk=meeting_id)
         if not request.user.is_authenticated:
@@ -234,7 +220,7 @@ def qr_check_in(request, agency_slug: str, meeting_id: int, token: str):
                 "agency": agency,
                 "meeting": meeting,
                 "error": error,
-                "meeting_url": meeting_base_url(agency.slug, meeting.pk),
+                "meeting_url": meeting_path(agency, meeting),
             },
             status=400 if error else 200,
         )

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -17,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_tenants.utils import schema_context
 
+from core.converters import parse_id
 from core.files.downloads import private_file_response
 from frontend.forms import apply_service_errors
 from meetings import minutes_page, policies, room_page, voting_page
@@ -32,13 +32,25 @@ from meetings.forms_schedule import (
 )
 from meetings.ics import meeting_ics
 from meetings.models import AgendaItem, Body, BodyMember, Meeting, MeetingDocument, Participant
-from meetings.selectors_schedule import PAST, UPCOMING, my_meetings, workspace_meetings
+from meetings.pages import meeting_path
+from meetings.selectors_schedule import (
+    PAST,
+    UPCOMING,
+    meeting_agenda_with_documents,
+    meeting_participants,
+    my_meetings,
+    workspace_meetings,
+)
+from meetings.services import employees as employee_services
 from meetings.services import schedule as services
-from tenants.backends import permission_cache_fill
+from meetings.views.common import (
+    EMPLOYEE_QUERY,
+    agency_or_404,
+    employee_search_box,
+    meeting_view,
+    workspace_meeting_view,
+)
 from tenants.decorators import workspace_view
-from tenants.models import Agency
-from tenants.selectors import membership_for
-from tenants.staff.models import Membership
 from tenants.urls_helpers import workspace_reverse
 
 PENDING_INVITATION = "meetings_pending_invitation"
@@ -114,12 +126,14 @@ def body_new(request):
     return render(request, "meetings/workspace/body_edit.html", {"form": form, "body": None})
 
 
-def _active_memberships(exclude_user_ids=()):
-    return (
-        Membership.objects.filter(is_active=True)
-        .exclude(user_id__in=list(exclude_user_ids))
-        .select_related("user")
-        .order_by("user__first_name_ar", "id")[:500]
+def _employees(request, *, excluding, posted: bool):
+    """The employees a PersonForm's picker offers: the matches of the page's search, and the
+    one just chosen when the form comes back with an error."""
+    return employee_services.employee_search(
+        actor=request.user,
+        query=request.GET.get(EMPLOYEE_QUERY, ""),
+        excluding=excluding,
+        selected=parse_id(request.POST.get("membership")) if posted else None,
     )
 
 
@@ -129,30 +143,16 @@ def body_detail(request, body_id: int):
     members = list(body.members.filter(is_active=True).select_related("user"))
     initial = {name: getattr(body, name) for name in BodyForm.base_fields if hasattr(body, name)}
     form = BodyForm(request.POST if request.POST.get("form") == "body" else None, initial=initial)
-    person_form = PersonForm(
-        request.POST if request.POST.get("form") == "member" else None,
-        memberships=_active_memberships(m.user_id for m in members if m.user_id),
-    )
+    member_posted = request.POST.get("form") == "member"
+    employees = _employees(request, excluding=body, posted=member_posted)
+    person_form = PersonForm(request.POST if member_posted else None, memberships=employees.rows)
     if request.method == "POST" and request.POST.get("form") == "body" and form.is_valid():
         if _body_form_save(request, form, body) is not None:
             messages.success(request, _("Saved."))
             return redirect(request.path)
-    if request.method == "POST" and request.POST.get("form") == "member" and person_form.is_valid():
-        data = person_form.cleaned_data
-        membership = None
-        if data["membership"]:
-            membership = Membership.objects.filter(pk=data["membership"]).first()
+    if request.method == "POST" and member_posted and person_form.is_valid():
         try:
-            services.body_member_add(
-                actor=request.user,
-                body=body,
-                membership=membership,
-                name=data["name"],
-                email=data["email"],
-                mobile=data["mobile"],
-                role=data["role"],
-                weight=data["weight"],
-            )
+            services.body_member_add(actor=request.user, body=body, **person_form.cleaned_data)
         except ValidationError as exc:
             apply_service_errors(person_form, exc)
         else:
@@ -166,6 +166,9 @@ def body_detail(request, body_id: int):
             "members": members,
             "form": form,
             "person_form": person_form,
+            "employee_search": employee_search_box(
+                request, employees, select_id="id_membership", excluding=body
+            ),
             "edit_form": MemberEditForm(),
         },
     )
@@ -199,6 +202,27 @@ def member_remove(request, body_id: int, member_id: int):
     services.body_member_remove(actor=request.user, member=member)
     messages.success(request, _("Member removed."))
     return redirect(workspace_reverse(request, "workspace:meeting_body", body_id=body_id))
+
+
+@workspace_view()
+def employees(request):
+    """The live search of the employee pickers (employee_search.js): the active employees
+    matching ``?q=`` as JSON, without the members of ``?body=`` or the participants of
+    ``?meeting=``. The service refuses whoever does not choose employees (403)."""
+    excluding = None
+    if parse_id(request.GET.get("body")):
+        excluding = get_object_or_404(Body, pk=parse_id(request.GET.get("body")))
+    elif parse_id(request.GET.get("meeting")):
+        excluding = get_object_or_404(Meeting, pk=parse_id(request.GET.get("meeting")))
+    matches = employee_services.employee_search(
+        actor=request.user, query=request.GET.get("q", ""), excluding=excluding
+    )
+    return JsonResponse(
+        {
+            "results": [{"id": m.pk, "label": m.user.display_name} for m in matches.rows],
+            "more": matches.more,
+        }
+    )
 
 
 # --- workspace: one meeting ------------------------------------------------------------------
@@ -264,24 +288,15 @@ def _rules_initial(obj=None) -> dict:
     return {name: getattr(obj, name) for name in Rules.RULE_FIELDS}
 
 
-def _workspace_meeting(request, meeting_id: int) -> Meeting:
-    meeting = Meeting.objects.select_related("body").filter(pk=meeting_id).first()
-    if meeting is None or not policies.can_open(request.user, meeting):
-        raise Http404
-    return meeting
-
-
-@workspace_view()
-def meeting_detail(request, meeting_id: int):
+@workspace_meeting_view()
+def meeting_detail(request, meeting):
     """The meeting's management page; an employee who is only a participant (or one who sees
     every meeting) is sent to the meeting's page."""
-    meeting = _workspace_meeting(request, meeting_id)
     if not policies.can_manage(request.user):
-        return redirect(services.meeting_path(request.agency, meeting))
-    participants = list(meeting.participants.select_related("user").order_by("role", "id"))
-    agenda = list(meeting.agenda.prefetch_related("documents"))
-    documents = [d for d in meeting.documents.all() if d.agenda_item_id is None]
-    invited_ids = [p.user_id for p in participants if p.user_id]
+        return redirect(meeting_path(request.agency, meeting))
+    participants = meeting_participants(meeting)
+    agenda, documents = meeting_agenda_with_documents(meeting)
+    employees = _employees(request, excluding=meeting, posted=False)
     editable = meeting.status in (MeetingStatus.DRAFT, MeetingStatus.SCHEDULED)
     counts = {code: 0 for code in Rsvp.values}
     for participant in participants:
@@ -296,17 +311,19 @@ def meeting_detail(request, meeting_id: int):
             "documents": documents,
             "editable": editable,
             "rsvp_counts": [(label, counts[code]) for code, label in Rsvp.choices],
-            "person_form": PersonForm(memberships=_active_memberships(invited_ids)),
+            "person_form": PersonForm(memberships=employees.rows),
+            "employee_search": employee_search_box(
+                request, employees, select_id="id_membership", excluding=meeting
+            ),
             "agenda_form": AgendaItemForm(),
             "document_form": DocumentForm(items=agenda),
-            "public_url": services.meeting_path(request.agency, meeting),
+            "public_url": meeting_path(request.agency, meeting),
         },
     )
 
 
-@workspace_view("meetings.manage")
-def meeting_edit(request, meeting_id: int):
-    meeting = _workspace_meeting(request, meeting_id)
+@workspace_meeting_view("meetings.manage")
+def meeting_edit(request, meeting):
     initial = {
         "title_ar": meeting.title_ar,
         "title_en": meeting.title_en,
@@ -354,10 +371,19 @@ def _back_to_meeting(request, meeting, call, success: str | None, refused=(Valid
     return redirect(workspace_reverse(request, "workspace:meeting", meeting_id=meeting.pk))
 
 
-def _post_action(request, meeting_id: int, action, success: str, **kwargs):
+def _form_to_meeting(request, meeting, form, call, success: str):
+    """A form posted from the meeting's workspace page (which shows messages, not the form
+    again): its errors as one message, or the use case run (``call(form.cleaned_data)``) as
+    ``_back_to_meeting`` does."""
+    if not form.is_valid():
+        messages.error(request, " ".join(m for errs in form.errors.values() for m in errs))
+        return redirect(workspace_reverse(request, "workspace:meeting", meeting_id=meeting.pk))
+    return _back_to_meeting(request, meeting, lambda: call(form.cleaned_data), success)
+
+
+def _post_action(request, meeting, action, success: str, **kwargs):
     """Run one POST-only use case on the meeting (the view's guard has checked
     meetings.manage) and come back to its page."""
-    meeting = _workspace_meeting(request, meeting_id)
     return _back_to_meeting(
         request,
         meeting,
@@ -367,64 +393,44 @@ def _post_action(request, meeting_id: int, action, success: str, **kwargs):
     )
 
 
-@workspace_view("meetings.manage")
+@workspace_meeting_view("meetings.manage")
 @require_POST
-def meeting_announce(request, meeting_id: int):
+def meeting_announce(request, meeting):
     return _post_action(
         request,
-        meeting_id,
+        meeting,
         services.meeting_announce,
         _("Announced: invitations are on their way."),
     )
 
 
-@workspace_view("meetings.manage")
+@workspace_meeting_view("meetings.manage")
 @require_POST
-def meeting_cancel(request, meeting_id: int):
+def meeting_cancel(request, meeting):
     return _post_action(
         request,
-        meeting_id,
+        meeting,
         services.meeting_cancel,
         _("The meeting is cancelled and its participants are told."),
         reason=request.POST.get("reason", "")[:500],
     )
 
 
-@workspace_view("meetings.manage")
+@workspace_meeting_view("meetings.manage")
 @require_POST
-def participant_add(request, meeting_id: int):
-    meeting = _workspace_meeting(request, meeting_id)
-    invited = meeting.participants.exclude(user=None).values_list("user_id", flat=True)
-    form = PersonForm(request.POST, memberships=_active_memberships(invited))
-    if not form.is_valid():
-        messages.error(request, " ".join(m for errs in form.errors.values() for m in errs))
-    else:
-        data = form.cleaned_data
-        membership = None
-        if data["membership"]:
-            membership = Membership.objects.filter(pk=data["membership"]).first()
-        try:
-            services.participant_add(
-                actor=request.user,
-                meeting=meeting,
-                membership=membership,
-                name=data["name"],
-                email=data["email"],
-                mobile=data["mobile"],
-                role=data["role"],
-                weight=data["weight"],
-            )
-        except ValidationError as exc:
-            messages.error(request, _message(exc))
-        else:
-            messages.success(request, _("Participant added."))
-    return redirect(workspace_reverse(request, "workspace:meeting", meeting_id=meeting.pk))
+def participant_add(request, meeting):
+    return _form_to_meeting(
+        request,
+        meeting,
+        PersonForm(request.POST),
+        lambda data: services.participant_add(actor=request.user, meeting=meeting, **data),
+        _("Participant added."),
+    )
 
 
-@workspace_view("meetings.manage")
+@workspace_meeting_view("meetings.manage")
 @require_POST
-def participant_remove(request, meeting_id: int, participant_id: int):
-    meeting = _workspace_meeting(request, meeting_id)
+def participant_remove(request, meeting, participant_id: int):
     participant = get_object_or_404(Participant, pk=participant_id, meeting=meeting)
     return _back_to_meeting(
         request,
@@ -437,26 +443,20 @@ def participant_remove(request, meeting_id: int, participant_id: int):
 # --- workspace: agenda and documents ---------------------------------------------------------
 
 
-@workspace_view("meetings.manage")
+@workspace_meeting_view("meetings.manage")
 @require_POST
-def agenda_add(request, meeting_id: int):
-    meeting = _workspace_meeting(request, meeting_id)
-    form = AgendaItemForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, " ".join(m for errs in form.errors.values() for m in errs))
-    else:
-        try:
-            services.agenda_item_save(actor=request.user, meeting=meeting, **form.cleaned_data)
-        except ValidationError as exc:
-            messages.error(request, _message(exc))
-        else:
-            messages.success(request, _("Item added to the agenda."))
-    return redirect(workspace_reverse(request, "workspace:meeting", meeting_id=meeting.pk))
+def agenda_add(request, meeting):
+    return _form_to_meeting(
+        request,
+        meeting,
+        AgendaItemForm(request.POST),
+        lambda data: services.agenda_item_save(actor=request.user, meeting=meeting, **data),
+        _("Item added to the agenda."),
+    )
 
 
-@workspace_view("meetings.manage")
-def agenda_edit(request, meeting_id: int, item_id: int):
-    meeting = _workspace_meeting(request, meeting_id)
+@workspace_meeting_view("meetings.manage")
+def agenda_edit(request, meeting, item_id: int):
     item = get_object_or_404(AgendaItem, pk=item_id, meeting=meeting)
     initial = {
         "title": item.title,
@@ -482,20 +482,18 @@ def agenda_edit(request, meeting_id: int, item_id: int):
     )
 
 
-@workspace_view("meetings.manage")
+@workspace_meeting_view("meetings.manage")
 @require_POST
-def agenda_delete(request, meeting_id: int, item_id: int):
-    meeting = _workspace_meeting(request, meeting_id)
+def agenda_delete(request, meeting, item_id: int):
     item = get_object_or_404(AgendaItem, pk=item_id, meeting=meeting)
     return _back_to_meeting(
         request, meeting, lambda: services.agenda_item_delete(actor=request.user, item=item), None
     )
 
 
-@workspace_view("meetings.manage")
+@workspace_meeting_view("meetings.manage")
 @require_POST
-def agenda_move(request, meeting_id: int, item_id: int):
-    meeting = _workspace_meeting(request, meeting_id)
+def agenda_move(request, meeting, item_id: int):
     item = get_object_or_404(AgendaItem, pk=item_id, meeting=meeting)
     up = request.POST.get("direction") == "up"
     return _back_to_meeting(
@@ -506,31 +504,27 @@ def agenda_move(request, meeting_id: int, item_id: int):
     )
 
 
-@workspace_view("meetings.manage")
+@workspace_meeting_view("meetings.manage")
 @require_POST
-def document_add(request, meeting_id: int):
-    meeting = _workspace_meeting(request, meeting_id)
+def document_add(request, meeting):
     items = list(meeting.agenda.all())
-    form = DocumentForm(request.POST, request.FILES, items=items)
-    if not form.is_valid():
-        messages.error(request, " ".join(m for errs in form.errors.values() for m in errs))
-    else:
-        item = next((i for i in items if i.pk == form.cleaned_data["item"]), None)
-        try:
-            services.document_add(
-                actor=request.user, meeting=meeting, upload=form.cleaned_data["file"], item=item
-            )
-        except ValidationError as exc:
-            messages.error(request, _message(exc))
-        else:
-            messages.success(request, _("Document added."))
-    return redirect(workspace_reverse(request, "workspace:meeting", meeting_id=meeting.pk))
+    return _form_to_meeting(
+        request,
+        meeting,
+        DocumentForm(request.POST, request.FILES, items=items),
+        lambda data: services.document_add(
+            actor=request.user,
+            meeting=meeting,
+            upload=data["file"],
+            item=next((i for i in items if i.pk == data["item"]), None),
+        ),
+        _("Document added."),
+    )
 
 
-@workspace_view("meetings.manage")
+@workspace_meeting_view("meetings.manage")
 @require_POST
-def document_delete(request, meeting_id: int, document_id: int):
-    meeting = _workspace_meeting(request, meeting_id)
+def document_delete(request, meeting, document_id: int):
     document = get_object_or_404(MeetingDocument, pk=document_id, meeting=meeting)
     return _back_to_meeting(
         request,
@@ -554,109 +548,72 @@ def mine(request):
     )
 
 
-def _agency(slug: str) -> Agency:
-    return get_object_or_404(Agency, slug=slug[:40], is_active=True)
-
-
-def _portal_meeting(request, agency: Agency, meeting_id: int) -> tuple[Meeting, Participant | None]:
-    """The meeting for its participants and the employees who see every meeting (404 for
-    anyone else, so a meeting's existence is not told). Runs in the agency's schema."""
-    membership = membership_for(user=request.user)
-    if membership is not None and membership.is_active:
-        permission_cache_fill(request.user, membership)
-    meeting = Meeting.objects.select_related("body").filter(pk=meeting_id).first()
-    if meeting is None or not policies.can_open(request.user, meeting):
-        raise Http404
-    return meeting, policies.participant_of(request.user, meeting)
-
-
-def _anonymous(request):
-    return redirect_to_login(request.get_full_path())
-
-
-def meeting_page(request, agency_slug: str, meeting_id: int):
-    if not request.user.is_authenticated:
-        return _anonymous(request)
-    agency = _agency(agency_slug)
-    with schema_context(agency.schema_name):
-        meeting, participant = _portal_meeting(request, agency, meeting_id)
-        rsvp_form = RsvpForm(
-            initial={"answer": participant.rsvp, "note": participant.rsvp_note}
-            if participant
-            else None
-        )
-        context = _meeting_page_context(request, agency, meeting, participant)
-        context["rsvp_form"] = rsvp_form
-        return render(request, "meetings/meeting.html", context)
-
-
-def _meeting_page_context(request, agency, meeting, participant) -> dict:
-    agenda = list(meeting.agenda.prefetch_related("documents"))
-    participants = list(meeting.participants.select_related("user").order_by("role", "id"))
+@meeting_view(participants=True)
+def meeting_page(request, agency, meeting, participants):
+    """The meeting's page: its details, agenda and participants, then each part's (room,
+    voting, minutes). Participants and agenda are read once here and passed to the parts."""
+    participant = policies.participant_of(request.user, meeting)
+    agenda, documents = meeting_agenda_with_documents(meeting)
     context = {
         "agency": agency,
         "meeting": meeting,
         "participant": participant,
         "agenda": agenda,
-        "documents": [d for d in meeting.documents.all() if d.agenda_item_id is None],
+        "documents": documents,
         "participants": participants,
         "can_manage": policies.can_manage(request.user),
         "takes_answers": participant is not None
         and meeting.status in (MeetingStatus.SCHEDULED, MeetingStatus.IN_PROGRESS),
+        "rsvp_form": RsvpForm(
+            initial={"answer": participant.rsvp, "note": participant.rsvp_note}
+            if participant
+            else None
+        ),
     }
-    for part in (room_page, voting_page, minutes_page):
-        context.update(part.context(request, meeting, participant))
-    return context
+    shared = {"participants": participants, "agenda": agenda}
+    context.update(room_page.context(request, meeting, participant, **shared))
+    context.update(voting_page.context(request, meeting, participant, **shared))
+    context.update(minutes_page.context(request, meeting, participant))
+    return render(request, "meetings/meeting.html", context)
 
 
 @require_POST
-def meeting_rsvp(request, agency_slug: str, meeting_id: int):
-    if not request.user.is_authenticated:
-        return _anonymous(request)
-    agency = _agency(agency_slug)
-    with schema_context(agency.schema_name):
-        meeting, participant = _portal_meeting(request, agency, meeting_id)
-        if participant is None:
-            raise PermissionDenied(_("You are not invited to this meeting."))
-        form = RsvpForm(request.POST)
-        if form.is_valid():
-            try:
-                services.rsvp_answer(
-                    actor=request.user,
-                    meeting=meeting,
-                    answer=form.cleaned_data["answer"],
-                    note=form.cleaned_data["note"],
-                )
-            except ValidationError as exc:
-                messages.error(request, _message(exc))
-            else:
-                messages.success(request, _("Thank you: your answer is recorded."))
-                return redirect(services.meeting_path(agency, meeting))
+@meeting_view
+def meeting_rsvp(request, agency, meeting):
+    participant = policies.participant_of(request.user, meeting)
+    if participant is None:
+        raise PermissionDenied(_("You are not invited to this meeting."))
+    form = RsvpForm(request.POST)
+    if form.is_valid():
+        try:
+            services.rsvp_answer(
+                actor=request.user,
+                meeting=meeting,
+                answer=form.cleaned_data["answer"],
+                note=form.cleaned_data["note"],
+            )
+        except ValidationError as exc:
+            messages.error(request, _message(exc))
         else:
-            messages.error(request, _("Choose whether you will attend."))
-        return redirect(services.meeting_path(agency, meeting))
+            messages.success(request, _("Thank you: your answer is recorded."))
+    else:
+        messages.error(request, _("Choose whether you will attend."))
+    return redirect(meeting_path(agency, meeting))
 
 
-def meeting_ics_download(request, agency_slug: str, meeting_id: int):
-    if not request.user.is_authenticated:
-        return _anonymous(request)
-    agency = _agency(agency_slug)
-    with schema_context(agency.schema_name):
-        meeting, participant = _portal_meeting(request, agency, meeting_id)
-        text = meeting_ics(agency=agency, meeting=meeting, participant=participant)
+@meeting_view
+def meeting_ics_download(request, agency, meeting):
+    participant = policies.participant_of(request.user, meeting)
+    text = meeting_ics(agency=agency, meeting=meeting, participant=participant)
     response = HttpResponse(text, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="meeting-{meeting.pk}.ics"'
     return response
 
 
-def document_download(request, agency_slug: str, meeting_id: int, document_id: int):
-    if not request.user.is_authenticated:
-        return _anonymous(request)
-    agency = _agency(agency_slug)
-    with schema_context(agency.schema_name):
-        meeting, _participant = _portal_meeting(request, agency, meeting_id)
-        document = get_object_or_404(MeetingDocument, pk=document_id, meeting=meeting)
-        return private_file_response(document)
+@meeting_view
+def document_download(request, agency, meeting, document_id: int):
+    document = get_object_or_404(MeetingDocument, pk=document_id, meeting=meeting)
+    return private_file_response(document)
 
 
 # --- the links in the messages ---------------------------------------------------------------
@@ -665,7 +622,7 @@ def document_download(request, agency_slug: str, meeting_id: int, document_id: i
 def rsvp_link(request, agency_slug: str, token: str):
     """The signed answer link of an invitation: works without signing in (the signature is the
     proof); a tampered, expired or outdated link shows why and changes nothing."""
-    agency = _agency(agency_slug)
+    agency = agency_or_404(agency_slug)
     with schema_context(agency.schema_name):
         try:
             participant = services.rsvp_link_participant(token=token)
@@ -709,7 +666,7 @@ def invitation(request, agency_slug: str, token: str):
     """An invitee's link: signed in, they accept and the invitation binds to their account;
     otherwise they sign in or register first (the link is kept in their session, and "My
     meetings" offers it again after registration)."""
-    agency = _agency(agency_slug)
+    agency = agency_or_404(agency_slug)
     with schema_context(agency.schema_name):
         participant = services.invitation_pending(token=token)
         if participant is None:
@@ -741,7 +698,7 @@ def invitation(request, agency_slug: str, token: str):
             else:
                 request.session.pop(PENDING_INVITATION, None)
                 messages.success(request, _("The invitation is now in your meetings."))
-                return redirect(services.meeting_path(agency, meeting))
+                return redirect(meeting_path(agency, meeting))
         return render(
             request,
             "meetings/invitation.html",

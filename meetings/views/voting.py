@@ -8,13 +8,11 @@ the polls page again with the error next to the poll (status 400; nothing was ch
 
 import functools
 
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
-from django_tenants.utils import schema_context
 
 from core.converters import parse_id
 from frontend.forms import apply_service_errors
@@ -23,28 +21,13 @@ from meetings.constants import MemberRole
 from meetings.forms_voting import PollForm
 from meetings.models import AgendaItem, Meeting
 from meetings.models_voting import Poll
+from meetings.selectors_schedule import meeting_agenda, meeting_participants
 from meetings.services import voting
-from tenants.models import Agency
+from meetings.views import common
 
-
-def meeting_view(view):
-    """Resolve the agency and the meeting, switch to the agency's schema, check the viewer may
-    open the meeting; the view gets ``(request, agency, meeting, **kwargs)``."""
-
-    @login_required
-    @functools.wraps(view)
-    def wrapped(request, agency_slug: str, meeting_id: int, **kwargs):
-        agency = get_object_or_404(Agency, slug=agency_slug, is_active=True)
-        with schema_context(agency.schema_name):
-            meeting = Meeting.objects.filter(pk=meeting_id).first()
-            if meeting is None or not policies.can_open(request.user, meeting):
-                raise Http404
-            try:
-                return view(request, agency, meeting, **kwargs)
-            except PermissionDenied:
-                raise Http404 from None
-
-    return wrapped
+# A refusal of the services is a 404 here too: the polls of a meeting say nothing to whoever
+# may not act on them.
+meeting_view = functools.partial(common.meeting_view, hide_refusals=True)
 
 
 def _poll(meeting: Meeting, poll_id: int) -> Poll:
@@ -58,9 +41,14 @@ def _polls_url(agency, meeting) -> str:
     return reverse("meetings:polls", kwargs={"agency_slug": agency.slug, "meeting_id": meeting.pk})
 
 
-def _page(request, agency, meeting, *, status=200, errors=None, form=None):
+def _page(request, agency, meeting, *, participants=None, status=200, errors=None, form=None):
+    """The polls page (``participants``: already read with the meeting, else read here)."""
+    if participants is None:
+        participants = meeting_participants(meeting)
     participant = policies.participant_of(request.user, meeting)
-    ctx = voting_page.context(request, meeting, participant)
+    ctx = voting_page.context(
+        request, meeting, participant, participants=participants, agenda=meeting_agenda(meeting)
+    )
     if form is None and ctx["voting_can_prepare"]:
         form = PollForm(meeting=meeting, agenda=ctx["voting_agenda"])
     errors = errors or {}
@@ -84,9 +72,9 @@ def _messages(exc: ValidationError) -> list[str]:
     return list(exc.messages)
 
 
-@meeting_view
-def polls(request, agency, meeting):
-    return _page(request, agency, meeting)
+@meeting_view(participants=True)
+def polls(request, agency, meeting, participants):
+    return _page(request, agency, meeting, participants=participants)
 
 
 @require_POST

@@ -4,6 +4,7 @@ screenshots in tests/e2e/artifacts/pages/<lang>-<width>-meetings-*."""
 
 import pytest
 from django_tenants.utils import schema_context
+from playwright.sync_api import expect
 
 from tests.e2e.helpers import in_thread
 from tests.e2e.test_every_page import WIDTHS, audit_page, sign_in
@@ -15,6 +16,7 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture
 def meeting_cast(agencies, orm, seed) -> dict:
     from meetings.services import schedule as services
+    from tenants.staff.models import Membership
     from tests.meetings.factories import make_body, make_meeting
 
     alpha = agencies["alpha"]
@@ -44,7 +46,9 @@ def meeting_cast(agencies, orm, seed) -> dict:
                 description="مراجعة المحضر واعتماده.",
             )
             services.agenda_item_save(actor=manager, meeting=meeting, title="الميزانية")
+            manager_membership = Membership.objects.get(user=manager).pk
         return {
+            "manager_membership": manager_membership,
             "manager": manager,
             "member": member,
             "body_id": body.pk,
@@ -105,3 +109,22 @@ def test_meeting_pages_fit_a_phone_and_pass_axe(
                 problems += audit_page(page, f"{lang}-{width}-{name}", width, folder)
             context.close()
     assert problems == [], "\n".join(problems)
+
+
+def test_the_employee_picker_narrows_as_one_types(live_url, new_context, meeting_cast, seed):
+    """Typing in the picker's search box narrows the select to the matches, without reloading
+    the page (employee_search.js and the JSON of the live search)."""
+    context = new_context(viewport={"width": 320, "height": 800})
+    page = context.new_page()
+    sign_in(page, live_url, meeting_cast["manager"].email)
+    page.goto(f"{live_url}/a/alpha/meetings/bodies/{meeting_cast['body_id']}/")
+    page.evaluate("window.notReloaded = true")
+    page.fill("#id_membership-q", f"mtg-admin-{seed}")
+    options = page.locator("#id_membership option")
+    expect(options).to_have_count(2)
+    assert options.nth(1).get_attribute("value") == str(meeting_cast["manager_membership"])
+    page.fill("#id_membership-q", f"nobody-{seed}-at-all")
+    expect(options).to_have_count(1)
+    expect(page.locator("#id_membership-q-status")).not_to_be_empty()
+    assert page.evaluate("window.notReloaded") is True
+    context.close()

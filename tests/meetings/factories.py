@@ -31,6 +31,23 @@ def meetings_viewer(agency: Agency) -> User:
     return user
 
 
+def decisions_manager(agency: Agency) -> User:
+    """An employee of ``agency`` holding meetings.decisions only (the register's manager),
+    through a role of that one permission."""
+    from tenants.staff.models import Role
+
+    with schema_context(agency.schema_name):
+        Role.objects.get_or_create(
+            codename="decisions-follow",
+            defaults={
+                "name_ar": "متابعة القرارات",
+                "name_en": "Decisions follow-up",
+                "permissions": ["meetings.decisions"],
+            },
+        )
+    return make_employee(agency, roles=("decisions-follow",))
+
+
 def make_body(
     agency: Agency,
     *,

@@ -17,25 +17,17 @@ from meetings.constants import MeetingStatus
 from meetings.models_minutes import Decision, DecisionNote, DecisionStatus
 from meetings.services import decisions as services
 from notifications.models import Notification
-from tenants.staff.models import AuditEvent, Membership, Role
+from tenants.staff.models import AuditEvent, Membership
 from tests.factories import make_beneficiary, make_employee, membership_of
 from tests.jobs import pending_jobs
+from tests.meetings.factories import decisions_manager
 from tests.meetings.minutes_helpers import items_of, make_meeting
 
 
 @pytest.fixture
 def people(agency_a, agency_b):
-    with schema_context(agency_a.schema_name):
-        Role.objects.get_or_create(
-            codename="decisions-follow",
-            defaults={
-                "name_ar": "متابعة القرارات",
-                "name_en": "Decisions follow-up",
-                "permissions": ["meetings.decisions"],
-            },
-        )
     return {
-        "manager": make_employee(agency_a, roles=("decisions-follow",)),
+        "manager": decisions_manager(agency_a),
         "admin": make_employee(agency_a, roles=("admin",)),
         "owner": make_employee(agency_a),
         "colleague": make_employee(agency_a),

@@ -11,6 +11,7 @@ from django_tenants.utils import schema_context
 from core.files.storage import reset_private_storage
 from meetings.constants import Rsvp
 from meetings.models import AgendaItem, BodyMember, Meeting, MeetingDocument, Participant
+from meetings.pages import meeting_path
 from meetings.services import schedule as services
 from tests.factories import make_beneficiary, make_employee, pdf_upload
 from tests.jobs import run_pending_jobs
@@ -248,7 +249,7 @@ def test_the_workspace_list_shows_an_employee_only_their_meetings(client, world)
     )
     response = client.get(meeting_url)
     assert response.status_code == 302
-    assert response["Location"] == services.meeting_path(world["agency"], world["meeting"])
+    assert response["Location"] == meeting_path(world["agency"], world["meeting"])
 
 
 def test_the_signed_rsvp_link_page(client, world):
@@ -321,7 +322,7 @@ def test_list_pages_stay_within_their_query_budget(client, world, django_assert_
         assert client.get(reverse("meetings:mine")).status_code == 200
     # The meeting page with every part's context merged: a fixed budget that does not grow
     # with the participants.
-    meeting_url = services.meeting_path(agency, world["meeting"])
+    meeting_url = meeting_path(agency, world["meeting"])
     client.get(meeting_url)
     with django_assert_max_num_queries(30) as before:
         assert client.get(meeting_url).status_code == 200
