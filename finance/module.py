@@ -3,6 +3,7 @@
 from django.utils.translation import gettext_lazy as _
 
 from core.modules import Module, Permissions
+from finance import declarations_reports
 
 
 class Perm(Permissions):
@@ -25,4 +26,7 @@ MODULE = Module(
         Perm.REPORTS: _("Trial balance, account statements, budget against actual, exports."),
         Perm.CLOSE_PERIODS: _("Closing a period stops postings into it; reopening is audited."),
     },
+    audit_actions={**declarations_reports.AUDIT_ACTIONS},
+    menu=[*declarations_reports.MENU],
+    workspace_urls="finance.urls.workspace_urlpatterns",
 )
