@@ -24,8 +24,16 @@ def _safe(value):
     return value
 
 
-def table_response(*, fmt: str, filename: str, header: list[str], rows: list[list]):
-    """A download of the table: ``fmt`` "xlsx", else CSV; ``filename`` without extension."""
+def table_response(
+    *,
+    fmt: str,
+    filename: str,
+    header: list[str],
+    rows: list[list],
+    column_formats: dict[int, str] | None = None,
+):
+    """A download of the table: ``fmt`` "xlsx", else CSV; ``filename`` without extension.
+    ``column_formats`` gives XLSX number formats by column index (``{2: "#,##0.00"}``)."""
     if fmt == "xlsx":
         book = Workbook()
         sheet = book.active
@@ -36,6 +44,9 @@ def table_response(*, fmt: str, filename: str, header: list[str], rows: list[lis
             cell.font = Font(bold=True)
         for row in rows:
             sheet.append([_safe(value) for value in row])
+        for index, number_format in (column_formats or {}).items():
+            for cells in sheet.iter_rows(min_row=2, min_col=index + 1, max_col=index + 1):
+                cells[0].number_format = number_format
         for column in sheet.columns:
             letter = column[0].column_letter
             sheet.column_dimensions[letter].width = min(

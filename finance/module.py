@@ -3,7 +3,7 @@
 from django.utils.translation import gettext_lazy as _
 
 from core.modules import Module, Permissions
-from finance.declarations import ledger, review
+from finance.declarations import ledger, reports, review
 
 
 class Perm(Permissions):
@@ -15,7 +15,7 @@ class Perm(Permissions):
     CLOSE_PERIODS = "finance.close_periods", _("Close and reopen accounting periods")
 
 
-_PARTS = (ledger, review)
+_PARTS = (ledger, review, reports)
 
 MODULE = Module(
     name="finance",

@@ -34,6 +34,7 @@ from finance.models_review import (
     StepOutcome,
 )
 from finance.module import Perm
+from finance.services import budgets
 from tenants.models import Agency
 from tenants.selectors import memberships_holding
 
@@ -149,9 +150,11 @@ def _freeze(voucher: Voucher, chain: ReviewChain, now) -> list[ReviewStep]:
 
 @use_case
 def voucher_submit(voucher: Voucher, *, by: User) -> Voucher:
-    """The maker sends a draft or returned voucher for review: its lines must balance; the
-    chain configured for its type, department and total is frozen on it as a new round
-    (the people eligible at each level now), and the first level's reviewers are told."""
+    """The maker sends a draft or returned voucher for review: its lines must balance, and stay
+    within their budget lines when the agency blocks overruns (when it warns, the overruns are
+    returned as ``voucher.budget_overruns``); the chain configured for its type, department and
+    total is frozen on it as a new round (the people eligible at each level now), and the
+    first level's reviewers are told."""
     voucher = _locked(voucher)
     require(
         voucher.maker_id == by.pk,
@@ -169,6 +172,9 @@ def voucher_submit(voucher: Voucher, *, by: User) -> Voucher:
                 " Ask the finance administrator to configure one."
             )
         )
+    # The agency's budget rule: refused here when it blocks; the overruns it only warns of are
+    # kept on the voucher object for the page and in the audit record.
+    overruns = budgets.budget_check_enforce(voucher)
     now = timezone.now()
     voucher.total = total
     voucher.review_round += 1
@@ -191,6 +197,7 @@ def voucher_submit(voucher: Voucher, *, by: User) -> Voucher:
             "round": voucher.review_round,
             "total": str(total),
             "chain": chain.pk,
+            "budget_overruns": [o.message() for o in overruns],
             "steps": [
                 {"position": s.position, "eligible": s.eligible_ids, "required": s.required}
                 for s in steps
@@ -198,6 +205,7 @@ def voucher_submit(voucher: Voucher, *, by: User) -> Voucher:
         },
     )
     _tell_waiting(voucher, steps[0])
+    voucher.budget_overruns = overruns
     return voucher
 
 

@@ -86,12 +86,14 @@ def _position(request) -> int | None:
 def voucher_submit(request, voucher_id: int):
     voucher = _voucher(request, voucher_id)
     try:
-        services.voucher_submit(voucher, by=request.user)
+        submitted = services.voucher_submit(voucher, by=request.user)
     except ValidationError as exc:
         for message in exc.messages:
             messages.error(request, message)
     else:
         messages.success(request, _("The voucher was sent for review."))
+        for overrun in submitted.budget_overruns:
+            messages.warning(request, overrun.message())
     return _back(request, voucher)
 
 
