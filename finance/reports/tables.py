@@ -262,3 +262,25 @@ def budget_table(report: selectors.BudgetReport, rows=None) -> Table:
 
 
 __all__ = ["ZERO", "Table", "Cell", "Row"]
+
+
+def waiting_table(levels: list[selectors.WaitingLevel]) -> Table:
+    from finance.templatetags.finance_review import waited
+
+    table = Table(
+        _("Vouchers waiting at each level"),
+        [_("Level"), _("Vouchers"), _("Amount"), _("Average wait"), _("Longest wait")],
+        [TEXT, COUNT, AMOUNT, TEXT, TEXT],
+    )
+    for level in levels:
+        table.add(
+            f"{level.position} · {level.label}",
+            level.count,
+            level.amount,
+            waited(level.average),
+            waited(level.longest),
+        )
+    count = sum(level.count for level in levels)
+    amount = sum((level.amount for level in levels), ZERO)
+    table.total(_("Total"), count, amount, "", "")
+    return table

@@ -17,6 +17,7 @@ workspace_urlpatterns: list = [
         name="finance_report_trial_balance",
     ),
     path("finance/reports/budget/", reports.report_budget, name="finance_report_budget"),
+    path("finance/reports/waiting/", reports.report_waiting, name="finance_report_waiting"),
     path("finance/budgets/", budgets.budgets, name="finance_budgets"),
     path("finance/budgets/new/", budgets.budget_new, name="finance_budget_new"),
     path("finance/budgets/<id:line_id>/", budgets.budget_detail, name="finance_budget"),

@@ -1,5 +1,6 @@
 """The financial reports' pages (finance.reports): vouchers by period, department, account, type
-and status; account statement; general ledger; trial balance; budget against actual. Each
+and status; account statement; general ledger; trial balance; budget against actual; vouchers
+waiting at each level of review. Each
 takes its filters from the query string and downloads as XLSX or PDF (``?export=xlsx|pdf``),
 the same table as the page, in the viewer's language (right to left in Arabic)."""
 
@@ -212,6 +213,20 @@ def report_budget(request):
         request,
         report="budget",
         title=_("Budget against actual"),
+        form=ReportFilterForm.from_query(request.GET),
+        build=build,
+    )
+
+
+@workspace_view(Perm.REPORTS)
+def report_waiting(request):
+    def build(scope):
+        return {"table": tables.waiting_table(selectors.waiting_by_level(scope=scope))}
+
+    return _page(
+        request,
+        report="waiting",
+        title=_("Vouchers waiting at each level"),
         form=ReportFilterForm.from_query(request.GET),
         build=build,
     )

@@ -60,6 +60,8 @@ def urls(world) -> dict[str, tuple[str, str, str]]:
             "reports",
         ),
         "budget": ("get", w("finance_report_budget"), "reports"),
+        "waiting": ("get", w("finance_report_waiting"), "reports"),
+        "waiting_xlsx": ("get", w("finance_report_waiting") + "?export=xlsx", "reports"),
         "budgets": ("get", w("finance_budgets"), "either"),
         "budget_line": ("get", w("finance_budget", line_id=world["line"].pk), "either"),
         "budget_revise": (
