@@ -260,19 +260,14 @@ def _decide(voucher: Voucher, capacity, *, by: User, action: str, reason: str = 
     )
 
 
-def _audit(voucher: Voucher, capacity, *, by: User, action: str, reason: str = "") -> None:
-    audit.agency_record(
-        actor=by,
-        action=action,
-        obj=voucher,
-        after={
-            "round": voucher.review_round,
-            "level": capacity.step.position,
-            "on_behalf_of": capacity.on_behalf_of,
-            "reason": reason,
-            "status": voucher.status,
-        },
-    )
+def _audit_after(voucher: Voucher, capacity, *, reason: str = "") -> dict:
+    return {
+        "round": voucher.review_round,
+        "level": capacity.step.position,
+        "on_behalf_of": capacity.on_behalf_of,
+        "reason": reason,
+        "status": voucher.status,
+    }
 
 
 @use_case
@@ -307,7 +302,12 @@ def voucher_approve(voucher: Voucher, *, by: User, position: int | None = None) 
             )
             following.started_at = now
             following.save(update_fields=["started_at"])
-    _audit(voucher, capacity, by=by, action="finance.voucher_approve")
+    audit.agency_record(
+        actor=by,
+        action="finance.voucher_approve",
+        obj=voucher,
+        after=_audit_after(voucher, capacity),
+    )
     _inbox_changed(step.eligible_ids)
     if following is not None:
         _tell_waiting(voucher, following)
@@ -326,7 +326,12 @@ def _close(voucher: Voucher, capacity, *, by: User, action: str, reason: str) ->
         VoucherStatus.RETURNED if action == ReviewAction.RETURN else VoucherStatus.REJECTED
     )
     voucher.save(update_fields=["status", "updated_at"])
-    _audit(voucher, capacity, by=by, action=f"finance.voucher_{action}", reason=reason)
+    audit.agency_record(
+        actor=by,
+        action=f"finance.voucher_{action}",
+        obj=voucher,
+        after=_audit_after(voucher, capacity, reason=reason),
+    )
     _inbox_changed(step.eligible_ids)
     event = (
         "finance.voucher_returned" if action == ReviewAction.RETURN else "finance.voucher_rejected"

@@ -111,7 +111,7 @@ def _finance_ids(agency, admin, department) -> dict[str, int]:
     attachment, an unused account, the fiscal year and period of today, of ``agency``."""
     from django.utils import timezone
 
-    from finance.models import Account, Period
+    from finance.models import Account, BudgetLine, Period
     from finance.models_review import LevelKind, ReviewChain, ReviewDelegation, ReviewLevel
     from finance.services.vouchers import voucher_create
 
@@ -141,7 +141,14 @@ def _finance_ids(agency, admin, department) -> dict[str, int]:
             ends_on=today,
             created_by=admin,
         )
+        budget_line = BudgetLine.objects.create(
+            fiscal_year_id=period.fiscal_year_id,
+            account=Account.objects.get(code="5204"),
+            department=department,
+            amount="1000",
+        )
         return {
+            "line_id": budget_line.pk,
             "chain_id": chain.pk,
             "delegation_id": delegation.pk,
             "voucher_id": voucher.pk,

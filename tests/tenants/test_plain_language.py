@@ -256,6 +256,7 @@ def _state_machines() -> list[StateMachine]:
 def _dynamic_actions() -> dict[str, set[str]]:
     """The audit actions written through an expression, by the expression's source: what each
     can be. A new kind of expression makes the scan fail until it is taught here."""
+    from finance.models_review import ReviewAction
     from requests_app.constants import Visibility
     from requests_app.models import ApprovalRequest
 
@@ -269,6 +270,10 @@ def _dynamic_actions() -> dict[str, set[str]]:
         "f'request.{kind}.asked'": {f"request.{kind}.asked" for kind in kinds},
         "f'request.{approval.kind}.{approval.status}'": {
             f"request.{kind}.{status}" for kind in kinds for status in decided
+        },
+        # finance.services.review's return and reject.
+        "f'finance.voucher_{action}'": {
+            f"finance.voucher_{action}" for action in (ReviewAction.RETURN, ReviewAction.REJECT)
         },
     }
 
