@@ -36,7 +36,7 @@ from core.actions import require, use_case
 from core.audit import agency_record
 from meetings import majority, policies
 from meetings.constants import Majority, MeetingStatus, MemberRole, Mode, Presence
-from meetings.live import Throttle, meeting_publish
+from meetings.live import Settle, meeting_publish
 from meetings.models import AgendaItem, Meeting, Participant
 from meetings.models_voting import (
     Entitlement,
@@ -459,20 +459,26 @@ def _tally_add(schema: str, poll_id: int, positions: list[int], weight: Decimal)
         raw.close()
 
 
-# A poll of up to this many voters pushes its progress after every vote; a larger one at most
-# PROGRESS_PER_SECOND times a second per process (meetings.live.Throttle).
-PROGRESS_EVERY_VOTE_UP_TO = 50
-PROGRESS_PER_SECOND = 5
-_progress_throttle = Throttle(1 / PROGRESS_PER_SECOND)
+# Each progress push goes to every participant's socket: one per vote would be 500 × 500 =
+# 250,000 messages for 500 voters, which queued for a minute (tests/bench/README.md). So a
+# poll pushes at every PROGRESS_STEPS-th of its voters (every vote up to that many voters), at
+# once; a vote between two steps is pushed by the settle, within SETTLE_SECONDS, unless a step
+# pushed first. A burst of votes is about PROGRESS_STEPS pushes, a trickle is never more than
+# SETTLE_SECONDS behind.
+PROGRESS_STEPS = 50
+SETTLE_SECONDS = 1.0
+_progress_settle = Settle(SETTLE_SECONDS)
 
 
 def _publish_progress(poll: Poll, *, voted: int) -> None:
-    if poll.entitled_count <= PROGRESS_EVERY_VOTE_UP_TO:
+    step = max(1, poll.entitled_count // PROGRESS_STEPS)
+    key = (connection.schema_name, poll.pk)
+    if voted % step == 0 or voted >= poll.entitled_count:
+        transaction.on_commit(functools.partial(_progress_settle.discard, key))
         _progress_publish(poll, voted=voted)
         return
-    schema = connection.schema_name
-    push = functools.partial(_progress_push, schema, poll.pk)
-    transaction.on_commit(functools.partial(_progress_throttle.offer, (schema, poll.pk), push))
+    push = functools.partial(_progress_push, connection.schema_name, poll.pk)
+    transaction.on_commit(functools.partial(_progress_settle.offer, key, push))
 
 
 def _progress_publish(poll: Poll, *, voted: int) -> None:
@@ -488,7 +494,7 @@ def _progress_publish(poll: Poll, *, voted: int) -> None:
 
 
 def _progress_push(schema: str, poll_id: int) -> None:
-    """The throttled push of a large poll: its progress as committed now (nothing once it is
+    """The settle's push of a large poll: its progress as committed now (nothing once it is
     closed: the close pushes the result)."""
     with schema_context(schema):
         poll = Poll.objects.filter(pk=poll_id, status=PollStatus.OPEN).first()

@@ -105,36 +105,40 @@ def test_concurrent_votes_are_each_counted_exactly_once(committed):
     assert counts == {1: 1 + 7, 2: 6, 3: 6}  # members 1..19 by i % 3, plus the first vote
 
 
-def test_throttle_pushes_the_first_at_once_and_folds_the_rest_into_the_last():
-    from meetings.live import Throttle
+def test_settle_pushes_the_latest_offer_once_after_the_delay_unless_discarded():
+    from meetings.live import Settle
 
     pushed = []
     done = threading.Event()
-    throttle = Throttle(0.2)
-    throttle.offer("poll", lambda: pushed.append("a"))
-    assert pushed == ["a"]  # the first of a burst: at once
-    throttle.offer("poll", lambda: pushed.append("b"))
-    throttle.offer("poll", lambda: (pushed.append("c"), done.set()))
-    throttle.offer("other", lambda: pushed.append("x"))  # another key keeps its own pace
-    assert pushed == ["a", "x"]
+    settle = Settle(0.2)
+    settle.offer("poll", lambda: pushed.append("a"))
+    settle.offer("poll", lambda: (pushed.append("b"), done.set()))
+    settle.offer("other", lambda: pushed.append("x"))
+    settle.offer("gone", lambda: pushed.append("never"))
+    settle.discard("gone")  # a push that made it needless went out
+    assert pushed == [] and settle.pending("poll")
     assert done.wait(2)
-    assert pushed == ["a", "x", "c"]  # one trailing push, the latest offered
+    threading.Event().wait(0.3)
+    assert sorted(pushed) == ["b", "x"]  # one push per key, the latest offered
+    assert not settle.pending("poll") and not settle.pending("gone")
 
 
-def test_a_large_poll_pushes_a_few_times_and_always_the_final_count(committed, monkeypatch):
-    """More voters than PROGRESS_EVERY_VOTE_UP_TO: votes from many threads give far fewer
-    pushes than votes, and the last push (from the throttle's own thread and connection)
-    carries the committed final count."""
+def test_a_large_poll_pushes_at_its_steps_and_settles_on_the_committed_count(
+    committed, monkeypatch
+):
+    """More voters than PROGRESS_STEPS: votes from many threads give about PROGRESS_STEPS
+    pushes, not one per vote, and a count between two steps is still pushed (by the settle,
+    from its own thread and connection) with the committed count."""
     pushes = []
     monkeypatch.setattr(
         voting, "_progress_publish", lambda poll, voted: pushes.append((poll.pk, voted))
     )
-    n = voting.PROGRESS_EVERY_VOTE_UP_TO + 10
+    entitled = 2 * voting.PROGRESS_STEPS + 1  # a push every second vote
     with schema_context(committed.schema_name):
-        meeting, chair, members = board(n - 1)
+        meeting, chair, members = board(entitled - 1)
         poll = open_poll(meeting, chair, secret=True)
     connection.set_schema_to_public()
-    voters = [chair, *members]
+    voters = [chair, *members][: entitled - 2]  # 99 vote: the last count is not a step
     calls = [
         (lambda m=m: voting.poll_vote(actor=m.user, poll=poll, voter_id=m.pk, choices=[1]))
         for m in voters
@@ -142,12 +146,14 @@ def test_a_large_poll_pushes_a_few_times_and_always_the_final_count(committed, m
     started = time.monotonic()
     results = at_once(committed, calls)
     assert all(isinstance(r, str) for r in results), results
-    deadline = threading.Event()
-    for _ in range(20):  # the trailing push is due within 1 / PROGRESS_PER_SECOND s
-        if (poll.pk, n) in pushes:
+    wait = threading.Event()
+    for _ in range(40):  # the settle is due SETTLE_SECONDS after the last vote
+        if (poll.pk, len(voters)) in pushes:
             break
-        deadline.wait(0.1)
-    assert (poll.pk, n) in pushes  # the final count is pushed
-    # at most one push per interval (a leading and a trailing one at the edges)
+        wait.wait(0.1)
+    assert (poll.pk, len(voters)) in pushes  # the final count is pushed
+    steps = len(voters) // 2
     elapsed = time.monotonic() - started
-    assert len(pushes) <= elapsed * voting.PROGRESS_PER_SECOND + 2, (elapsed, pushes)
+    assert set(range(2, len(voters), 2)) <= {v for _, v in pushes}  # every step
+    # besides the steps, at most one settle push per SETTLE_SECONDS
+    assert len(pushes) <= steps + elapsed / voting.SETTLE_SECONDS + 1, (elapsed, pushes)
