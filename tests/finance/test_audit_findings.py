@@ -181,8 +181,8 @@ def test_a_reviewer_who_lost_the_permission_neither_sees_nor_acts(client, agency
     with schema_context(agency_a.schema_name):
         with pytest.raises(PermissionDenied):
             review.voucher_approve(voucher, by=people["r1"])
-        # r1 still reviews in general but lost only final approval elsewhere: covered by the
-        # step permission; here the voucher is stuck and the administrator sees it.
+        assert not ReviewDecision.objects.filter(voucher=voucher, action="approve").exists()
+    # Nobody else was eligible at level 1: the finance administrator sees the voucher stuck.
     client.force_login(people["admin"])
     page = client.get(_w(agency_a, "finance_review_chains"))
     assert page.status_code == 200
@@ -358,13 +358,6 @@ def test_a_reversing_voucher_goes_through_review_and_posts(agency_a, people, rev
         review.voucher_approve(voucher, by=people["boss"])
         voucher.refresh_from_db()
         assert voucher.status == VoucherStatus.POSTED
-        net = {
-            (line.account_id, line.debit - line.credit)
-            for line in LedgerLine.objects.filter(voucher__in=[voucher, reversal["original"]])
-        }
-        assert {amount for _account, amount in net} == {
-            a for a in {x for _acc, x in net}
-        }  # every amount appears with its opposite
         by_account: dict[int, object] = {}
         for line in LedgerLine.objects.filter(voucher__in=[voucher, reversal["original"]]):
             by_account[line.account_id] = (
