@@ -14,6 +14,7 @@ from finance.constants import EDITABLE_STATUSES, VoucherStatus
 from finance.models import Voucher
 from finance.models_review import ReviewAction, ReviewDecision, ReviewDelegation, ReviewStep
 from finance.module import Perm
+from tenants.selectors import memberships_holding
 
 
 def _holds(actor: User, perm: Perm) -> bool:
@@ -147,7 +148,24 @@ def capacity(actor: User, voucher: Voucher, step: ReviewStep | None = None) -> C
         return None
     if actor.pk in step.eligible_ids:
         return Capacity(step=step, member_id=actor.pk, on_behalf_of=None)
-    for delegator in delegators_of(actor):
-        if delegator in step.eligible_ids and delegator not in excluded:
+    candidates = [
+        delegator
+        for delegator in delegators_of(actor)
+        if delegator in step.eligible_ids and delegator not in excluded
+    ]
+    # A delegate acts only for someone who could act themselves today: still an active
+    # employee holding the level's permission (the frozen step only says who could then).
+    holding = still_holding(candidates, step_permission(step)) if candidates else set()
+    for delegator in candidates:
+        if delegator in holding:
             return Capacity(step=step, member_id=delegator, on_behalf_of=delegator)
     return None
+
+
+def still_holding(user_ids, perm: Perm) -> set[int]:
+    """Which of ``user_ids`` are active employees of the agency holding ``perm`` now."""
+    return set(
+        memberships_holding(perm.value)
+        .filter(user_id__in=list(user_ids))
+        .values_list("user_id", flat=True)
+    )

@@ -19,15 +19,25 @@ from finance.models_review import (
     ReviewDelegation,
     ReviewStep,
 )
-from finance.policies_review import delegators_of
+from finance.module import Perm
+from finance.policies_review import delegators_of, still_holding
 
 
 def waiting_for(*, user: User) -> QuerySet[ReviewStep]:
     """The levels where a voucher waits for ``user`` (for themselves or for someone who
     delegated to them): not their own vouchers, not vouchers whose earlier level they approved,
-    not levels they already approved. Longest waiting first; a fixed number of queries."""
+    not levels they already approved, and only levels whose permission they hold now (final
+    approval: ``finance.approve``; the others: ``finance.review``), for themselves or for a
+    delegator who still holds it too. Longest waiting first; a fixed number of queries."""
     delegators = delegators_of(user)
-    people = [user.pk, *delegators]
+    levels = Q()
+    for perm, is_final in ((Perm.REVIEW, False), (Perm.APPROVE, True)):
+        if not (user.is_authenticated and user.has_perm(perm.perm)):
+            continue
+        people = [user.pk, *(still_holding(delegators, perm) if delegators else ())]
+        levels |= Q(is_final=is_final, eligible_ids__overlap=people)
+    if not levels:
+        return ReviewStep.objects.none()
     acted = ReviewDecision.objects.filter(
         voucher_id=OuterRef("voucher_id"),
         round=OuterRef("round"),
@@ -35,11 +45,11 @@ def waiting_for(*, user: User) -> QuerySet[ReviewStep]:
     ).filter(Q(actor_id=user.pk) | Q(member_id=user.pk))
     return (
         ReviewStep.objects.filter(
+            levels,
             started_at__isnull=False,
             completed_at__isnull=True,
             voucher__status=VoucherStatus.IN_REVIEW,
             round=F("voucher__review_round"),
-            eligible_ids__overlap=people,
         )
         .exclude(voucher__maker_id=user.pk)
         .exclude(Exists(acted))
@@ -99,6 +109,45 @@ def voucher_review(voucher: Voucher) -> dict:
         "history": decisions,
         "current_round": voucher.review_round,
     }
+
+
+def stuck_vouchers() -> list[tuple[Voucher, ReviewStep]]:
+    """Vouchers in review whose current level can no longer gather its approvals: too few of
+    the people frozen on it are still active employees holding the level's permission, once
+    the maker, earlier approvers and those who already approved it are left out. Shown to the
+    finance administrators (the remedy: give the permission back to one of them, who approves
+    or returns the voucher). Four queries whatever the number of vouchers."""
+    steps = list(
+        ReviewStep.objects.filter(
+            started_at__isnull=False,
+            completed_at__isnull=True,
+            voucher__status=VoucherStatus.IN_REVIEW,
+            round=F("voucher__review_round"),
+        )
+        .select_related("voucher", "voucher__department")
+        .order_by("started_at", "id")
+    )
+    if not steps:
+        return []
+    approvals = ReviewDecision.objects.filter(
+        voucher_id__in={step.voucher_id for step in steps}, action=ReviewAction.APPROVE
+    ).values_list("voucher_id", "round", "step__position", "actor_id", "member_id")
+    everyone = {person for step in steps for person in step.eligible_ids}
+    holding = {perm: still_holding(everyone, perm) for perm in (Perm.REVIEW, Perm.APPROVE)}
+    rows = list(approvals)
+    stuck = []
+    for step in steps:
+        voucher = step.voucher
+        excluded, done = {voucher.maker_id}, 0
+        for voucher_id, round_, position, actor, member in rows:
+            if voucher_id == voucher.pk and round_ == step.round and position <= step.position:
+                excluded |= {actor, member}
+                done += position == step.position
+        perm = Perm.APPROVE if step.is_final else Perm.REVIEW
+        able = [p for p in step.eligible_ids if p not in excluded and p in holding[perm]]
+        if len(able) < step.required - done:
+            stuck.append((voucher, step))
+    return stuck
 
 
 def chain_list() -> QuerySet[ReviewChain]:

@@ -11,7 +11,7 @@ when there are any, are what a voucher of that month is checked against.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from core import audit
 from core.actions import require, use_case
-from finance.constants import AMOUNT_DIGITS, AMOUNT_PLACES, AccountKind, BudgetControl
+from finance.constants import AccountKind, BudgetControl
 from finance.models import (
     Account,
     BudgetLine,
@@ -35,6 +35,7 @@ from finance.models import (
     VoucherLine,
 )
 from finance.reports import policies
+from finance.services.vouchers import amount_clean
 from tenants.staff.models import Department
 
 BUDGET_KINDS = (AccountKind.EXPENSE, AccountKind.REVENUE)
@@ -42,20 +43,19 @@ ZERO = Decimal("0.00")
 
 
 def _amount_clean(value: Any, field: str = "amount") -> Decimal:
-    """A budget amount: a number, not negative, at most two decimal places (halalas)."""
-    try:
-        amount = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        raise ValidationError({field: [_("Enter an amount, such as 1500.50.")]}) from None
-    if not amount.is_finite():
+    """A budget amount: a number, not negative, at most two decimal places (halalas); the
+    strict reading of vouchers.amount_clean (no exponent, NaN or Infinity)."""
+    if value is None or not str(value).strip():
         raise ValidationError({field: [_("Enter an amount, such as 1500.50.")]})
-    if amount < 0:
-        raise ValidationError({field: [_("A budget cannot be negative.")]})
-    if amount != amount.quantize(Decimal(1).scaleb(-AMOUNT_PLACES)):
-        raise ValidationError({field: [_("Amounts have at most two decimal places (halalas).")]})
-    if amount >= Decimal(10) ** (AMOUNT_DIGITS - AMOUNT_PLACES):
-        raise ValidationError({field: [_("This amount is too large.")]})
-    return amount.quantize(Decimal(1).scaleb(-AMOUNT_PLACES))
+    try:
+        return amount_clean(value)
+    except ValidationError as error:
+        message = {
+            "negative": _("A budget cannot be negative."),
+            "decimals": _("Amounts have at most two decimal places (halalas)."),
+            "too_large": _("This amount is too large."),
+        }.get(error.code, _("Enter an amount, such as 1500.50."))
+        raise ValidationError({field: [message]}) from None
 
 
 def _reason_clean(reason: str) -> str:

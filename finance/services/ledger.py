@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -18,12 +19,13 @@ from core.actions import require
 from finance import policies
 from finance.constants import PeriodStatus, VoucherStatus, VoucherType
 from finance.models import LedgerLine, Period, Voucher, VoucherLine
+from finance.models_review import ReviewAction, ReviewStep, StepOutcome
 from finance.services.numbers import LEDGER, number_next
 from finance.services.vouchers import period_for
 
-# What the review chain may post: a voucher in review at its final approval (a draft too, for
-# tests and tools that post without a chain).
-POSTABLE_STATUSES = (VoucherStatus.IN_REVIEW, VoucherStatus.DRAFT)
+# What the review chain may post: a voucher in review whose current round has every level
+# approved (the database refuses anything else: migration 0006_posting_needs_final_approval).
+POSTABLE_STATUSES = (VoucherStatus.IN_REVIEW,)
 # A reversing voucher still counts while it may yet be posted.
 LIVE_STATUSES = (
     VoucherStatus.DRAFT,
@@ -41,7 +43,8 @@ def voucher_post(voucher: Voucher, *, by: User) -> None:
     that ``by`` may approve); runs in the caller's transaction (a savepoint when alone). Locks
     the voucher and the ledger counter (the database's trigger takes a share lock on the period, so
     a close at the same moment waits). Refuses (ValidationError) a
-    voucher not in review, unbalanced, or in a closed period; the database checks the same."""
+    voucher not in review, without every level of its current round approved, unbalanced, or
+    in a closed period; the database checks the same."""
     with transaction.atomic():
         locked = Voucher.objects.select_for_update().get(pk=voucher.pk)
         if locked.status not in POSTABLE_STATUSES:
@@ -49,6 +52,8 @@ def voucher_post(voucher: Voucher, *, by: User) -> None:
                 _("This voucher cannot be posted (%(status)s).")
                 % {"status": locked.get_status_display()}
             )
+        if not _round_approved(locked):
+            raise ValidationError(_("This voucher has not received its final approval."))
         period = Period.objects.get(pk=locked.period_id)
         if period.status != PeriodStatus.OPEN:
             raise ValidationError({"date": [_("The accounting period of this voucher is closed.")]})
@@ -98,6 +103,26 @@ def voucher_post(voucher: Voucher, *, by: User) -> None:
         )
     voucher.status = locked.status
     voucher.posted_at = locked.posted_at
+
+
+def _round_approved(voucher: Voucher) -> bool:
+    """Whether every level of the voucher's current round is done with its approvals, the
+    final one included (what the database checks again when the voucher becomes posted)."""
+    steps = list(
+        ReviewStep.objects.filter(voucher=voucher, round=voucher.review_round).annotate(
+            approvals=Count("decisions", filter=Q(decisions__action=ReviewAction.APPROVE))
+        )
+    )
+    return (
+        bool(steps)
+        and sum(step.is_final for step in steps) == 1
+        and all(
+            step.completed_at is not None
+            and step.outcome == StepOutcome.APPROVED
+            and step.approvals >= step.required
+            for step in steps
+        )
+    )
 
 
 def voucher_reverse(voucher: Voucher, *, by: User, date: Date, reason: str) -> Voucher:

@@ -35,6 +35,7 @@ from finance.models_review import (
 )
 from finance.module import Perm
 from finance.services import budgets
+from finance.services.review_config import first_unreachable_level
 from tenants.models import Agency
 from tenants.selectors import memberships_holding
 
@@ -117,20 +118,32 @@ def level_labels(level: ReviewLevel) -> tuple[str, str]:
 
 
 def _freeze(voucher: Voucher, chain: ReviewChain, now) -> list[ReviewStep]:
+    """The chain's levels frozen as the steps of the voucher's new round, with the people
+    eligible at each now. Refused, naming the level, when some level could never be passed:
+    too few people besides the maker, or only people who would be needed at an earlier level
+    (nobody approves two levels of the same voucher)."""
     levels = list(chain.levels.all())
-    steps = []
-    for index, level in enumerate(levels):
-        is_final = index == len(levels) - 1
-        eligible = level_eligible_ids(level, is_final=is_final)
-        label_ar, label_en = level_labels(level)
-        if len([person for person in eligible if person != voucher.maker_id]) < level.required:
-            raise ValidationError(
-                _(
-                    "Level %(n)s of the review chain has not enough people who may review your "
-                    "voucher. Ask the finance administrator to complete it."
-                )
-                % {"n": level.position}
+    eligible_of = [
+        level_eligible_ids(level, is_final=index == len(levels) - 1)
+        for index, level in enumerate(levels)
+    ]
+    stuck = first_unreachable_level(
+        [
+            ({person for person in eligible if person != voucher.maker_id}, level.required)
+            for level, eligible in zip(levels, eligible_of, strict=True)
+        ]
+    )
+    if stuck is not None:
+        raise ValidationError(
+            _(
+                "Level %(n)s of the review chain has not enough people who may review your "
+                "voucher. Ask the finance administrator to complete it."
             )
+            % {"n": levels[stuck - 1].position}
+        )
+    steps = []
+    for index, (level, eligible) in enumerate(zip(levels, eligible_of, strict=True)):
+        label_ar, label_en = level_labels(level)
         steps.append(
             ReviewStep(
                 voucher=voucher,
@@ -141,7 +154,7 @@ def _freeze(voucher: Voucher, chain: ReviewChain, now) -> list[ReviewStep]:
                 label_en=label_en,
                 eligible_ids=eligible,
                 required=level.required,
-                is_final=is_final,
+                is_final=index == len(levels) - 1,
                 started_at=now if index == 0 else None,
             )
         )

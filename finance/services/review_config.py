@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -22,14 +22,39 @@ from accounts.models import User
 from core import audit
 from core.actions import require, use_case
 from finance import policies_review as policies
-from finance.constants import AMOUNT_PLACES, HALALA, VoucherStatus, VoucherType
+from finance.constants import VoucherStatus, VoucherType
 from finance.models_review import LevelKind, ReviewChain, ReviewDelegation, ReviewLevel, ReviewStep
 from finance.module import Perm
+from finance.services.vouchers import amount_clean
 from tenants.selectors import memberships_holding
 from tenants.staff.models import Department, Membership, Role
 
 MAX_LEVELS = 6
-MAX_AMOUNT = Decimal("999999999999.99")
+
+
+def first_unreachable_level(levels: list[tuple[set[int], int]]) -> int | None:
+    """The first level (1-based) that no voucher could ever get past, or None: each level is
+    (the people who may act there, the approvals it needs), and nobody approves two levels of
+    the same voucher, so every level needs its own distinct people. A matching of people to
+    approval slots (augmenting paths, levels added in order: the first that cannot be filled
+    is the one named). Chains are small: six levels of a few dozen people."""
+    owner: dict[int, tuple[int, int]] = {}  # person -> the slot (level, n) they fill
+
+    def place(slot: tuple[int, int], seen: set[int]) -> bool:
+        for person in levels[slot[0]][0]:
+            if person in seen:
+                continue
+            seen.add(person)
+            if person not in owner or place(owner[person], seen):
+                owner[person] = slot
+                return True
+        return False
+
+    for index, (_people, required) in enumerate(levels):
+        for n in range(required):
+            if not place((index, n), set()):
+                return index + 1
+    return None
 
 
 @dataclass
@@ -50,17 +75,10 @@ def _amount(value: Any, name: str, errors: dict, *, optional: bool = False) -> D
         errors[name] = [_("Enter an amount.")]
         return None
     try:
-        amount = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        errors[name] = [_("Enter an amount in riyals, e.g. 1500.25.")]
+        return amount_clean(value)
+    except ValidationError as error:
+        errors[name] = error.messages
         return None
-    if not amount.is_finite() or amount < 0 or amount > MAX_AMOUNT:
-        errors[name] = [_("Enter an amount of zero or more.")]
-        return None
-    if amount.as_tuple().exponent < -AMOUNT_PLACES:
-        errors[name] = [_("An amount has at most two decimals (halalas).")]
-        return None
-    return amount.quantize(HALALA)
 
 
 def _levels_clean(levels: list[LevelInput], errors: dict) -> tuple[list[LevelInput], list[str]]:
@@ -76,6 +94,7 @@ def _levels_clean(levels: list[LevelInput], errors: dict) -> tuple[list[LevelInp
     roles = {role.pk: role for role in Role.objects.all()}
     members = set(Membership.objects.filter(is_active=True).values_list("user_id", flat=True))
     cleaned = []
+    reachable: list[tuple[set[int], int]] = []
     for position, level in enumerate(levels, start=1):
         key = f"level_{position}"
         final = position == len(levels)
@@ -111,6 +130,7 @@ def _levels_clean(levels: list[LevelInput], errors: dict) -> tuple[list[LevelInp
                     % {"n": position}
                 )
             cleaned.append(LevelInput(kind=level.kind, role_id=role.pk, required=1))
+            reachable.append((eligible, 1))
             continue
         if not user_ids:
             errors[key] = [_("Choose the people who review at this level.")]
@@ -160,6 +180,18 @@ def _levels_clean(levels: list[LevelInput], errors: dict) -> tuple[list[LevelInp
                 % {"n": position}
             )
         cleaned.append(LevelInput(kind=level.kind, user_ids=user_ids, required=required))
+        reachable.append((set(user_ids), required))
+    if len(reachable) == len(levels):
+        stuck = first_unreachable_level(reachable)
+        if stuck is not None:
+            errors[f"level_{stuck}"] = [
+                _(
+                    "No voucher could pass level %(n)s: nobody approves two levels of the same "
+                    "voucher, and the people who may act there would be needed at earlier "
+                    "levels. Each level needs different people."
+                )
+                % {"n": stuck}
+            ]
     return cleaned, warnings
 
 

@@ -9,10 +9,11 @@ unbalanced). Nothing is saved when there is one.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date as Date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -27,6 +28,7 @@ from finance import policies
 from finance.constants import (
     AMOUNT_DIGITS,
     AMOUNT_PLACES,
+    HALALA,
     PeriodStatus,
     VoucherStatus,
     VoucherType,
@@ -38,7 +40,6 @@ from tenants.staff.models import Department
 MIN_LINES = 2
 MAX_LINES = 200
 MAX_FILES = 10
-AMOUNT_LIMIT = Decimal(10) ** (AMOUNT_DIGITS - AMOUNT_PLACES)
 LINE_FIELDS = ("account", "department", "debit", "credit", "description")
 
 
@@ -56,26 +57,41 @@ def line_key(index: int, field: str | None = None) -> str:
     return f"lines.{index}.{field}" if field else f"lines.{index}"
 
 
+# An amount as typed: digits with at most one decimal point (Arabic-Indic digits and
+# separators accepted); no sign, exponent, NaN or Infinity, which Decimal() would take.
+_AMOUNT_TEXT = re.compile(r"^([0-9]+)(?:\.([0-9]+))?$")
+_ARABIC_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩٫٬", "0123456789.,")
+
+
 def amount_clean(value: Any) -> Decimal:
     """A non-negative amount in SAR with at most two decimal places (halalas); empty is zero.
-    Raises ValidationError with the reason."""
+    Raises ValidationError with the reason (codes ``invalid``, ``negative``, ``decimals``,
+    ``too_large``), never an arithmetic error, whatever the text."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return Decimal("0.00")
-    if isinstance(value, float):
-        raise ValidationError(_("Enter the amount as a number such as 1250.50."))
-    try:
-        amount = Decimal(str(value).strip().replace(",", ""))
-    except InvalidOperation:
-        raise ValidationError(_("Enter the amount as a number such as 1250.50.")) from None
-    if not amount.is_finite():
-        raise ValidationError(_("Enter the amount as a number such as 1250.50."))
-    if amount < 0:
-        raise ValidationError(_("An amount cannot be negative."))
-    if amount.as_tuple().exponent < -AMOUNT_PLACES and amount != amount.quantize(Decimal("0.01")):
-        raise ValidationError(_("An amount has at most two decimal places (halalas)."))
-    if amount >= AMOUNT_LIMIT:
-        raise ValidationError(_("This amount is too large."))
-    return amount.quantize(Decimal("0.01"))
+    invalid = ValidationError(_("Enter the amount as a number such as 1250.50."), code="invalid")
+    if isinstance(value, (float, bool)):
+        raise invalid
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise invalid
+        text = format(value, "f")
+    else:
+        text = str(value).strip().translate(_ARABIC_DIGITS).replace(",", "")
+    negative = text.startswith("-")
+    match = _AMOUNT_TEXT.match(text[1:] if negative else text)
+    if match is None:
+        raise invalid
+    whole, decimals = match.group(1).lstrip("0"), (match.group(2) or "").rstrip("0")
+    if negative and (whole or decimals):
+        raise ValidationError(_("An amount cannot be negative."), code="negative")
+    if len(decimals) > AMOUNT_PLACES:
+        raise ValidationError(
+            _("An amount has at most two decimal places (halalas)."), code="decimals"
+        )
+    if len(whole) > AMOUNT_DIGITS - AMOUNT_PLACES:
+        raise ValidationError(_("This amount is too large."), code="too_large")
+    return Decimal(f"{whole or 0}.{decimals}" if decimals else whole or "0").quantize(HALALA)
 
 
 def _is_blank(line: Mapping[str, Any]) -> bool:
@@ -352,6 +368,8 @@ def voucher_update(
             % {"year": voucher.fiscal_year.name}
         )
     clean = lines_clean(lines, errors)
+    if voucher.reverses_id is not None:
+        _reversal_check(voucher, department, clean, errors)
     removed = list(voucher.attachments.filter(pk__in=_ints(remove_attachments)))
     kept = voucher.attachments.count() - len(removed)
     checked = _files_check(files, errors, already=kept)
@@ -379,6 +397,46 @@ def voucher_update(
         actor=by, action="finance.voucher_update", obj=voucher, before=before, after=after
     )
     return voucher
+
+
+def reversal_lines(voucher: Voucher) -> list[dict[str, Any]]:
+    """The lines of a reversing voucher: the original's, debits and credits swapped."""
+    return [
+        {
+            "account": line.account,
+            "department": line.department,
+            "debit": line.credit,
+            "credit": line.debit,
+            "description": line.description,
+        }
+        for line in VoucherLine.objects.filter(voucher_id=voucher.reverses_id)
+        .select_related("account", "department")
+        .order_by("position")
+    ]
+
+
+def _reversal_check(
+    voucher: Voucher, department: Department | None, clean: list[CleanLine], errors
+) -> None:
+    """A reversing voucher mirrors the posted voucher it reverses: its lines and department
+    stay those of the original (only the date, payee and description may be corrected)."""
+    original = Voucher.objects.only("department_id").get(pk=voucher.reverses_id)
+    if department is not None and department.pk != original.department_id:
+        errors.setdefault("department", []).append(
+            _("A reversing voucher keeps the department of the voucher it reverses.")
+        )
+    wanted = [
+        (line["account"].pk, _pk(line["department"]), line["debit"], line["credit"])
+        for line in reversal_lines(voucher)
+    ]
+    given = [(line.account.pk, _pk(line.department), line.debit, line.credit) for line in clean]
+    if given != wanted:
+        errors.setdefault("lines", []).append(
+            _(
+                "The lines of a reversing voucher mirror the voucher it reverses: they cannot "
+                "be changed."
+            )
+        )
 
 
 def _clean_of(voucher: Voucher) -> list[CleanLine]:

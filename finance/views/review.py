@@ -185,7 +185,11 @@ def inbox(request):
 
 @workspace_view(Perm.CONFIGURE)
 def chain_list(request):
-    return render(request, "finance/review/chains.html", {"chains": list(selectors.chain_list())})
+    return render(
+        request,
+        "finance/review/chains.html",
+        {"chains": list(selectors.chain_list()), "stuck": selectors.stuck_vouchers()},
+    )
 
 
 def _reviewers():

@@ -93,32 +93,75 @@ def _with_more_lines(post, prefix: str = "lines"):
     return data
 
 
+def _mirror_formset(voucher: Voucher, choices) -> LineFormSet:
+    """The lines of a reversing voucher, shown and never read back from the request: they
+    mirror the voucher it reverses (the service refuses any other lines)."""
+    formset = LineFormSet(initial=_lines_initial(voucher), prefix="lines", **choices)
+    formset.extra = 0
+    for line in formset.forms:
+        for field in line.fields.values():
+            field.disabled = True
+    return formset
+
+
+def _lines_initial(voucher: Voucher) -> list[dict]:
+    return [
+        {
+            "account": line.account_id,
+            "department": line.department_id,
+            "debit": line.debit or "",
+            "credit": line.credit or "",
+            "description": line.description,
+        }
+        for line in voucher.lines.all()
+    ]
+
+
+def _voucher_form(voucher: Voucher | None, data=None, files=None, **kwargs) -> VoucherForm:
+    form = VoucherForm(data, files, fixed_type=voucher is not None, **kwargs)
+    if voucher is not None and voucher.reverses_id is not None:
+        # A reversing voucher keeps the original's department (its lines mirror it).
+        form.fields["department"].disabled = True
+        form.initial.setdefault("department", voucher.department_id)
+    return form
+
+
 def _voucher_form_page(request, *, voucher: Voucher | None):
-    """The voucher form (new when ``voucher`` is None): header, lines, attachments."""
+    """The voucher form (new when ``voucher`` is None): header, lines, attachments. A
+    reversing voucher's lines and department are shown but not taken from the request."""
     choices = _line_choices()
     editing = voucher is not None
+    mirrored = editing and voucher.reverses_id is not None
     if request.method == "POST" and ADD_LINE in request.POST:
         data = _with_more_lines(request.POST)
-        form = VoucherForm(data, fixed_type=editing)
-        formset = LineFormSet(data, prefix="lines", **choices)
+        form = _voucher_form(voucher, data)
+        formset = (
+            _mirror_formset(voucher, choices)
+            if mirrored
+            else LineFormSet(data, prefix="lines", **choices)
+        )
         # Shown again without errors: the person is still typing.
         form._errors, formset._errors, formset._non_form_errors = {}, [], []
         for line in formset.forms:
             line._errors = {}
         return _render_form(request, voucher, form, formset, [], quiet=True)
     if request.method == "POST":
-        form = VoucherForm(request.POST, request.FILES, fixed_type=editing)
-        formset = LineFormSet(request.POST, prefix="lines", **choices)
+        form = _voucher_form(voucher, request.POST, request.FILES)
+        formset = (
+            _mirror_formset(voucher, choices)
+            if mirrored
+            else LineFormSet(request.POST, prefix="lines", **choices)
+        )
         general: list[str] = []
-        if form.is_valid() & formset.is_valid():
+        if form.is_valid() & (mirrored or formset.is_valid()):
             data = form.cleaned_data
             fields = {
                 "by": request.user,
                 "date": data["date"],
-                "department": data["department"],
+                "department": voucher.department if mirrored else data["department"],
                 "counterparty": data["counterparty"],
                 "description": data["description"],
-                "lines": formset.lines(),
+                "lines": services.reversal_lines(voucher) if mirrored else formset.lines(),
                 "files": data["files"],
             }
             try:
@@ -143,25 +186,18 @@ def _voucher_form_page(request, *, voucher: Voucher | None):
                 )
         return _render_form(request, voucher, form, formset, general)
     if editing:
-        form = VoucherForm(
+        form = _voucher_form(
+            voucher,
             initial={
                 "date": voucher.date,
                 "department": voucher.department_id,
                 "counterparty": voucher.counterparty,
                 "description": voucher.description,
             },
-            fixed_type=True,
         )
-        initial = [
-            {
-                "account": line.account_id,
-                "department": line.department_id,
-                "debit": line.debit or "",
-                "credit": line.credit or "",
-                "description": line.description,
-            }
-            for line in voucher.lines.all()
-        ]
+        if mirrored:
+            return _render_form(request, voucher, form, _mirror_formset(voucher, choices), [])
+        initial = _lines_initial(voucher)
     else:
         membership = getattr(request, "membership", None)
         form = VoucherForm(

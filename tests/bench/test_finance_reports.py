@@ -27,6 +27,7 @@ from tenants.services import agency_onboard
 from tenants.staff.models import Department
 from tests import roles
 from tests.bench.helpers import bench, load, pct
+from tests.factories import make_beneficiary
 from tests.finance import builders_reports as builders
 
 VOUCHERS = 100_000
@@ -51,7 +52,9 @@ def _owner_autocommit(sql: str) -> None:
 
 
 def _chart() -> tuple[list[int], list[int], int, int]:
-    """A chart with expense and asset leaves; (expense ids, asset ids, cash, bank)."""
+    """A chart with expense and asset leaves; (expense ids, asset ids, cash, bank). The
+    agency's default chart (finance 0003, same codes) goes first."""
+    builders._default_chart_clear()
     groups = {}
     for code, kind in (
         ("1", AccountKind.ASSET),
@@ -107,7 +110,15 @@ def _chart() -> tuple[list[int], list[int], int, int]:
 
 
 def _generate(
-    schema: str, year: FiscalYear, maker: User, expenses, assets, cash, bank, departments
+    schema: str,
+    year: FiscalYear,
+    maker: User,
+    approver: User,
+    expenses,
+    assets,
+    cash,
+    bank,
+    departments,
 ) -> None:
     debit_accounts = expenses + assets
     with connection.cursor() as cursor:
@@ -117,7 +128,7 @@ def _generate(
                 department_id, counterparty, description, status, total, maker_id,
                 review_round, created_at, updated_at, submitted_at, posted_at)
             SELECT (ARRAY['receipt','payment','journal'])[1 + g %% 3], %(year)s, g, d.day, p.id,
-                (%(departments)s::bigint[])[1 + g %% {len(departments)}], '', 'bench', 'in_review',
+                (%(departments)s::bigint[])[1 + g %% {len(departments)}], '', 'bench', 'draft',
                 0, %(maker)s, 1, now(), now(), now(), NULL
             FROM generate_series(1, %(n)s) g
             CROSS JOIN LATERAL (SELECT DATE '2026-01-01' + (g * 7919 %% 365) AS day) d
@@ -160,7 +171,39 @@ def _generate(
             """,
             params,
         )
-        # posted once its lines are in (a posted voucher's lines are final: 0002_ledger_rules)
+        # Into review once its lines are in (the lines of a voucher in review or posted are
+        # final: 0002_ledger_rules, 0006), then its final approval as the review chain records
+        # it (one final level, the approver eligible; the decisions pass 0002_review's checks),
+        # and only then posted (0006 refuses a posting without it).
+        cursor.execute(
+            f"UPDATE {schema}.finance_voucher SET status = 'in_review' WHERE fiscal_year_id = %s",
+            [year.pk],
+        )
+        cursor.execute(
+            f"""
+            INSERT INTO {schema}.finance_reviewstep (voucher_id, round, position, kind,
+                label_ar, label_en, eligible_ids, required, is_final, started_at, outcome)
+            SELECT id, 1, 1, 'named', '', '', ARRAY[%(approver)s]::bigint[], 1, true, now(), ''
+            FROM {schema}.finance_voucher WHERE fiscal_year_id = %(year)s
+            """,
+            {"approver": approver.pk, "year": year.pk},
+        )
+        cursor.execute(
+            f"""
+            INSERT INTO {schema}.finance_reviewdecision (voucher_id, round, step_id, action,
+                actor_id, member_id, reason, at)
+            SELECT v.id, 1, NULL, 'submit', v.maker_id, v.maker_id, '', now()
+            FROM {schema}.finance_voucher v WHERE v.fiscal_year_id = %(year)s
+            UNION ALL
+            SELECT s.voucher_id, 1, s.id, 'approve', %(approver)s, %(approver)s, '', now()
+            FROM {schema}.finance_reviewstep s JOIN {schema}.finance_voucher v
+              ON v.id = s.voucher_id WHERE v.fiscal_year_id = %(year)s
+            """,
+            {"approver": approver.pk, "year": year.pk},
+        )
+        cursor.execute(
+            f"UPDATE {schema}.finance_reviewstep SET completed_at = now(), outcome = 'approved'"
+        )
         cursor.execute(
             f"UPDATE {schema}.finance_voucher SET status = 'posted', posted_at = now()"
             " WHERE fiscal_year_id = %s",
@@ -202,6 +245,7 @@ def test_bench_finance_reports(committed_db):
     )
     schema = agency.schema_name
     maker = User.objects.get(email=f"admin-{tag}@bench.example")
+    approver = make_beneficiary(email=f"approver-{tag}@bench.example")
     started = time.perf_counter()
     with schema_context(schema):
         expenses, assets, cash, bank = _chart()
@@ -215,7 +259,7 @@ def test_bench_finance_reports(committed_db):
             for a in expenses
             for d in departments
         )
-        _generate(schema, year, maker, expenses, assets, cash, bank, departments)
+        _generate(schema, year, maker, approver, expenses, assets, cash, bank, departments)
     generated = time.perf_counter() - started
     started = time.perf_counter()
     for table in (

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from accounts.models import User
 from finance.constants import AccountKind, VoucherStatus, VoucherType
 from finance.models import (
     Account,
@@ -24,6 +25,8 @@ from finance.models import (
     VoucherLine,
 )
 from tenants.staff.models import Department
+from tests.factories import make_beneficiary
+from tests.finance.factories import final_approval
 
 _numbers = itertools.count(1)
 
@@ -124,9 +127,9 @@ def make_voucher(
         period=period,
         department=department,
         description=description,
-        # a posted voucher's lines are final (finance 0002_ledger_rules): lines first, then
-        # the voucher is posted
-        status=VoucherStatus.IN_REVIEW if status == VoucherStatus.POSTED else status,
+        # the lines of a voucher in review or posted are final (finance 0002_ledger_rules,
+        # 0006): lines first, then the voucher goes on
+        status=VoucherStatus.DRAFT,
         total=total,
         maker=maker,
     )
@@ -135,6 +138,9 @@ def make_voucher(
         for i, (a, d, c, dep) in enumerate(lines, start=1)
     )
     if status == VoucherStatus.POSTED:
+        # posted only with its final approval recorded (finance 0006): as the review chain
+        # does it, by someone other than the maker
+        final_approval(voucher, approver=_approver())
         Voucher.objects.filter(pk=voucher.pk).update(status=status, posted_at=now)
         voucher.status, voucher.posted_at = status, now
         entry = next(_numbers)
@@ -153,7 +159,17 @@ def make_voucher(
             )
             for a, d, c, dep in lines
         )
+    elif status != VoucherStatus.DRAFT:
+        Voucher.objects.filter(pk=voucher.pk).update(status=status)
+        voucher.status = status
     return voucher
+
+
+def _approver():
+    """The approver of the builders' posted vouchers (a person of the public schema, never a
+    maker: the makers are employees made by the tests)."""
+    approver = User.objects.filter(email="approver@builders.example").first()
+    return approver or make_beneficiary(email="approver@builders.example")
 
 
 def make_opening(fiscal_year, account, *, debit="0", credit="0", department=None):

@@ -8,12 +8,14 @@ from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 
+from django.db.models import F
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from accounts.models import User
-from finance.constants import VoucherType
+from finance.constants import VoucherStatus, VoucherType
 from finance.models import Account, Voucher
+from finance.models_review import LevelKind, ReviewAction, ReviewDecision, ReviewStep, StepOutcome
 from finance.services import ledger, vouchers
 from tenants.models import Agency
 from tenants.staff.models import Department, Membership
@@ -88,10 +90,47 @@ def make_voucher(
         )
 
 
+def final_approval(voucher: Voucher, *, approver: User) -> Voucher:
+    """What the review chain records up to a final approval, written straight (no configured
+    chain needed): the voucher in review in a new round of one final level where ``approver``
+    is eligible, the maker's submission, the approver's decision (the database checks both:
+    never the maker) and the level completed. ``ledger.voucher_post`` may then post it. The
+    connection on the agency's schema."""
+    now = timezone.now()
+    Voucher.objects.filter(pk=voucher.pk).update(
+        status=VoucherStatus.IN_REVIEW, review_round=F("review_round") + 1, submitted_at=now
+    )
+    voucher.refresh_from_db()
+    step = ReviewStep.objects.create(
+        voucher=voucher,
+        round=voucher.review_round,
+        position=1,
+        kind=LevelKind.NAMED,
+        eligible_ids=[approver.pk],
+        is_final=True,
+        started_at=now,
+    )
+    common = {"voucher": voucher, "round": voucher.review_round}
+    ReviewDecision.objects.create(
+        **common, action=ReviewAction.SUBMIT, actor_id=voucher.maker_id, member_id=voucher.maker_id
+    )
+    ReviewDecision.objects.create(
+        **common, step=step, action=ReviewAction.APPROVE, actor=approver, member=approver
+    )
+    step.completed_at, step.outcome = now, StepOutcome.APPROVED
+    step.save(update_fields=["completed_at", "outcome"])
+    return voucher
+
+
 def make_posted(agency: Agency, maker: User, *, by: User | None = None, **kwargs) -> Voucher:
+    """A voucher of ``maker`` finally approved by ``by`` (a new approver when none, or when
+    it is the maker: a maker never approves) and posted."""
     voucher = make_voucher(agency, maker, **kwargs)
+    if by is None or by.pk == maker.pk:
+        by = finance_employee(agency, "finance.approve")
     with schema_context(agency.schema_name):
-        ledger.voucher_post(voucher, by=by or maker)
+        final_approval(voucher, approver=by)
+        ledger.voucher_post(voucher, by=by)
         voucher.refresh_from_db()
     return voucher
 

@@ -15,7 +15,13 @@ from finance.models import LedgerLine, Voucher
 from finance.services import ledger
 from tenants.models import Agency
 from tenants.services import agency_onboard
-from tests.finance.factories import ALL_PERMISSIONS, department_of, finance_employee, make_voucher
+from tests.finance.factories import (
+    ALL_PERMISSIONS,
+    department_of,
+    final_approval,
+    finance_employee,
+    make_voucher,
+)
 
 WORKERS = 8
 
@@ -69,6 +75,7 @@ def at_once(agency, calls):
 
 def test_vouchers_entered_and_posted_at_once_get_numbers_without_gaps(committed):
     clerks = [finance_employee(committed, *ALL_PERMISSIONS) for _ in range(WORKERS)]
+    approver = finance_employee(committed, "finance.approve")
     department_of(committed)
     connection.set_schema_to_public()
 
@@ -76,7 +83,8 @@ def test_vouchers_entered_and_posted_at_once_get_numbers_without_gaps(committed)
         def call():
             entered = [make_voucher(committed, clerk) for _ in range(3)]
             for voucher in entered:
-                ledger.voucher_post(voucher, by=clerk)
+                final_approval(voucher, approver=approver)
+                ledger.voucher_post(voucher, by=approver)
             return [v.pk for v in entered]
 
         return call

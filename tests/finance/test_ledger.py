@@ -15,6 +15,7 @@ from finance.services import chart, ledger
 from tenants.staff.models import AuditEvent
 from tests.finance.factories import (
     ALL_PERMISSIONS,
+    final_approval,
     finance_employee,
     make_posted,
     make_voucher,
@@ -64,13 +65,15 @@ def test_a_posted_voucher_is_not_posted_twice(agency_a, clerk):
 
 def test_posting_into_a_closed_period_is_refused_by_the_service(agency_a, clerk):
     voucher = make_voucher(agency_a, clerk)
+    approver = finance_employee(agency_a, "finance.approve")
     with schema_context(agency_a.schema_name):
+        final_approval(voucher, approver=approver)
         chart.period_close(by=clerk, period=voucher.period)
         with pytest.raises(ValidationError) as caught:
-            ledger.voucher_post(voucher, by=clerk)
+            ledger.voucher_post(voucher, by=approver)
         assert "date" in caught.value.message_dict
         assert not LedgerLine.objects.filter(voucher=voucher).exists()
-        assert Voucher.objects.get(pk=voucher.pk).status == VoucherStatus.DRAFT
+        assert Voucher.objects.get(pk=voucher.pk).status == VoucherStatus.IN_REVIEW
 
 
 def test_reversing_voucher_swaps_the_lines_and_names_the_original(agency_a, clerk):
@@ -85,8 +88,11 @@ def test_reversing_voucher_swaps_the_lines_and_names_the_original(agency_a, cler
         assert swapped == expected
         with pytest.raises(ValidationError):
             ledger.voucher_reverse(original, by=clerk, date=today(), reason="again")
+    approver = finance_employee(agency_a, "finance.approve")
+    with schema_context(agency_a.schema_name):
         # Posted through the chain like any voucher: the ledger nets to zero for the pair.
-        ledger.voucher_post(reversal, by=clerk)
+        final_approval(reversal, approver=approver)
+        ledger.voucher_post(reversal, by=approver)
         net = {}
         for line in LedgerLine.objects.filter(voucher__in=[original, reversal]):
             net[line.account_id] = net.get(line.account_id, 0) + line.debit - line.credit
@@ -164,8 +170,11 @@ def test_database_refuses_a_ledger_line_dated_outside_its_period(agency_a, clerk
 
 def test_database_refuses_to_commit_unbalanced_ledger_lines(agency_a, clerk):
     voucher = make_voucher(agency_a, clerk)
+    approver = finance_employee(agency_a, "finance.approve")
     with schema_context(agency_a.schema_name):
         period = Period.objects.get(pk=voucher.period_id)
+        # finally approved (a voucher is posted only then: finance 0006)
+        final_approval(voucher, approver=approver)
         Voucher.objects.filter(pk=voucher.pk).update(status=VoucherStatus.POSTED)
         with pytest.raises(DatabaseError, match="do not balance"), transaction.atomic():
             _insert_ledger_line(voucher, period, debit="5")

@@ -19,6 +19,7 @@ from tests.finance.factories import (
     ALL_PERMISSIONS,
     account,
     department_of,
+    final_approval,
     finance_employee,
     make_voucher,
     today,
@@ -221,6 +222,7 @@ def test_only_the_maker_corrects_a_draft_and_the_lines_are_replaced(agency_a, cl
         with pytest.raises(ValidationError) as caught:
             vouchers.voucher_update(by=clerk, voucher=voucher, **{**fields, "date": next_year})
         assert "date" in caught.value.message_dict
+        final_approval(voucher, approver=boss)
         ledger.voucher_post(voucher, by=boss)
         with pytest.raises(PermissionDenied):
             vouchers.voucher_update(by=clerk, voucher=voucher, **fields)
