@@ -34,7 +34,7 @@ def _departments():
 
 
 class VoucherForm(forms.Form):
-    type = forms.ChoiceField(label=_("Type"), choices=VoucherType.choices)
+    type = forms.ChoiceField(label=_("Voucher type"), choices=VoucherType.choices)
     date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
     department = forms.ModelChoiceField(label=_("Department"), queryset=Department.objects.none())
     counterparty = forms.CharField(label=_("Payee or payer"), max_length=200, required=False)
@@ -94,7 +94,7 @@ LineFormSet = forms.formset_factory(
 
 class VoucherFilterForm(forms.Form):
     type = forms.ChoiceField(
-        label=_("Type"), required=False, choices=[("", _("All"))] + VoucherType.choices
+        label=_("Voucher type"), required=False, choices=[("", _("All"))] + VoucherType.choices
     )
     status = forms.ChoiceField(
         label=_("Status"), required=False, choices=[("", _("All"))] + VoucherStatus.choices

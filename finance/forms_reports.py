@@ -64,6 +64,10 @@ class ReportFilterForm(forms.Form):
             latest = FiscalYear.objects.order_by("-start").values_list("pk", flat=True).first()
             if latest is not None:
                 data["fiscal_year"] = str(latest)
+        # The whole year unless asked otherwise, shown as such (not "from month 1 to month 1").
+        for name, month in (("period_from", "1"), ("period_to", "12")):
+            if not data.get(name):
+                data[name] = month
         return cls(data, **kwargs)
 
     def clean(self):

@@ -20,6 +20,7 @@ from finance.forms_reports import GroupingForm, ReportFilterForm
 from finance.module import Perm
 from finance.reports import selectors, tables
 from finance.reports.scope import ReportScope
+from frontend.human import human_date_parts
 from tenants.decorators import workspace_view
 
 # Exports of lines (statement, general ledger) stop here: a larger range is narrowed first.
@@ -33,10 +34,19 @@ def _query(request) -> str:
     return query.urlencode()
 
 
+def _day(value) -> str:
+    """A date as the site writes it in lists ("2 Dec 2026"), isolated in the sentence."""
+    return "\u2068" + human_date_parts(value, compact=True).text + "\u2069"
+
+
 def _scope_text(scope: ReportScope) -> str:
     parts = [
         _("Fiscal year %(year)s, from %(start)s to %(end)s")
-        % {"year": scope.fiscal_year.name, "start": scope.start, "end": scope.end}
+        % {
+            "year": scope.fiscal_year.name,
+            "start": _day(scope.start),
+            "end": _day(scope.end),
+        }
     ]
     if scope.department is not None:
         parts.append(_("Department: %(name)s") % {"name": scope.department.name})

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from accounts.models import User
 from finance import policies_review as policies
 from finance import selectors_review as selectors
-from finance.constants import VoucherType
+from finance.constants import VoucherStatus, VoucherType
 from finance.forms_review import ChainForm, DelegationForm, ReasonForm
 from finance.models import Voucher
 from finance.models_review import ReviewChain, ReviewDelegation
@@ -103,8 +103,12 @@ def _decide(request, voucher_id: int, action: str):
     form = None
     try:
         if action == "approve":
-            services.voucher_approve(voucher, by=request.user, position=position)
-            done = _("The voucher was approved at this level.")
+            approved = services.voucher_approve(voucher, by=request.user, position=position)
+            done = (
+                _("Final approval given: the voucher is posted to the ledger.")
+                if approved.status == VoucherStatus.POSTED
+                else _("The voucher was approved at this level.")
+            )
         else:
             form = ReasonForm(request.POST)
             call = services.voucher_return if action == "return" else services.voucher_reject

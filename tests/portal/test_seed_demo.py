@@ -9,6 +9,8 @@ from requests_app.models import Request
 from requests_app.public.models import CatalogueEntry, RequestIndex
 from tenants.models import Agency
 
+FINANCE = ("accountant@moh.demo", "reviewer@moh.demo", "cfo@moh.demo")
+
 
 def test_seed_demo_creates_the_demo_platform_once(db, agencies, settings):
     settings.DEMO_PASSWORD = "Demo-Password-123"
@@ -96,6 +98,7 @@ def test_seed_demo_prints_a_random_password_once(db, agencies, settings):
     with (
         mock.patch.object(Agency.objects, "exists", return_value=False),
         mock.patch.object(Command, "_meetings"),
+        mock.patch.object(Command, "_finance"),
     ):
         call_command("seed_demo", stdout=out)
     password = out.getvalue().split("password (shown once): ")[1].split()[0]
@@ -105,11 +108,14 @@ def test_seed_demo_prints_a_random_password_once(db, agencies, settings):
     call_command("seed_demo", stdout=out)
     assert password not in out.getvalue()  # not kept anywhere: shown once
     assert "password: the one printed when the demo was created" in out.getvalue()
-    # the re-run gave the older demo its board and meetings, once
+    # the re-run gave the older demo its board and meetings, and its finance, once
     assert "demo board and meetings added" in out.getvalue()
+    assert "demo finance added" in out.getvalue()
     out = StringIO()
     call_command("seed_demo", stdout=out)
     assert "demo board and meetings added" not in out.getvalue()
+    assert "demo finance added" not in out.getvalue()
+    assert User.objects.filter(email="cfo@moh.demo").count() == 1
     from meetings.models import Meeting
 
     with schema_context(Agency.objects.get(slug="moh").schema_name):
@@ -175,3 +181,85 @@ def test_seed_demo_creates_the_board_and_its_meetings(db, agencies, settings):
     assert "demo board and meetings added" not in out.getvalue()
     with schema_context(moh.schema_name):
         assert Body.objects.count() == 1 and Meeting.objects.count() == 2
+
+
+def test_seed_demo_creates_the_finance_of_the_demo_agency(db, agencies, settings):
+    """Finance users (with the demo password) holding their permissions through roles, a chain
+    of two levels and a final one per voucher type, budgets, and vouchers at every stage, made
+    through the services: each posted voucher balances in the ledger, the reversal nets the
+    original out, the returned and rejected ones carry their reasons. A re-run adds nothing."""
+    from decimal import Decimal
+
+    from django.db.models import Sum
+
+    from finance.models import BudgetLine, LedgerLine, Voucher
+    from finance.models_review import ReviewChain, ReviewDecision
+    from finance.reports.scope import ReportScope
+    from finance.reports.selectors import budget_against_actual
+    from tenants.selectors import effective_permissions
+    from tenants.staff.models import Membership
+
+    settings.DEMO_PASSWORD = "Demo-Password-123"
+    settings.DEMO_TOTP_SECRET = ""
+    out = StringIO()
+    with mock.patch.object(Agency.objects, "exists", return_value=False):
+        call_command("seed_demo", stdout=out)
+    for email in FINANCE:
+        assert email in out.getvalue()
+        assert User.objects.get(email=email).check_password("Demo-Password-123"), email
+    moh = Agency.objects.get(slug="moh")
+    with schema_context(moh.schema_name):
+        finance_people = Membership.objects.filter(user__email__in=FINANCE).select_related("user")
+        grants = {m.user.email: effective_permissions(m) for m in finance_people}
+        # through roles of the agency, not single grants
+        assert all(m.roles.exists() and not m.granted_permissions for m in finance_people)
+        assert "finance.enter" in grants["accountant@moh.demo"]
+        assert "finance.review" not in grants["accountant@moh.demo"]
+        assert "finance.review" in grants["reviewer@moh.demo"]
+        assert {"finance.approve", "finance.reports"} <= grants["cfo@moh.demo"]
+        assert "finance.enter" not in grants["cfo@moh.demo"]
+        chains = ReviewChain.objects.prefetch_related("levels")
+        assert {c.voucher_type for c in chains} == {"payment", "receipt", "journal"}
+        assert all(c.levels.count() == 3 for c in chains)
+        assert BudgetLine.objects.count() == 2
+        vouchers = Voucher.objects.all()
+        statuses = sorted(v.status for v in vouchers)
+        assert statuses.count("draft") == 1
+        assert statuses.count("returned") == 1 and statuses.count("rejected") == 1
+        assert statuses.count("posted") == 4  # payment, receipt, the mistaken one, its reversal
+        waiting = sorted(
+            v.review_steps.filter(
+                round=v.review_round, completed_at__isnull=True, started_at__isnull=False
+            )
+            .get()
+            .position
+            for v in vouchers.filter(status="in_review")
+        )
+        assert waiting == [1, 3]  # at the first level, and at final approval
+        reversal = Voucher.objects.get(reverses__isnull=False)
+        assert reversal.status == "posted" and reversal.reverses.status == "posted"
+        for voucher in vouchers.filter(status="posted"):
+            sums = LedgerLine.objects.filter(voucher=voucher).aggregate(
+                d=Sum("debit"), c=Sum("credit")
+            )
+            assert sums["d"] == sums["c"] == voucher.total
+        reasons = set(
+            ReviewDecision.objects.filter(action__in=["return", "reject"]).values_list(
+                "reason", flat=True
+            )
+        )
+        assert len(reasons) == 2 and all(reasons)
+        # budget against actual: the office supplies waiting in review are not actual yet and
+        # the mistaken 1500 is cancelled by its reversal: nothing on 5204; the rent is posted
+        year = reversal.fiscal_year
+        report = budget_against_actual(
+            scope=ReportScope(fiscal_year=year, start=year.start, end=year.end)
+        )
+        actual = {row.account.code: row.actual for row in report.rows}
+        assert actual["5204"] == 0 and actual["5201"] == Decimal("60000.00")
+        count = Voucher.objects.count()
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    assert "demo finance added" not in out.getvalue()
+    with schema_context(moh.schema_name):
+        assert Voucher.objects.count() == count

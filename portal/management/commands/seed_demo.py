@@ -1,8 +1,10 @@
 """Demo platform for `make run`: two agencies, an admin, a supervisor of a department, two
-employees in it, a beneficiary and an oversight user, and the board of the Ministry of Health
-with a past meeting (votes, minutes, decisions) and an upcoming one. Runs only when there is no
-agency yet (the board is added once to a demo created before it); passwords are DEMO_PASSWORD or
-random (printed once). Every run prints the demo accounts."""
+employees in it, a beneficiary and an oversight user, the board of the Ministry of Health
+with a past meeting (votes, minutes, decisions) and an upcoming one, and its finance (an
+accountant, a reviewer and a finance manager, a review chain, budgets, vouchers at every stage).
+Runs only when there is no agency yet (the board and the finance are added once to a demo
+created before them); passwords are DEMO_PASSWORD or random (printed once). Every run prints
+the demo accounts."""
 
 import secrets
 from datetime import date
@@ -34,6 +36,11 @@ class Command(BaseCommand):
                 with transaction.atomic():
                     self._meetings()
                 self.stdout.write("[muamalat] demo board and meetings added")
+            if self._finance_missing():
+                with transaction.atomic():
+                    self._finance(interim=secrets.token_urlsafe(16))
+                    self._demo_passwords(settings.DEMO_PASSWORD, self.FINANCE_EMAILS)
+                self.stdout.write("[muamalat] demo finance added")
             self.stdout.write(self._accounts(password=settings.DEMO_PASSWORD or None))
             return
         # Invitation emails of the demo accounts would only bury the password below.
@@ -133,6 +140,7 @@ class Command(BaseCommand):
             )
             self._history(beneficiary)
             self._meetings()
+            self._finance(interim=interim)
             User.objects.create_user(
                 "oversight@demo.sa",
                 first_name_ar="هيئة",
@@ -197,6 +205,9 @@ class Command(BaseCommand):
             "  oversight: oversight@demo.sa   platform operator: operator@demo.sa\n"
             "  board of the Ministry of Health (/a/moh/meetings/): chair employee1@moh.demo,\n"
             "  secretary supervisor@moh.demo, outside member beneficiary@demo.sa (My meetings)\n"
+            "  finance (/a/moh/finance/vouchers/): accountant@moh.demo enters vouchers,\n"
+            "  reviewer@moh.demo reviews (level 1), admin@moh.demo (level 2), cfo@moh.demo gives\n"
+            "  final approval and sees the reports\n"
             + password_line
             + "  operator and oversight sign in with two-factor: add the TOTP secret below to\n"
             "  an authenticator app, or print the current code with\n"
@@ -593,3 +604,168 @@ class Command(BaseCommand):
                 )
             schedule.meeting_announce.within(actor=admin, meeting=later)
             schedule.rsvp_answer.within(actor=chair, meeting=later, answer="accepted")
+
+    # --- finance -----------------------------------------------------------------------------
+
+    FINANCE_EMAILS = ("accountant@moh.demo", "reviewer@moh.demo", "cfo@moh.demo")
+    FINANCE_DEPARTMENT_EN = "Finance"
+
+    def _finance_missing(self) -> bool:
+        """A demo created before finance gets its finance once: the demo agency and its admin
+        are there and the finance users are not."""
+        moh = Agency.objects.filter(slug="moh").first()
+        if moh is None or not User.objects.filter(email="admin@moh.demo").exists():
+            return False
+        return not User.objects.filter(email__in=self.FINANCE_EMAILS).exists()
+
+    @staticmethod
+    def _demo_passwords(password: str, emails) -> None:
+        """Accounts added to an existing demo get DEMO_PASSWORD when it is set (else they keep
+        the random interim one: the first run's random password is not known any more)."""
+        if not password:
+            return
+        for user in User.objects.filter(email__in=emails):
+            user.set_password(password)
+            user.save(update_fields=["password"])
+
+    def _finance(self, *, interim: str) -> None:
+        """The finance of the Ministry of Health, made through the services as the people would
+        have: a Finance department with an accountant (enters vouchers), a reviewer (first
+        level) and a finance manager (final approval, reports, configuration, closing periods),
+        each through a role of the agency; one review chain per voucher type: the reviewers'
+        role, then the agency admin by name, then the finance manager's role (final approval);
+        the annual budgets of two expense accounts; and vouchers at every stage: a draft, one
+        waiting at level 1, one waiting for final approval, one returned with its reason, one
+        rejected, posted ones (a payment and a receipt) and a posted voucher reversed by a
+        posted reversing voucher. The database's triggers hold for all of it."""
+        from django.utils import timezone
+
+        from finance.models import Account, FiscalYear
+        from finance.services import budgets, ledger, review, review_config, vouchers
+        from finance.services.review_config import LevelInput
+        from tenants.services import role_save
+
+        moh = Agency.objects.get(slug="moh")
+        admin = User.objects.get(email="admin@moh.demo")
+        with schema_context(moh.schema_name):
+            department = department_save.within(
+                actor=admin, name_ar="الإدارة المالية", name_en=self.FINANCE_DEPARTMENT_EN
+            )
+            roles = {}
+            for key, name_ar, name_en, permissions in [
+                ("accountant", "محاسب", "Accountant", ["finance.enter"]),
+                (
+                    "reviewer",
+                    "مراجع مالي",
+                    "Finance reviewer",
+                    ["finance.review", "finance.reports"],
+                ),
+                (
+                    "cfo",
+                    "المدير المالي",
+                    "Finance manager",
+                    [
+                        "finance.approve",
+                        "finance.reports",
+                        "finance.configure",
+                        "finance.close_periods",
+                    ],
+                ),
+            ]:
+                roles[key] = role_save.within(
+                    actor=admin, name_ar=name_ar, name_en=name_en, permissions=permissions
+                )
+            for email, first_ar, first_en, family_ar, family_en, key in [
+                ("accountant@moh.demo", "عمر", "Omar", "الزهراني", "Alzahrani", "accountant"),
+                ("reviewer@moh.demo", "هند", "Hind", "المطيري", "Almutairi", "reviewer"),
+                ("cfo@moh.demo", "فيصل", "Faisal", "الشهري", "Alshehri", "cfo"),
+            ]:
+                invitation = employee_invite(
+                    agency=moh,
+                    email=email,
+                    names={
+                        "first_name_ar": first_ar,
+                        "family_name_ar": family_ar,
+                        "first_name_en": first_en,
+                        "family_name_en": family_en,
+                    },
+                    department=department,
+                    roles=[roles[key]],
+                    actor=admin,
+                )
+                invitation_accept_new_account(agency=moh, token=invitation.token, password=interim)
+            accountant, reviewer, cfo = (User.objects.get(email=e) for e in self.FINANCE_EMAILS)
+
+            for voucher_type in ("payment", "receipt", "journal"):
+                review_config.review_chain_save.within(
+                    actor=admin,
+                    voucher_type=voucher_type,
+                    department_id=None,
+                    min_amount="0",
+                    max_amount=None,
+                    levels=[
+                        LevelInput(kind="role", role_id=roles["reviewer"].pk),
+                        LevelInput(kind="named", user_ids=[admin.pk]),
+                        LevelInput(kind="role", role_id=roles["cfo"].pk),
+                    ],
+                )
+            today = timezone.localdate()
+            year = FiscalYear.objects.get(start__lte=today, end__gte=today)
+            account = {
+                a.code: a for a in Account.objects.filter(code__in=["5201", "5204", "1102", "4102"])
+            }
+            for code, amount in (("5204", "60000"), ("5201", "240000")):
+                budgets.budget_line_create.within(
+                    actor=cfo,
+                    fiscal_year=year,
+                    account=account[code],
+                    department=department,
+                    period=None,
+                    amount=amount,
+                    reason="الميزانية المعتمدة للسنة المالية",
+                )
+
+            def enter(
+                description: str, amount: str, *, debit="5204", credit="1102", kind="payment"
+            ):
+                return vouchers.voucher_create.within(
+                    by=accountant,
+                    type=kind,
+                    date=today,
+                    department=department,
+                    counterparty="مؤسسة الرواد للتوريدات" if kind == "payment" else "",
+                    description=description,
+                    lines=[
+                        {"account": account[debit], "debit": amount, "description": ""},
+                        {"account": account[credit], "credit": amount, "description": ""},
+                    ],
+                )
+
+            def through(voucher, levels: int):
+                """Submitted, then approved at ``levels`` levels (3: posted)."""
+                voucher = review.voucher_submit.within(voucher, by=accountant)
+                for approver in (reviewer, admin, cfo)[:levels]:
+                    voucher = review.voucher_approve.within(voucher, by=approver)
+                return voucher
+
+            enter("مسودة: شراء حبر للطابعات", "850.00")
+            through(enter("شراء أدوات مكتبية للإدارة", "3450.75"), 0)
+            through(enter("صيانة أجهزة الحاسب", "12800.00"), 2)
+            returned = through(enter("شراء كراسي لقاعة الاجتماعات", "9200.00"), 0)
+            review.voucher_return.within(
+                returned, by=reviewer, reason="أرفق عرض السعر المعتمد وصحح المبلغ وفق الفاتورة."
+            )
+            rejected = through(enter("ضيافة خارج البنود المعتمدة", "4100.00"), 0)
+            review.voucher_reject.within(
+                rejected, by=reviewer, reason="المصروف غير مدرج في الميزانية المعتمدة."
+            )
+            through(enter("إيجار مقر الإدارة للربع الأول", "60000.00", debit="5201"), 3)
+            through(
+                enter("رسوم خدمات محصلة", "15000.00", debit="1102", credit="4102", kind="receipt"),
+                3,
+            )
+            mistaken = through(enter("شراء ورق تصوير (قُيّد مرتين)", "1500.00"), 3)
+            reversal = ledger.voucher_reverse(
+                mistaken, by=accountant, date=today, reason="قُيّد السند مرتين بالخطأ."
+            )
+            through(reversal, 3)
