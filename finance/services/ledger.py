@@ -17,7 +17,7 @@ from core import audit
 from core.actions import require
 from finance import policies
 from finance.constants import PeriodStatus, VoucherStatus, VoucherType
-from finance.models import LedgerLine, Period, Voucher, VoucherLine
+from finance.models import LedgerLine, Voucher, VoucherLine
 from finance.services.numbers import LEDGER, number_next
 from finance.services.vouchers import period_for
 
@@ -43,14 +43,17 @@ def voucher_post(voucher: Voucher, *, by: User) -> None:
     a close at the same moment waits). Refuses (ValidationError) a
     voucher not in review, unbalanced, or in a closed period; the database checks the same."""
     with transaction.atomic():
-        locked = Voucher.objects.select_for_update().get(pk=voucher.pk)
+        locked = (
+            Voucher.objects.select_for_update(of=("self",))
+            .select_related("period", "fiscal_year")
+            .get(pk=voucher.pk)
+        )
         if locked.status not in POSTABLE_STATUSES:
             raise ValidationError(
                 _("This voucher cannot be posted (%(status)s).")
                 % {"status": locked.get_status_display()}
             )
-        period = Period.objects.get(pk=locked.period_id)
-        if period.status != PeriodStatus.OPEN:
+        if locked.period.status != PeriodStatus.OPEN:
             raise ValidationError({"date": [_("The accounting period of this voucher is closed.")]})
         lines = list(locked.lines.select_related("account"))
         debit = sum((line.debit for line in lines), Decimal("0.00"))
