@@ -77,22 +77,45 @@ def current_step(voucher: Voucher) -> ReviewStep | None:
     return voucher.__dict__["_current_step"]
 
 
+def round_approvals(voucher: Voucher, round: int) -> list[tuple[int, int, int]]:
+    """(level, actor, member) of every approval of the voucher's round ``round``: one query,
+    cached on the voucher object (the services lock the voucher row before asking, and
+    ``approval_noted`` adds the approval they record, so the cache cannot go stale)."""
+    cache = voucher.__dict__.setdefault("_round_approvals", {})
+    if round not in cache:
+        cache[round] = list(
+            ReviewDecision.objects.filter(
+                voucher=voucher, round=round, action=ReviewAction.APPROVE
+            ).values_list("step__position", "actor_id", "member_id")
+        )
+    return cache[round]
+
+
+def approval_noted(voucher: Voucher, decision: ReviewDecision, step: ReviewStep) -> None:
+    """Count an approval just recorded in the voucher object's cache (see round_approvals)."""
+    cache = voucher.__dict__.get("_round_approvals", {})
+    if decision.round in cache:
+        cache[decision.round].append((step.position, decision.actor_id, decision.member_id))
+
+
 def earlier_approvers(voucher: Voucher, step: ReviewStep) -> set[int]:
     """Everyone who approved (or for whom someone approved) an earlier level of this round."""
-    rows = ReviewDecision.objects.filter(
-        voucher=voucher,
-        round=step.round,
-        action=ReviewAction.APPROVE,
-        step__position__lt=step.position,
-    ).values_list("actor_id", "member_id")
-    return {person for row in rows for person in row}
+    return {
+        person
+        for position, actor, member in round_approvals(voucher, step.round)
+        if position < step.position
+        for person in (actor, member)
+    }
 
 
-def step_approvers(step: ReviewStep) -> set[int]:
-    rows = ReviewDecision.objects.filter(step=step, action=ReviewAction.APPROVE).values_list(
-        "actor_id", "member_id"
-    )
-    return {person for row in rows for person in row}
+def step_approvers(voucher: Voucher, step: ReviewStep) -> set[int]:
+    """Everyone who approved ``step`` (for themselves, or as the member approved for)."""
+    return {
+        person
+        for position, actor, member in round_approvals(voucher, step.round)
+        if position == step.position
+        for person in (actor, member)
+    }
 
 
 def delegators_of(actor: User, *, on=None) -> list[int]:
@@ -125,7 +148,7 @@ def refusal(actor: User, voucher: Voucher, step: ReviewStep | None) -> str | Non
         return _("You entered this voucher: someone else must review it.")
     if actor.pk in earlier_approvers(voucher, step):
         return _("You approved an earlier level of this voucher: someone else must act now.")
-    if actor.pk in step_approvers(step):
+    if actor.pk in step_approvers(voucher, step):
         return _("You have already approved this level of the voucher.")
     if not _holds(actor, step_permission(step)):
         return _("You do not have the permission this level needs.")
@@ -143,7 +166,7 @@ def capacity(actor: User, voucher: Voucher, step: ReviewStep | None = None) -> C
         return None
     if not _holds(actor, step_permission(step)):
         return None
-    excluded = earlier_approvers(voucher, step) | step_approvers(step) | {voucher.maker_id}
+    excluded = earlier_approvers(voucher, step) | step_approvers(voucher, step) | {voucher.maker_id}
     if actor.pk in excluded:
         return None
     if actor.pk in step.eligible_ids:

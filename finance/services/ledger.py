@@ -18,7 +18,7 @@ from core import audit
 from core.actions import require
 from finance import policies
 from finance.constants import PeriodStatus, VoucherStatus, VoucherType
-from finance.models import LedgerLine, Period, Voucher, VoucherLine
+from finance.models import LedgerLine, Voucher, VoucherLine
 from finance.models_review import ReviewAction, ReviewStep, StepOutcome
 from finance.services.numbers import LEDGER, number_next
 from finance.services.vouchers import period_for
@@ -46,7 +46,11 @@ def voucher_post(voucher: Voucher, *, by: User) -> None:
     voucher not in review, without every level of its current round approved, unbalanced, or
     in a closed period; the database checks the same."""
     with transaction.atomic():
-        locked = Voucher.objects.select_for_update().get(pk=voucher.pk)
+        locked = (
+            Voucher.objects.select_for_update(of=("self",))
+            .select_related("period", "fiscal_year")
+            .get(pk=voucher.pk)
+        )
         if locked.status not in POSTABLE_STATUSES:
             raise ValidationError(
                 _("This voucher cannot be posted (%(status)s).")
@@ -54,8 +58,7 @@ def voucher_post(voucher: Voucher, *, by: User) -> None:
             )
         if not _round_approved(locked):
             raise ValidationError(_("This voucher has not received its final approval."))
-        period = Period.objects.get(pk=locked.period_id)
-        if period.status != PeriodStatus.OPEN:
+        if locked.period.status != PeriodStatus.OPEN:
             raise ValidationError({"date": [_("The accounting period of this voucher is closed.")]})
         lines = list(locked.lines.select_related("account"))
         debit = sum((line.debit for line in lines), Decimal("0.00"))

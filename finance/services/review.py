@@ -43,6 +43,11 @@ REASON_MAX = 2000
 
 
 def _current_agency() -> Agency:
+    """The agency of the connection's schema: the one the request's middleware set, else
+    loaded (a job, a test)."""
+    tenant = getattr(connection, "tenant", None)
+    if isinstance(tenant, Agency) and tenant.schema_name == connection.schema_name:
+        return tenant
     return Agency.objects.get(schema_name=connection.schema_name)
 
 
@@ -237,7 +242,7 @@ def _acting(voucher: Voucher, by: User, position: int | None):
             )
             % {"n": position}
         )
-    if step is not None and by.pk in policies.step_approvers(step):
+    if step is not None and by.pk in policies.step_approvers(voucher, step):
         raise ValidationError(_("You have already approved this level of the voucher."))
     reason = policies.refusal(by, voucher, step)
     if reason is not None:
@@ -261,7 +266,7 @@ def _reason_clean(reason: str) -> str:
 
 
 def _decide(voucher: Voucher, capacity, *, by: User, action: str, reason: str = ""):
-    return ReviewDecision.objects.create(
+    decision = ReviewDecision.objects.create(
         voucher=voucher,
         round=voucher.review_round,
         step=capacity.step,
@@ -271,6 +276,9 @@ def _decide(voucher: Voucher, capacity, *, by: User, action: str, reason: str = 
         on_behalf_of_id=capacity.on_behalf_of,
         reason=reason,
     )
+    if action == ReviewAction.APPROVE:
+        policies.approval_noted(voucher, decision, capacity.step)
+    return decision
 
 
 def _audit_after(voucher: Voucher, capacity, *, reason: str = "") -> dict:
@@ -293,7 +301,12 @@ def voucher_approve(voucher: Voucher, *, by: User, position: int | None = None) 
     voucher, capacity = _acting(voucher, by, position)
     step = capacity.step
     _decide(voucher, capacity, by=by, action=ReviewAction.APPROVE)
-    approvals = ReviewDecision.objects.filter(step=step, action=ReviewAction.APPROVE).count()
+    # the round's approvals were read under the voucher's lock, this one added (no count query)
+    approvals = sum(
+        1
+        for level, *_people in policies.round_approvals(voucher, step.round)
+        if level == step.position
+    )
     now = timezone.now()
     following = None
     if approvals >= step.required:
@@ -303,8 +316,7 @@ def voucher_approve(voucher: Voucher, *, by: User, position: int | None = None) 
             from finance.services import ledger
 
             post = getattr(ledger.voucher_post, "within", ledger.voucher_post)
-            post(voucher, by=by)
-            voucher.refresh_from_db()
+            post(voucher, by=by)  # sets the voucher's status and posted_at
         else:
             following = (
                 ReviewStep.objects.filter(

@@ -10,6 +10,7 @@ expense or asset accounts, one credit line on cash or bank for their sum, all in
 Then ``VACUUM (ANALYZE)`` as the owner role: the steady state autovacuum would reach.
 """
 
+import os
 import time
 import uuid
 from datetime import date
@@ -30,7 +31,8 @@ from tests.bench.helpers import bench, load, pct
 from tests.factories import make_beneficiary
 from tests.finance import builders_reports as builders
 
-VOUCHERS = 100_000
+# BENCH_FINANCE_VOUCHERS: a smaller ledger while working on a benchmark (figures quote 100,000)
+VOUCHERS = int(os.environ.get("BENCH_FINANCE_VOUCHERS", "100000"))
 LINES_PER_VOUCHER = 5
 DEPARTMENTS = 8
 EXPENSE_LEAVES = 40
