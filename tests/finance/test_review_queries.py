@@ -27,11 +27,12 @@ from tests.finance.factories_review import (
 # next level's two reviewers told: agency, delegations, users, and per person the idempotency
 # check, preferences, the notification and its render job (4 each).
 # Final approval: the same up to the level's completion, then posting (savepoint, the voucher
-# locked with its period and year, its lines with their accounts, the ledger counter read and
+# locked with its period and year, its round's steps checked approved, its lines with their
+# accounts, the ledger counter read and
 # bumped, the ledger lines in one INSERT, the status, the audit row), the approval's audit row
 # and the maker told (agency, user, 4).
 MIDDLE_QUERIES = 21
-FINAL_QUERIES = 23
+FINAL_QUERIES = 24
 
 
 @pytest.fixture
