@@ -13,6 +13,7 @@ import logging
 import re
 
 from asgiref.sync import async_to_sync
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import get_channel_layer
 from django.db import transaction
@@ -116,6 +117,19 @@ class SessionBoundConsumer(AsyncJsonWebsocketConsumer):
 
     joined: tuple[str, ...] = ()
     session_group_name: str | None = None
+
+    async def dispatch(self, message):
+        """Channels' own dispatch (4.2+) first hops to the shared sync thread to close stale
+        database connections, once per message: a push to a meeting's group is one message per
+        socket, so 500 sockets made 500 hops per push, which held back the pushes and the votes
+        of a large poll (tests/bench/README.md). These consumers never touch the database on
+        the event loop (Django refuses it there); each of their database calls runs through
+        ``database_sync_to_async``, which closes stale connections of its thread before and
+        after, or on the meeting votes' own threads, which keep theirs on purpose."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     def personal_groups(self, schema_name: str, user_id: int, session_key: str) -> list[str]:
         """The user's group in this schema, the session's and the user's sockets' groups."""

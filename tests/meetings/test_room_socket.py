@@ -6,11 +6,13 @@ import json
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
+from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 from django_tenants.utils import schema_context
 
-from core.realtime import CLOSE_NOT_FOUND, CLOSE_UNAUTHENTICATED
+from core.realtime import CLOSE_NOT_FOUND, CLOSE_UNAUTHENTICATED, object_group
+from meetings.constants import MEETING_KIND
 from meetings.models import Meeting
 from meetings.services import room as room_services
 from portal.asgi import application
@@ -122,3 +124,28 @@ def test_start_is_published_only_after_commit(world, monkeypatch):
     with schema_context(world["agency"].schema_name):
         room_services.meeting_start(actor=world["people"]["chair"], meeting=world["meeting"])
     assert [args[3]["event"] for args in sent] == ["status", "current_item"]
+
+
+def test_a_push_reaches_the_socket_without_a_hop_to_the_sync_thread(world, monkeypatch):
+    """Channels' own dispatch hops to the shared sync thread once per message to close stale
+    database connections; for a push to 500 sockets that is 500 hops (tests/bench/README.md).
+    The meeting socket forwards a push without one (it touches no database for it)."""
+    hops = []
+    monkeypatch.setattr("channels.db.close_old_connections", lambda: hops.append(1))
+    headers = headers_for(signed_in(world["people"]["observer"]))
+    group = object_group(MEETING_KIND, world["agency"].schema_name, world["meeting"].pk)
+    push = {"type": "meeting.event", "event": "poll_count", "data": {"poll_id": 1, "voted": 3}}
+
+    async def run():
+        socket = await open_socket(socket_path(world), headers)
+        hops.clear()
+        for _ in range(3):
+            await get_channel_layer().group_send(group, push)
+        heard = await drain(socket)
+        hops_for_pushes = len(hops)  # channels closes connections once more at disconnect
+        await socket.disconnect()
+        return heard, hops_for_pushes
+
+    heard, hops_for_pushes = async_to_sync(run)()
+    assert heard == [{"type": "poll_count", "poll_id": 1, "voted": 3}] * 3
+    assert hops_for_pushes == 0
