@@ -280,9 +280,10 @@ def test_a_vote_takes_a_constant_number_of_queries(alpha, django_assert_max_num_
         poll = Poll.objects.select_related("meeting").get(pk=poll.pk)
         for member in (members[0], members[10]):
             member_fresh = type(member).objects.get(pk=member.pk)
-            # 8 by the service (+ the tally UPDATE on the driver's cursor, not logged), the
-            # user's row and the test transaction's savepoint pair
-            with django_assert_max_num_queries(11):
+            # 9 by the service (the poll read before the writes and locked after them; + the
+            # tally UPDATE on the driver's cursor, not logged), the user's row and the test
+            # transaction's savepoint pair
+            with django_assert_max_num_queries(12):
                 voting.poll_vote(
                     actor=member_fresh.user, poll=poll, voter_id=member.pk, choices=[1]
                 )

@@ -105,6 +105,36 @@ def test_concurrent_votes_are_each_counted_exactly_once(committed):
     assert counts == {1: 1 + 7, 2: 6, 3: 6}  # members 1..19 by i % 3, plus the first vote
 
 
+@pytest.mark.parametrize("secret", [True, False])
+def test_votes_racing_the_close_are_counted_in_its_result_or_refused(committed, secret):
+    """A vote writes its rows before it takes the poll's lock; the close locks the poll too.
+    Votes sent at the moment of the close neither deadlock with it nor slip past it: each is
+    in the result or refused as closed, never both and never lost."""
+    with schema_context(committed.schema_name):
+        meeting, chair, members = board(16)
+        poll = open_poll(meeting, chair, secret=secret)
+    connection.set_schema_to_public()
+
+    votes = [
+        (lambda m=m: voting.poll_vote(actor=m.user, poll=poll, voter_id=m.pk, choices=[1]))
+        for m in members
+    ]
+    close = [lambda: voting.poll_close(actor=chair.user, poll=poll, casting="yes")]
+    results = at_once(committed, votes[:8] + close + votes[8:])
+    result = results[8]
+    answers = results[:8] + results[9:]
+    assert not isinstance(result, ValidationError), result
+    recorded = [r for r in answers if isinstance(r, str)]
+    refused = [r for r in answers if isinstance(r, ValidationError)]
+    assert len(recorded) + len(refused) == 16, answers
+    assert all(r.messages == ["This poll is closed."] for r in refused), refused
+    with schema_context(committed.schema_name):
+        assert PollVoter.objects.filter(poll=poll).count() == len(recorded)
+        assert Poll.objects.get(pk=poll.pk).status == "closed"
+        counts = {o.position: o.count for o in result.poll.options.all()}
+    assert counts[1] == len(recorded) and counts[2] == counts[3] == 0, counts
+
+
 def test_settle_pushes_the_latest_offer_once_after_the_delay_unless_discarded():
     from meetings.live import Settle
 
