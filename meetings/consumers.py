@@ -76,7 +76,10 @@ def meeting_socket_vote(*, schema: str, meeting_id: int, user, content: dict) ->
     answer = {"poll": poll_id, "ref": str(content.get("ref", ""))[:40]}
     with schema_context(schema):
         poll = (
-            Poll.objects.filter(meeting_id=meeting_id, pk=poll_id).select_related("meeting").first()
+            Poll.objects.filter(meeting_id=meeting_id, pk=poll_id)
+            .select_related("meeting")
+            .order_by()
+            .first()
             if poll_id and voter_id and choices and None not in choices
             else None
         )
@@ -96,8 +99,11 @@ def meeting_socket_vote(*, schema: str, meeting_id: int, user, content: dict) ->
 # queue on the poll row's lock in the database. The threads keep their database connection from
 # one vote to the next (DB_CONN_MAX_AGE=0 would otherwise open a connection per vote, about a
 # third of a vote's cost: tests/bench/README.md); there are few of them and they live as long
-# as the process, so the connections they hold are bounded (VOTE_THREADS per process).
-VOTE_THREADS = 4
+# as the process, so the connections they hold are bounded (VOTE_THREADS per process). Two:
+# the votes of a poll queue on its row anyway, and every further thread takes the interpreter
+# lock from the event loop that forwards the pushes (4 threads: push p95 1.1-1.5 s for 500
+# votes; 2: 0.37-0.55 s, the votes as fast; tests/bench/README.md).
+VOTE_THREADS = 2
 _vote_executor = ThreadPoolExecutor(max_workers=VOTE_THREADS, thread_name_prefix="meeting-vote")
 
 

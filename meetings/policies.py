@@ -26,7 +26,10 @@ def participant_of(actor: User, meeting: Meeting) -> Participant | None:
         if meeting.__dict__.get("_participants_known"):
             cache[actor.pk] = None  # every invitation is in the cache already
         else:
-            cache[actor.pk] = Participant.objects.filter(meeting=meeting, user_id=actor.pk).first()
+            # unordered (one row at most): the default order would join the meeting's table
+            cache[actor.pk] = (
+                Participant.objects.filter(meeting=meeting, user_id=actor.pk).order_by().first()
+            )
     return cache[actor.pk]
 
 
