@@ -34,7 +34,7 @@ from django_tenants.utils import schema_context
 
 from accounts.models import User
 from finance.constants import VoucherStatus, VoucherType
-from finance.models import Account, BudgetLine, LedgerLine, NumberCounter, Voucher
+from finance.models import Account, LedgerLine, NumberCounter, Voucher
 from finance.models_review import ReviewStep
 from finance.services import review, vouchers
 from finance.services.numbers import LEDGER
@@ -43,14 +43,12 @@ from tenants.services import agency_onboard
 from tenants.staff.models import Department, Membership, Role
 from tests.bench.helpers import bench, load, pct
 from tests.bench.test_finance_reports import (
-    DEPARTMENTS,
     VOUCHERS,
-    _chart,
+    _books,
     _generate,
     _owner_autocommit,
 )
 from tests.factories import make_employee
-from tests.finance import builders_reports as builders
 
 SAMPLES = int(os.environ.get("BENCH_APPROVAL_SAMPLES", "200"))
 WARM = 5
@@ -191,17 +189,7 @@ def test_bench_finance_approval(committed_db):
     admin = User.objects.get(email=f"admin-{tag}@bench.example")
     started = time.perf_counter()
     with schema_context(schema):
-        expenses, assets, cash, bank = _chart()
-        year = builders.make_year(2026)
-        departments = [
-            Department.objects.create(name_ar=f"إدارة {i}", name_en=f"Department {i}").pk
-            for i in range(DEPARTMENTS)
-        ]
-        BudgetLine.objects.bulk_create(
-            BudgetLine(fiscal_year=year, account_id=a, department_id=d, amount=250_000)
-            for a in expenses
-            for d in departments
-        )
+        expenses, assets, cash, bank, year, departments = _books()
         _generate(schema, year, admin, expenses, assets, cash, bank, departments)
         # the generated vouchers hold numbers 1..VOUCHERS of every type and entry numbers as
         # many: the counters continue from there

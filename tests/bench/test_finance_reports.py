@@ -111,6 +111,24 @@ def _chart() -> tuple[list[int], list[int], int, int]:
     return expenses, assets, cash.pk, bank.pk
 
 
+def _books() -> tuple[list[int], list[int], int, int, FiscalYear, list[int]]:
+    """``_chart``, fiscal year 2026, DEPARTMENTS departments and a budget line for each expense
+    account in each department; (expense ids, asset ids, cash, bank, year, department ids).
+    Run inside the agency's schema; shared with the approval benchmark."""
+    expenses, assets, cash, bank = _chart()
+    year = builders.make_year(2026)
+    departments = [
+        Department.objects.create(name_ar=f"إدارة {i}", name_en=f"Department {i}").pk
+        for i in range(DEPARTMENTS)
+    ]
+    BudgetLine.objects.bulk_create(
+        BudgetLine(fiscal_year=year, account_id=a, department_id=d, amount=250_000)
+        for a in expenses
+        for d in departments
+    )
+    return expenses, assets, cash, bank, year, departments
+
+
 def _generate(
     schema: str,
     year: FiscalYear,
@@ -250,17 +268,7 @@ def test_bench_finance_reports(committed_db):
     approver = make_beneficiary(email=f"approver-{tag}@bench.example")
     started = time.perf_counter()
     with schema_context(schema):
-        expenses, assets, cash, bank = _chart()
-        year = builders.make_year(2026)
-        departments = [
-            Department.objects.create(name_ar=f"إدارة {i}", name_en=f"Department {i}").pk
-            for i in range(DEPARTMENTS)
-        ]
-        BudgetLine.objects.bulk_create(
-            BudgetLine(fiscal_year=year, account_id=a, department_id=d, amount=250_000)
-            for a in expenses
-            for d in departments
-        )
+        expenses, assets, cash, bank, year, departments = _books()
         _generate(schema, year, maker, approver, expenses, assets, cash, bank, departments)
     generated = time.perf_counter() - started
     started = time.perf_counter()

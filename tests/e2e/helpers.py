@@ -133,6 +133,15 @@ def submit_main_form(page) -> None:
     page.locator("main form").first.locator('button[type="submit"]:visible').first.click()
 
 
+def log_in(page, live_url: str, login: str, next_path: str) -> None:
+    """Sign in with the test password through the login page, coming back to ``next_path``."""
+    page.goto(f"{live_url}/accounts/login/?next={next_path}")
+    page.fill("#id_login", login)
+    page.fill("#id_password", PASSWORD)
+    submit_main_form(page)
+    page.wait_for_url(live_url + next_path)
+
+
 def html_lang_dir(page) -> tuple[str, str]:
     return (
         page.get_attribute("html", "lang") or "",

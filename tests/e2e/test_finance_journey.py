@@ -21,8 +21,8 @@ from django_tenants.utils import schema_context
 from playwright.sync_api import expect
 
 from finance.constants import VoucherStatus
-from tests.e2e.helpers import Screenshots, assert_lang, in_thread, submit_main_form
-from tests.factories import PASSWORD, make_employee, png_upload
+from tests.e2e.helpers import Screenshots, assert_lang, in_thread, log_in
+from tests.factories import make_employee, png_upload
 
 pytestmark = pytest.mark.e2e
 
@@ -41,14 +41,6 @@ def ar_amount(value: str) -> str:
     """An amount as the Arabic pages show it: Latin digits, Arabic marks, grouped."""
     with translation.override("ar"):
         return number_format(Decimal(value), 2, use_l10n=True, force_grouping=True)
-
-
-def log_in(page, live_url: str, login: str, next_path: str) -> None:
-    page.goto(f"{live_url}/accounts/login/?next={next_path}")
-    page.fill("#id_login", login)
-    page.fill("#id_password", PASSWORD)
-    submit_main_form(page)
-    page.wait_for_url(live_url + next_path)
 
 
 def fits(page) -> None:

@@ -31,6 +31,12 @@ def finance_employee(agency: Agency, *perms: str, department: Department | None 
     return user
 
 
+def finance_people(agency: Agency, **perms: tuple[str, ...]) -> dict[str, User]:
+    """Employees of ``agency`` by name, each granted its finance ``perms`` (see
+    ``finance_employee``), made in the order given."""
+    return {name: finance_employee(agency, *granted) for name, granted in perms.items()}
+
+
 def department(name: str = "المالية") -> Department:
     """A department of the current agency schema."""
     return Department.objects.create(name_ar=name, name_en=name)

@@ -13,7 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.utils import DatabaseError
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from finance.constants import VoucherStatus
@@ -32,31 +32,28 @@ from tests.finance.factories_review import (
     committee,
     department,
     finance_employee,
+    finance_people,
     make_chain,
     make_voucher,
     named,
     role_level,
 )
 
-
-@pytest.fixture(autouse=True)
-def _english():
-    """The messages asserted on are the English source texts."""
-    with translation.override("en"):
-        yield
+pytestmark = pytest.mark.usefixtures("english")
 
 
 @pytest.fixture
 def people(agency_a):
-    p = {
-        "admin": finance_employee(agency_a, "configure"),
-        "maker": finance_employee(agency_a, "enter"),
-        "r1": finance_employee(agency_a, "review"),
-        "r2": finance_employee(agency_a, "review"),
-        "boss": finance_employee(agency_a, "approve"),
-        "boss2": finance_employee(agency_a, "approve"),
-        "plain": finance_employee(agency_a),
-    }
+    p = finance_people(
+        agency_a,
+        admin=("configure",),
+        maker=("enter",),
+        r1=("review",),
+        r2=("review",),
+        boss=("approve",),
+        boss2=("approve",),
+        plain=(),
+    )
     with schema_context(agency_a.schema_name):
         p["dept"] = department()
     return p

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.utils import timezone, translation
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from finance.models_review import ReviewChain
@@ -15,25 +15,21 @@ from finance.services.review_config import (
     review_delegation_create,
 )
 from tenants.staff.models import AuditEvent, Role
-from tests.finance.factories_review import committee, finance_employee, make_chain, named
+from tests.finance.factories_review import committee, finance_people, make_chain, named
 
-
-@pytest.fixture(autouse=True)
-def _english():
-    """The messages asserted on are the English source texts."""
-    with translation.override("en"):
-        yield
+pytestmark = pytest.mark.usefixtures("english")
 
 
 @pytest.fixture
 def people(agency_a):
-    return {
-        "admin": finance_employee(agency_a, "configure"),
-        "r1": finance_employee(agency_a, "review"),
-        "r2": finance_employee(agency_a, "review"),
-        "boss": finance_employee(agency_a, "approve"),
-        "clerk": finance_employee(agency_a, "enter"),
-    }
+    return finance_people(
+        agency_a,
+        admin=("configure",),
+        r1=("review",),
+        r2=("review",),
+        boss=("approve",),
+        clerk=("enter",),
+    )
 
 
 def _save(people, **kwargs):

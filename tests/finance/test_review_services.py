@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DatabaseError, connection, transaction
-from django.utils import timezone, translation
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from finance.constants import VoucherStatus
@@ -18,30 +18,27 @@ from tests.finance.factories_review import (
     committee,
     department,
     finance_employee,
+    finance_people,
     make_chain,
     make_voucher,
     named,
 )
 
-
-@pytest.fixture(autouse=True)
-def _english():
-    """The messages asserted on are the English source texts."""
-    with translation.override("en"):
-        yield
+pytestmark = pytest.mark.usefixtures("english")
 
 
 @pytest.fixture
 def people(agency_a):
-    p = {
-        "admin": finance_employee(agency_a, "configure"),
-        "maker": finance_employee(agency_a, "enter", "review"),
-        "r1": finance_employee(agency_a, "review"),
-        "r2": finance_employee(agency_a, "review"),
-        "boss": finance_employee(agency_a, "approve", "review"),
-        "boss2": finance_employee(agency_a, "approve"),
-        "nobody": finance_employee(agency_a),
-    }
+    p = finance_people(
+        agency_a,
+        admin=("configure",),
+        maker=("enter", "review"),
+        r1=("review",),
+        r2=("review",),
+        boss=("approve", "review"),
+        boss2=("approve",),
+        nobody=(),
+    )
     with schema_context(agency_a.schema_name):
         p["dept"] = department()
     return p

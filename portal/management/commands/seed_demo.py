@@ -91,24 +91,8 @@ class Command(BaseCommand):
                     ("employee1@moh.demo", "خالد", "Khalid", "الدوسري", "Aldosari", employee_role),
                     ("employee2@moh.demo", "نورة", "Noura", "الدوسري", "Aldosari", employee_role),
                 ]
-                for email, first_ar, first_en, family_ar, family_en, role in staff:
-                    # The demo accepts its own invitations, as the emailed links would.
-                    invitation = employee_invite(
-                        agency=moh,
-                        email=email,
-                        names={
-                            "first_name_ar": first_ar,
-                            "family_name_ar": family_ar,
-                            "first_name_en": first_en,
-                            "family_name_en": family_en,
-                        },
-                        department=department,
-                        roles=[role],
-                        actor=admin,
-                    )
-                    invitation_accept_new_account(
-                        agency=moh, token=invitation.token, password=interim
-                    )
+                for email, *names, role in staff:
+                    self._employee(moh, admin, department, role, email, names, interim)
             self._catalogue(moh, admin, department)
             beneficiary = User(
                 email="beneficiary@demo.sa",
@@ -172,6 +156,35 @@ class Command(BaseCommand):
                 totp_secret=totp_secret,
             )
         )
+
+    @staticmethod
+    def _employee(
+        agency: Agency,
+        admin: User,
+        department,
+        role: Role,
+        email: str,
+        names: list[str],
+        interim: str,
+    ) -> None:
+        """An employee of ``agency`` in ``department`` with ``role``, invited by ``admin``;
+        ``names``: (first name in Arabic, in English, family name in Arabic, in English). The
+        demo accepts its own invitation (password ``interim``), as the emailed link would."""
+        first_ar, first_en, family_ar, family_en = names
+        invitation = employee_invite(
+            agency=agency,
+            email=email,
+            names={
+                "first_name_ar": first_ar,
+                "family_name_ar": family_ar,
+                "first_name_en": first_en,
+                "family_name_en": family_en,
+            },
+            department=department,
+            roles=[role],
+            actor=admin,
+        )
+        invitation_accept_new_account(agency=agency, token=invitation.token, password=interim)
 
     @staticmethod
     def _accounts(
@@ -675,25 +688,12 @@ class Command(BaseCommand):
                 roles[key] = role_save.within(
                     actor=admin, name_ar=name_ar, name_en=name_en, permissions=permissions
                 )
-            for email, first_ar, first_en, family_ar, family_en, key in [
+            for email, *names, key in [
                 ("accountant@moh.demo", "عمر", "Omar", "الزهراني", "Alzahrani", "accountant"),
                 ("reviewer@moh.demo", "هند", "Hind", "المطيري", "Almutairi", "reviewer"),
                 ("cfo@moh.demo", "فيصل", "Faisal", "الشهري", "Alshehri", "cfo"),
             ]:
-                invitation = employee_invite(
-                    agency=moh,
-                    email=email,
-                    names={
-                        "first_name_ar": first_ar,
-                        "family_name_ar": family_ar,
-                        "first_name_en": first_en,
-                        "family_name_en": family_en,
-                    },
-                    department=department,
-                    roles=[roles[key]],
-                    actor=admin,
-                )
-                invitation_accept_new_account(agency=moh, token=invitation.token, password=interim)
+                self._employee(moh, admin, department, roles[key], email, names, interim)
             accountant, reviewer, cfo = (User.objects.get(email=e) for e in self.FINANCE_EMAILS)
 
             for voucher_type in ("payment", "receipt", "journal"):
