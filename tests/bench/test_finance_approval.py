@@ -48,7 +48,7 @@ from tests.bench.test_finance_reports import (
     _generate,
     _owner_autocommit,
 )
-from tests.factories import make_employee
+from tests.factories import make_beneficiary, make_employee
 
 SAMPLES = int(os.environ.get("BENCH_APPROVAL_SAMPLES", "200"))
 WARM = 5
@@ -187,10 +187,12 @@ def test_bench_finance_approval(committed_db):
     )
     schema = agency.schema_name
     admin = User.objects.get(email=f"admin-{tag}@bench.example")
+    # the generated history's final approvals, by someone other than their maker
+    approver = make_beneficiary(email=f"approver-{tag}@bench.example")
     started = time.perf_counter()
     with schema_context(schema):
         expenses, assets, cash, bank, year, departments = _books()
-        _generate(schema, year, admin, expenses, assets, cash, bank, departments)
+        _generate(schema, year, admin, approver, expenses, assets, cash, bank, departments)
         # the generated vouchers hold numbers 1..VOUCHERS of every type and entry numbers as
         # many: the counters continue from there
         NumberCounter.objects.bulk_create(
