@@ -17,8 +17,8 @@ from django_tenants.utils import schema_context
 from playwright.sync_api import expect
 
 from requests_app.constants import Status
-from tests.e2e.helpers import Screenshots, assert_lang, in_thread, submit_main_form
-from tests.factories import PASSWORD, make_beneficiary, make_employee, make_request, make_type
+from tests.e2e.helpers import Screenshots, assert_lang, in_thread, log_in
+from tests.factories import make_beneficiary, make_employee, make_request, make_type
 
 pytestmark = pytest.mark.e2e
 
@@ -30,14 +30,6 @@ FROM_BENEFICIARY = "أرفقت صورة الهوية، هل تحتاجون شي�
 # The page it replaces (six open forms) measured 3,456 px at 1280; the new one must be
 # well under it with the same conversation.
 MAX_HEIGHT_AT_1280 = 1_800
-
-
-def log_in(page, live_url: str, login: str, next_path: str) -> None:
-    page.goto(f"{live_url}/accounts/login/?next={next_path}")
-    page.fill("#id_login", login)
-    page.fill("#id_password", PASSWORD)
-    submit_main_form(page)
-    page.wait_for_url(live_url + next_path)
 
 
 @pytest.fixture

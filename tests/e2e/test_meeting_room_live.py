@@ -13,8 +13,8 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 from playwright.sync_api import expect
 
-from tests.e2e.helpers import Screenshots, in_thread, submit_main_form, wait_for_js
-from tests.factories import PASSWORD, make_beneficiary, make_employee
+from tests.e2e.helpers import Screenshots, in_thread, log_in, wait_for_js
+from tests.factories import make_beneficiary, make_employee
 
 pytestmark = pytest.mark.e2e
 
@@ -31,14 +31,6 @@ def reflows_and_passes_axe(page, name: str, shot) -> None:
         result = page.evaluate("async () => (await axe.run()).violations")
         serious = [v["id"] for v in result if v["impact"] in ("serious", "critical")]
         assert serious == [], f"{name}: {serious}"
-
-
-def log_in(page, live_url: str, login: str, next_path: str) -> None:
-    page.goto(f"{live_url}/accounts/login/?next={next_path}")
-    page.fill("#id_login", login)
-    page.fill("#id_password", PASSWORD)
-    submit_main_form(page)
-    page.wait_for_url(live_url + next_path)
 
 
 def socket_open(page) -> None:

@@ -27,7 +27,14 @@ from django.utils.translation import gettext
 from django_tenants.utils import schema_context
 from playwright.sync_api import expect
 
-from tests.e2e.helpers import Screenshots, assert_lang, in_thread, submit_main_form, wait_for_js
+from tests.e2e.helpers import (
+    Screenshots,
+    assert_lang,
+    in_thread,
+    log_in,
+    submit_main_form,
+    wait_for_js,
+)
 from tests.e2e.test_every_page import audit_page, sign_in
 from tests.factories import PASSWORD, make_beneficiary, make_employee, membership_of, mobile_number
 
@@ -42,14 +49,6 @@ PHONE = {"width": 375, "height": 740}
 def ar(text: str) -> str:
     with translation.override("ar"):
         return gettext(text)
-
-
-def log_in(page, live_url: str, login: str, next_path: str) -> None:
-    page.goto(f"{live_url}/accounts/login/?next={next_path}")
-    page.fill("#id_login", login)
-    page.fill("#id_password", PASSWORD)
-    submit_main_form(page)
-    page.wait_for_url(live_url + next_path)
 
 
 def live_on(page) -> None:

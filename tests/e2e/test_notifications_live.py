@@ -17,8 +17,8 @@ from django.utils.translation import gettext
 from playwright.sync_api import expect
 
 from accounts.models import User
-from tests.e2e.helpers import Screenshots, assert_lang, submit_main_form, wait_for_js
-from tests.factories import PASSWORD, make_beneficiary, make_employee, mobile_number, national_id
+from tests.e2e.helpers import Screenshots, assert_lang, log_in, wait_for_js
+from tests.factories import make_beneficiary, make_employee, mobile_number, national_id
 
 pytestmark = pytest.mark.e2e
 
@@ -90,14 +90,6 @@ def commit_welcome(recipient: User, key: str, agency=None) -> float:
         return stamp["ms"]
 
     return in_thread(send)
-
-
-def log_in(page, live_url: str, login: str, next_path: str) -> None:
-    page.goto(f"{live_url}/accounts/login/?next={next_path}")
-    page.fill("#id_login", login)
-    page.fill("#id_password", PASSWORD)
-    submit_main_form(page)
-    page.wait_for_url(live_url + next_path)
 
 
 def wait_live(page) -> None:

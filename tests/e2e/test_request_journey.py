@@ -23,9 +23,8 @@ from playwright.sync_api import expect
 
 from accounts.models import SmsMessage
 from requests_app.constants import Status
-from tests.e2e.helpers import Screenshots, assert_lang, submit_main_form, wait_for_js
+from tests.e2e.helpers import Screenshots, assert_lang, log_in, submit_main_form, wait_for_js
 from tests.factories import (
-    PASSWORD,
     PNG_BYTES,
     make_beneficiary,
     make_employee,
@@ -105,14 +104,6 @@ def journey(agencies, orm, seed) -> dict:
 
     with orm():
         return in_thread(prepare)
-
-
-def log_in(page, live_url: str, login: str, next_path: str) -> None:
-    page.goto(f"{live_url}/accounts/login/?next={next_path}")
-    page.fill("#id_login", login)
-    page.fill("#id_password", PASSWORD)
-    submit_main_form(page)
-    page.wait_for_url(live_url + next_path)
 
 
 def sms_with(orm, mobile: str, reference: str, timeout: float = SMS_TIMEOUT_S) -> list[str]:

@@ -19,8 +19,8 @@ from django.utils.translation import gettext
 from django_tenants.utils import schema_context
 from playwright.sync_api import expect
 
-from tests.e2e.helpers import Screenshots, assert_lang, submit_main_form, wait_for_js
-from tests.factories import PASSWORD, make_beneficiary, make_employee, make_request, make_type
+from tests.e2e.helpers import Screenshots, assert_lang, log_in, wait_for_js
+from tests.factories import make_beneficiary, make_employee, make_request, make_type
 
 pytestmark = pytest.mark.e2e
 
@@ -46,14 +46,6 @@ def in_thread(function):
     if "error" in result:
         raise result["error"]
     return result["value"]
-
-
-def log_in(page, live_url: str, login: str, next_path: str) -> None:
-    page.goto(f"{live_url}/accounts/login/?next={next_path}")
-    page.fill("#id_login", login)
-    page.fill("#id_password", PASSWORD)
-    submit_main_form(page)
-    page.wait_for_url(live_url + next_path)
 
 
 @pytest.fixture
