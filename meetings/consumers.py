@@ -20,12 +20,15 @@ middleware per ballot (tests/bench/README.md, "A meeting of 500 members voting")
 """
 
 import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Hashable
 from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context
 
@@ -39,6 +42,8 @@ from core.realtime import (
 )
 from meetings.constants import MEETING_KIND
 from tenants.models import Agency
+
+logger = logging.getLogger(__name__)
 
 
 def meeting_socket_access(*, slug: str, user, meeting_id) -> tuple[str | None, int | None]:
@@ -91,20 +96,59 @@ def meeting_socket_vote(*, schema: str, meeting_id: int, user, content: dict) ->
             return {"type": "vote_refused", **answer, "errors": [str(exc)]}
         except ValidationError as exc:
             return {"type": "vote_refused", **answer, "errors": list(exc.messages)}
+        except DatabaseError as exc:
+            # Nothing was recorded (the vote's transaction rolled back); the socket gets an
+            # answer instead of none. Django marked the connection; the next vote on this
+            # thread drops it if it is broken (_on_kept_connection). Only the error's kind is
+            # logged: nothing of the ballot.
+            logger.warning("a socket vote failed on a database error (%s)", type(exc).__name__)
+            return {
+                "type": "vote_refused",
+                **answer,
+                "errors": [_("The vote could not be recorded. Please send it again.")],
+            }
     return {"type": "vote_recorded", **answer, "code": code}
 
 
-# Socket votes of this process run on a few threads of their own, not on the one thread that
-# Django's sync views share under ASGI: each vote is its own transaction, and concurrent votes
-# queue on the poll row's lock in the database. The threads keep their database connection from
-# one vote to the next (DB_CONN_MAX_AGE=0 would otherwise open a connection per vote, about a
-# third of a vote's cost: tests/bench/README.md); there are few of them and they live as long
-# as the process, so the connections they hold are bounded (VOTE_THREADS per process). Two:
-# the votes of a poll queue on its row anyway, and every further thread takes the interpreter
-# lock from the event loop that forwards the pushes (4 threads: push p95 1.1-1.5 s for 500
-# votes; 2: 0.37-0.55 s, the votes as fast; tests/bench/README.md).
-VOTE_THREADS = 2
+# Socket votes of this process run on threads of their own, not on the one thread that Django's
+# sync views share under ASGI: each vote is its own transaction, and concurrent votes queue on
+# the poll row's lock in the database. The threads keep their database connection from one vote
+# to the next (DB_CONN_MAX_AGE=0 would otherwise open a connection per vote, about a third of a
+# vote's cost: tests/bench/README.md); there are few of them and they live as long as the
+# process, so the connections they hold are bounded (VOTE_THREADS per process). At most
+# POLL_VOTES_IN_FLIGHT of them work for one poll: its votes queue on its row anyway, and every
+# further thread takes the interpreter lock from the event loop that forwards the pushes (4
+# threads on one poll: push p95 1.1-1.5 s for 500 votes; 2: 0.37-0.55 s, the votes as fast);
+# the thread left over serves other meetings' votes during one poll's burst.
+VOTE_THREADS = 3
+POLL_VOTES_IN_FLIGHT = 2
 _vote_executor = ThreadPoolExecutor(max_workers=VOTE_THREADS, thread_name_prefix="meeting-vote")
+
+
+class _KeyedSlots:
+    """At most ``limit`` holders per key at once, on one event loop; a key's semaphore is
+    dropped when nobody holds or waits for it."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self._slots: dict[Hashable, tuple[asyncio.Semaphore, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: Hashable) -> AsyncIterator[None]:
+        semaphore, users = self._slots.get(key) or (asyncio.Semaphore(self.limit), 0)
+        self._slots[key] = (semaphore, users + 1)
+        try:
+            async with semaphore:
+                yield
+        finally:
+            semaphore, users = self._slots[key]
+            if users == 1:
+                del self._slots[key]
+            else:
+                self._slots[key] = (semaphore, users - 1)
+
+
+_poll_votes = _KeyedSlots(POLL_VOTES_IN_FLIGHT)
 
 
 def _on_kept_connection(func):
@@ -188,7 +232,8 @@ class MeetingConsumer(SessionBoundConsumer):
                 executor=_vote_executor,
             )
         )
-        async with self._vote_lock:
+        poll_key = (self.scope["schema_name"], _int(content.get("poll")))
+        async with self._vote_lock, _poll_votes.hold(poll_key):
             answer = await cast(
                 schema=self.scope["schema_name"],
                 meeting_id=self.meeting_id,

@@ -118,7 +118,9 @@ def _audited(participant: Participant, before: str, method: str) -> dict:
 def _locked_own(actor: User, meeting: Meeting) -> Participant:
     participant = participant_of(actor, meeting)
     require(participant is not None, _("You are not invited to this meeting."))
-    return Participant.objects.select_for_update().get(pk=participant.pk)
+    # NO KEY UPDATE (presence only changes): a vote committing meanwhile checks its foreign
+    # keys to this row with KEY SHARE while it holds its poll's lock, and must not wait here.
+    return Participant.objects.select_for_update(no_key=True).get(pk=participant.pk)
 
 
 @use_case
@@ -186,7 +188,9 @@ def attendance_mark(
     if meeting.status not in (MeetingStatus.SCHEDULED, MeetingStatus.IN_PROGRESS):
         raise ValidationError(_("Attendance can be changed only before or during the meeting."))
     participant = (
-        Participant.objects.select_for_update().filter(meeting=meeting, pk=participant_id).first()
+        Participant.objects.select_for_update(no_key=True)
+        .filter(meeting=meeting, pk=participant_id)
+        .first()
     )
     if participant is None:
         raise ValidationError({"participant": _("This person is not invited to this meeting.")})

@@ -402,9 +402,9 @@ def poll_vote(*, actor, poll: Poll, voter_id: int, choices: list[int]) -> str:
     code = _receipt_code()
     PollReceipt.objects.create(digest=receipt_digest(poll.pk, code), poll=poll)
     # Locked from here to the commit: the votes of one poll and its close queue here, so a
-    # vote never meets a poll closed under it. NO KEY UPDATE: the rows inserted above hold a
-    # KEY SHARE lock on the poll (their foreign key), which this lock (and the close's) must
-    # not wait for.
+    # vote never meets a poll closed under it. NO KEY UPDATE, the weakest lock that serialises
+    # the tally: the foreign-key checks of the rows inserted above (deferred to the commit, as
+    # Django creates them) take KEY SHARE locks, which it does not conflict with.
     poll = Poll.objects.select_for_update(no_key=True).get(pk=poll.pk)
     _refuse_unless_open(poll)
     if poll.is_secret:
@@ -479,8 +479,9 @@ def _tally_add(schema: str, poll_id: int, positions: list[int], weight: Decimal)
 # poll pushes at every PROGRESS_STEPS-th of its voters (every vote up to that many voters), at
 # once; a vote between two steps is pushed by the settle, within SETTLE_SECONDS, unless a step
 # pushed first. A burst of votes is about PROGRESS_STEPS pushes, a trickle is never more than
-# SETTLE_SECONDS behind. 25 (each 4 %): a 500-member poll's count moves every 20 votes, a few
-# times a second during a burst; 50 pushes took the event loops' time from the votes.
+# SETTLE_SECONDS behind. 25 (each 4 %; a poll of fewer than 50 voters pushes every vote): a
+# 500-member poll's count moves every 20 votes, a few times a second during a burst; 50 pushes
+# took the event loops' time from the votes.
 PROGRESS_STEPS = 25
 SETTLE_SECONDS = 1.0
 _progress_settle = Settle(SETTLE_SECONDS)
@@ -600,9 +601,8 @@ def poll_close(*, actor, poll: Poll, casting: str = "") -> PollResult:
         policies.is_chair(actor, meeting) and policies.participant_of(actor, meeting) is not None,
         _("Only the chair closes a poll."),
     )
-    # NO KEY UPDATE: a vote under way holds a KEY SHARE lock on the poll (its rows' foreign
-    # key) before it takes this lock itself (poll_vote); a close waiting for that vote while
-    # the vote waits in the poll's lock queue behind the close could deadlock.
+    # The same lock as the votes' (poll_vote): NO KEY UPDATE, which the votes' foreign-key
+    # checks (KEY SHARE) do not wait for.
     poll = Poll.objects.select_for_update(no_key=True).get(pk=poll.pk)
     _refuse_unless_open(poll)
     schema = connection.schema_name

@@ -13,7 +13,7 @@ from django.db import connection, connections
 from django.utils import translation
 from django_tenants.utils import schema_context
 
-from meetings.models_voting import Poll, PollVoter
+from meetings.models_voting import Poll, PollReceipt, PollVoter
 from meetings.services import voting
 from tenants.models import Agency
 from tenants.services import agency_onboard
@@ -187,3 +187,49 @@ def test_a_large_poll_pushes_at_its_steps_and_settles_on_the_committed_count(
     assert set(range(2, len(voters), 2)) <= {v for _, v in pushes}  # every step
     # besides the steps, at most one settle push per SETTLE_SECONDS
     assert len(pushes) <= steps + elapsed / voting.SETTLE_SECONDS + 1, (elapsed, pushes)
+
+
+def test_a_vote_that_wrote_its_rows_before_the_close_is_refused_under_the_lock(
+    committed, monkeypatch
+):
+    """The vote's rows are written before it takes the poll's lock: a close that commits in
+    between wins, and the vote, finding the poll closed under the lock, rolls back its rows."""
+    with schema_context(committed.schema_name):
+        meeting, chair, members = board(3)
+        poll = open_poll(meeting, chair, secret=True)
+    connection.set_schema_to_public()
+    written, closed = threading.Event(), threading.Event()
+    digest = voting.receipt_digest
+
+    def digest_then_wait(poll_id, code):
+        # called between the voter row's INSERT and the receipt's, in the voting thread only
+        if threading.current_thread().name.startswith("voter"):
+            written.set()
+            assert closed.wait(10)
+        return digest(poll_id, code)
+
+    monkeypatch.setattr(voting, "receipt_digest", digest_then_wait)
+    member = members[0]
+    outcome = {}
+
+    def cast():
+        with schema_context(committed.schema_name), translation.override("en"):
+            try:
+                voting.poll_vote(actor=member.user, poll=poll, voter_id=member.pk, choices=[1])
+            except ValidationError as exc:
+                outcome["refused"] = exc.messages
+            finally:
+                connection.close()
+
+    voter = threading.Thread(target=cast, name="voter")
+    voter.start()
+    assert written.wait(10)
+    with schema_context(committed.schema_name):
+        result = voting.poll_close(actor=chair.user, poll=poll, casting="yes")
+    closed.set()
+    voter.join(10)
+    assert outcome == {"refused": ["This poll is closed."]}
+    with schema_context(committed.schema_name):
+        assert not PollVoter.objects.filter(poll=poll).exists()
+        assert not PollReceipt.objects.filter(poll=poll).exists()
+        assert result.poll.options.get(position=1).count == 0
