@@ -20,9 +20,7 @@ middleware per ballot (tests/bench/README.md, "A meeting of 500 members voting")
 """
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator, Hashable
 from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import sync_to_async
@@ -115,40 +113,15 @@ def meeting_socket_vote(*, schema: str, meeting_id: int, user, content: dict) ->
 # the poll row's lock in the database. The threads keep their database connection from one vote
 # to the next (DB_CONN_MAX_AGE=0 would otherwise open a connection per vote, about a third of a
 # vote's cost: tests/bench/README.md); there are few of them and they live as long as the
-# process, so the connections they hold are bounded (VOTE_THREADS per process). At most
-# POLL_VOTES_IN_FLIGHT of them work for one poll: its votes queue on its row anyway, and every
-# further thread takes the interpreter lock from the event loop that forwards the pushes (4
-# threads on one poll: push p95 1.1-1.5 s for 500 votes; 2: 0.37-0.55 s, the votes as fast);
-# the thread left over serves other meetings' votes during one poll's burst.
-VOTE_THREADS = 3
-POLL_VOTES_IN_FLIGHT = 2
+# process, so the connections they hold are bounded (VOTE_THREADS per process). Two: a poll's
+# votes queue on its row anyway, and every further thread takes the interpreter lock from the
+# event loop that forwards the pushes (4 threads: push p95 1.1-1.5 s for 500 votes; 2: about
+# 0.4-0.5 s, the votes as fast). The threads are shared by the process's meetings, first come
+# first served: another meeting's socket vote waits behind a large poll's burst (seconds; the
+# pages vote over HTTP, which does not use these threads). Holding a poll to fewer threads
+# made the votes a quarter slower (each then waits for the busy event loop to hand it over).
+VOTE_THREADS = 2
 _vote_executor = ThreadPoolExecutor(max_workers=VOTE_THREADS, thread_name_prefix="meeting-vote")
-
-
-class _KeyedSlots:
-    """At most ``limit`` holders per key at once, on one event loop; a key's semaphore is
-    dropped when nobody holds or waits for it."""
-
-    def __init__(self, limit: int):
-        self.limit = limit
-        self._slots: dict[Hashable, tuple[asyncio.Semaphore, int]] = {}
-
-    @contextlib.asynccontextmanager
-    async def hold(self, key: Hashable) -> AsyncIterator[None]:
-        semaphore, users = self._slots.get(key) or (asyncio.Semaphore(self.limit), 0)
-        self._slots[key] = (semaphore, users + 1)
-        try:
-            async with semaphore:
-                yield
-        finally:
-            semaphore, users = self._slots[key]
-            if users == 1:
-                del self._slots[key]
-            else:
-                self._slots[key] = (semaphore, users - 1)
-
-
-_poll_votes = _KeyedSlots(POLL_VOTES_IN_FLIGHT)
 
 
 def _on_kept_connection(func):
@@ -232,8 +205,7 @@ class MeetingConsumer(SessionBoundConsumer):
                 executor=_vote_executor,
             )
         )
-        poll_key = (self.scope["schema_name"], _int(content.get("poll")))
-        async with self._vote_lock, _poll_votes.hold(poll_key):
+        async with self._vote_lock:
             answer = await cast(
                 schema=self.scope["schema_name"],
                 meeting_id=self.meeting_id,

@@ -3,8 +3,6 @@ vote, answered on the voter's socket only with the receipt code; every refusal o
 holds (not entitled, twice, observer, someone else's vote, a closed poll, another meeting's
 poll, malformed input), nothing changed; strangers cannot even open the socket."""
 
-import asyncio
-
 import pytest
 from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
@@ -14,12 +12,7 @@ from django_tenants.utils import schema_context
 
 from core.realtime import CLOSE_NOT_FOUND, CLOSE_UNAUTHENTICATED
 from meetings.constants import MeetingStatus, Mode
-from meetings.consumers import (
-    POLL_VOTES_IN_FLIGHT,
-    VOTE_THREADS,
-    MeetingConsumer,
-    _KeyedSlots,
-)
+from meetings.consumers import MeetingConsumer
 from meetings.models import Meeting
 from meetings.models_voting import Poll, PollReceipt, PollVoter
 from meetings.services import voting
@@ -207,35 +200,3 @@ def test_a_database_error_is_answered_and_records_nothing(world, monkeypatch):
         "errors": [_("The vote could not be recorded. Please send it again.")],
     }
     assert recorded(world) == (0, 0, {1: 0, 2: 0, 3: 0})
-
-
-def test_one_polls_votes_leave_a_thread_for_other_meetings():
-    """At most POLL_VOTES_IN_FLIGHT votes of one poll run at once in a process (the rest wait
-    on the event loop, not on a vote thread), another poll's vote goes straight through, and a
-    poll's slot is forgotten once its votes are done."""
-    slots = _KeyedSlots(2)
-    running: dict[str, int] = {"a": 0, "b": 0}
-    most: dict[str, int] = {"a": 0, "b": 0}
-    order: list[str] = []
-
-    async def one(key: str, pause: float) -> None:
-        async with slots.hold(key):
-            running[key] += 1
-            most[key] = max(most[key], running[key])
-            order.append(key)
-            await asyncio.sleep(pause)
-            running[key] -= 1
-
-    async def run():
-        burst = [asyncio.ensure_future(one("a", 0.05)) for _ in range(6)]
-        await asyncio.sleep(0.01)
-        await one("b", 0)  # not behind poll a's burst
-        b_at = len(order) - 1
-        await asyncio.gather(*burst)
-        return b_at
-
-    b_at = async_to_sync(run)()
-    assert most == {"a": 2, "b": 1}
-    assert b_at == 2  # after the first two of a's six, before the other four
-    assert slots._slots == {}
-    assert VOTE_THREADS > POLL_VOTES_IN_FLIGHT
