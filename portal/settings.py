@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -60,8 +61,6 @@ from portal.keys import (  # noqa: E402 - stdlib + cryptography only
 if not DEBUG:
     _key_problems = production_key_problems(os.environ)
     if _key_problems:
-        from django.core.exceptions import ImproperlyConfigured
-
         raise ImproperlyConfigured(
             "With DEBUG=0, SECRET_KEY, FIELD_ENCRYPTION_KEY and IDENTITY_HASH_KEY must be set to "
             "production values (not the development ones): "
@@ -202,10 +201,21 @@ DATABASE_APP_ROLE = (
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# How pushes cross processes (tests/bench/README.md, "A meeting of 500 members voting"):
+# "lists" (default) is channels_redis' original layer, one Redis list entry per socket of a
+# group; "pubsub" publishes a group message once and each process hands it to its own sockets
+# (half the fan-out cost in the meeting benchmark; channels_redis still calls it beta).
+CHANNEL_LAYER_BACKENDS = {
+    "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
+    "lists": "channels_redis.core.RedisChannelLayer",
+}
+REDIS_CHANNEL_LAYER = os.environ.get("REDIS_CHANNEL_LAYER", "lists")
+if REDIS_CHANNEL_LAYER not in CHANNEL_LAYER_BACKENDS:
+    raise ImproperlyConfigured("REDIS_CHANNEL_LAYER must be pubsub or lists")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": CHANNEL_LAYER_BACKENDS[REDIS_CHANNEL_LAYER],
             "CONFIG": {"hosts": [REDIS_URL], "prefix": "muamalat"},
         }
     }

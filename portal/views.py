@@ -1,6 +1,7 @@
 """Public portal views: home, language, health, platform operator's agency list."""
 
 import asyncio
+import contextlib
 import uuid
 
 from asgiref.sync import async_to_sync
@@ -86,6 +87,11 @@ async def _channel_layer_roundtrip() -> None:
     token = uuid.uuid4().hex
     await layer.send(channel, {"type": "healthz", "token": token})
     message = await asyncio.wait_for(layer.receive(channel), timeout=2)
+    # The pub/sub layer keeps a channel subscribed (for the process's life, under daphne's one
+    # event loop) until a receive on it is cancelled; it has no call to delete one. End this
+    # one, so that health checks do not pile up subscriptions.
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(layer.receive(channel), timeout=0.01)
     if message.get("token") != token:
         raise RuntimeError("channel layer returned another message")
 

@@ -187,7 +187,7 @@ def test_bench_500_members_vote(committed_db, agencies, settings, tmp_path):
         pytest.fail(f"Redis is not reachable at {REDIS_URL} (set REDIS_URL)")
     settings.CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": settings.CHANNEL_LAYER_BACKENDS[settings.REDIS_CHANNEL_LAYER],
             "CONFIG": {"hosts": [REDIS_URL], "prefix": "muamalat"},
         }
     }
@@ -364,7 +364,8 @@ def test_bench_500_members_vote(committed_db, agencies, settings, tmp_path):
     close_to_result = (max(result_arrivals) - close_start) if result_arrivals else float("nan")
 
     print(
-        f"\n[bench] meeting of {N_VOTERS} members, {DAPHNES} daphne + Redis, votes via "
+        f"\n[bench] meeting of {N_VOTERS} members, {DAPHNES} daphne + Redis "
+        f"({settings.REDIS_CHANNEL_LAYER} layer), votes via "
         f"{VOTE_VIA}" + (f" ({HTTP_CLIENTS} HTTP clients)" if VOTE_VIA == "http" else "") + "\n"
         f"[bench]   {N_VOTERS} sockets connected in {connect_seconds:.2f} s\n"
         f"[bench]   open -> all {N_VOTERS} votes recorded: {all_recorded:.2f} s "

@@ -329,7 +329,7 @@ def test_bench_notifications_commit_to_websocket_latency(committed_db, settings,
     # The bench process publishes through the same Redis channel layer daphne listens on.
     settings.CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": settings.CHANNEL_LAYER_BACKENDS[settings.REDIS_CHANNEL_LAYER],
             "CONFIG": {"hosts": [REDIS_URL], "prefix": "muamalat"},
         }
     }

@@ -1,6 +1,8 @@
 """core.realtime: object group names and publishing after commit (issue 11, part 4)."""
 
+import asyncio
 import logging
+import threading
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -34,17 +36,23 @@ def test_object_group_refuses_what_channels_would_refuse(kind, schema, object_id
 
 
 class Listener:
-    """A channel subscribed to an object's group, on the configured channel layer."""
+    """A channel subscribed to an object's group, on the configured channel layer, on an event
+    loop of its own that lives as long as the listener: the pub/sub layer subscribes per event
+    loop, as a daphne process does for its sockets (async_to_sync would use a new loop each
+    call, and its subscription would end with it)."""
 
     def __init__(self, group: str):
         self.layer = get_channel_layer()
-        self.channel = async_to_sync(self.layer.new_channel)()
-        async_to_sync(self.layer.group_add)(group, self.channel)
+        self.loop = asyncio.new_event_loop()
+        threading.Thread(target=self.loop.run_forever, daemon=True).start()
+        self.channel = self._run(self.layer.new_channel())
+        self._run(self.layer.group_add(group, self.channel))
+
+    def _run(self, coroutine):
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout=10)
 
     def received(self, timeout: float = 0.5) -> list[dict]:
         async def run():
-            import asyncio
-
             messages = []
             while True:
                 try:
@@ -54,7 +62,7 @@ class Listener:
                 except TimeoutError:
                     return messages
 
-        return async_to_sync(run)()
+        return self._run(run())
 
 
 def test_sent_after_commit_not_before(db, django_capture_on_commit_callbacks):
@@ -98,12 +106,13 @@ def test_crosses_the_redis_layer(db, redis_layer, django_capture_on_commit_callb
     async_to_sync(redis_layer.flush)()
 
 
+@pytest.mark.parametrize("backend", ["pubsub", "lists"])
 def test_a_channel_layer_that_is_down_is_logged_not_raised(
-    db, settings, caplog, django_capture_on_commit_callbacks
+    db, settings, caplog, django_capture_on_commit_callbacks, backend
 ):
     settings.CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": settings.CHANNEL_LAYER_BACKENDS[backend],
             "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]},  # nothing listens there
         }
     }

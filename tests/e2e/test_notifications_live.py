@@ -33,7 +33,7 @@ def redis_layer(settings):
 
     settings.CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": settings.CHANNEL_LAYER_BACKENDS[settings.REDIS_CHANNEL_LAYER],
             # The prefix of portal/settings.py: the server's groups are "muamalat"-prefixed.
             "CONFIG": {"hosts": [REDIS_URL], "prefix": "muamalat"},
         }

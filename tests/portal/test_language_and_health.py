@@ -1,3 +1,4 @@
+import pytest
 from django.urls import reverse
 
 from accounts.models import User
@@ -42,10 +43,11 @@ def test_healthz_reports_database_and_channel_layer(client, db):
     assert response.json() == {"status": "ok", "database": "ok", "channel_layer": "ok"}
 
 
-def test_healthz_reports_unreachable_channel_layer(client, db, settings):
+@pytest.mark.parametrize("backend", ["pubsub", "lists"])
+def test_healthz_reports_unreachable_channel_layer(client, db, settings, backend):
     settings.CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": settings.CHANNEL_LAYER_BACKENDS[backend],
             "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]},
         }
     }

@@ -9,11 +9,12 @@ from channels.layers import channel_layers, get_channel_layer
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
-@pytest.fixture
-def redis_layer(settings):
+@pytest.fixture(params=["pubsub", "lists"])
+def redis_layer(settings, request):
+    """Each of the two Redis layers REDIS_CHANNEL_LAYER chooses between."""
     settings.CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": settings.CHANNEL_LAYER_BACKENDS[request.param],
             "CONFIG": {"hosts": [REDIS_URL], "prefix": f"muamalat-test-{os.getpid()}"},
         }
     }
@@ -38,3 +39,17 @@ def test_group_message_crosses_redis(redis_layer):
 
 def test_healthz_with_redis_layer(client, db, redis_layer):
     assert client.get("/healthz").json()["channel_layer"] == "ok"
+
+
+def test_health_checks_leave_no_channel_subscribed(redis_layer):
+    """Under daphne every health check runs on the process's one event loop: the pub/sub
+    layer would keep each check's channel subscribed for the process's life."""
+    from portal.views import _channel_layer_roundtrip
+
+    async def run():
+        for _ in range(3):
+            await _channel_layer_roundtrip()
+        loop_layer = getattr(redis_layer, "_get_layer", None)
+        return loop_layer().channels if loop_layer else {}
+
+    assert async_to_sync(run)() == {}
