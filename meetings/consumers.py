@@ -78,17 +78,21 @@ def meeting_socket_vote(*, schema: str, meeting_id: int, user, content: dict) ->
     choices = [_int(c) for c in raw_choices] if isinstance(raw_choices, list) else [None]
     answer = {"poll": poll_id, "ref": str(content.get("ref", ""))[:40]}
     with schema_context(schema):
-        poll = (
-            Poll.objects.filter(meeting_id=meeting_id, pk=poll_id)
-            .select_related("meeting")
-            .order_by()
-            .first()
-            if poll_id and voter_id and choices and None not in choices
-            else None
-        )
-        if poll is None:
-            return {"type": "vote_refused", **answer, "errors": [_("This vote cannot be cast.")]}
         try:
+            poll = (
+                Poll.objects.filter(meeting_id=meeting_id, pk=poll_id)
+                .select_related("meeting")
+                .order_by()
+                .first()
+                if poll_id and voter_id and choices and None not in choices
+                else None
+            )
+            if poll is None:
+                return {
+                    "type": "vote_refused",
+                    **answer,
+                    "errors": [_("This vote cannot be cast.")],
+                }
             code = voting.poll_vote(actor=user, poll=poll, voter_id=voter_id, choices=choices)
         except PermissionDenied as exc:
             return {"type": "vote_refused", **answer, "errors": [str(exc)]}

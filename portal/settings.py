@@ -202,9 +202,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 # How pushes cross processes (tests/bench/README.md, "A meeting of 500 members voting"):
-# "lists" (default) is channels_redis' original layer, one Redis list entry per socket of a
-# group; "pubsub" publishes a group message once and each process hands it to its own sockets
-# (half the fan-out cost in the meeting benchmark; channels_redis still calls it beta).
+# "lists" (default) is channels_redis' original layer: a group message is one entry per
+# process naming its sockets, kept up to 60 s; "pubsub" publishes a group message once and each
+# process hands it to its own sockets (push latency about halved in the meeting benchmark; what
+# is published while a process is cut off is lost; channels_redis still calls it beta).
 CHANNEL_LAYER_BACKENDS = {
     "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
     "lists": "channels_redis.core.RedisChannelLayer",

@@ -83,17 +83,30 @@ def healthz(request):
 
 async def _channel_layer_roundtrip() -> None:
     layer = get_channel_layer()
-    channel = await layer.new_channel(prefix="healthz")
-    token = uuid.uuid4().hex
-    await layer.send(channel, {"type": "healthz", "token": token})
-    message = await asyncio.wait_for(layer.receive(channel), timeout=2)
-    # The pub/sub layer keeps a channel subscribed (for the process's life, under daphne's one
-    # event loop) until a receive on it is cancelled; it has no call to delete one. End this
-    # one, so that health checks do not pile up subscriptions.
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(layer.receive(channel), timeout=0.01)
+    # The default prefix: the lists layer reads a process's own channels from one shared inbox
+    # ("specific.<process>!"), which an open socket's receive holds; a message to any other
+    # prefix would wait there unread and the check would time out whenever a socket is open.
+    channel = await layer.new_channel()
+    try:
+        token = uuid.uuid4().hex
+        await layer.send(channel, {"type": "healthz", "token": token})
+        message = await asyncio.wait_for(layer.receive(channel), timeout=2)
+    finally:
+        await _channel_end(layer, channel)
     if message.get("token") != token:
         raise RuntimeError("channel layer returned another message")
+
+
+async def _channel_end(layer, channel: str) -> None:
+    """The pub/sub layer keeps a channel subscribed (for the process's life, under daphne's one
+    event loop) until a receive on it is cancelled; it has no call to delete one. The lists
+    layer keeps nothing, and cancelling a receive there could drop a message popped for an
+    open socket: only pub/sub is ended."""
+    from channels_redis.pubsub import RedisPubSubChannelLayer
+
+    if isinstance(layer, RedisPubSubChannelLayer):
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(layer.receive(channel), timeout=0.01)
 
 
 @login_required

@@ -5,7 +5,6 @@ import logging
 import threading
 
 import pytest
-from asgiref.sync import async_to_sync
 from channels.layers import channel_layers, get_channel_layer
 from django.db import transaction
 
@@ -48,6 +47,11 @@ class Listener:
         self.channel = self._run(self.layer.new_channel())
         self._run(self.layer.group_add(group, self.channel))
 
+    def close(self) -> None:
+        """End the listener's subscriptions and its loop."""
+        self._run(self.layer.flush())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+
     def _run(self, coroutine):
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout=10)
 
@@ -65,8 +69,22 @@ class Listener:
         return self._run(run())
 
 
-def test_sent_after_commit_not_before(db, django_capture_on_commit_callbacks):
-    listener = Listener("request.agency_alpha.5")
+@pytest.fixture
+def listen():
+    """Listeners on the configured layer, closed after the test."""
+    made: list[Listener] = []
+
+    def make(group: str) -> Listener:
+        made.append(Listener(group))
+        return made[-1]
+
+    yield make
+    for listener in made:
+        listener.close()
+
+
+def test_sent_after_commit_not_before(db, listen, django_capture_on_commit_callbacks):
+    listener = listen("request.agency_alpha.5")
     with django_capture_on_commit_callbacks(execute=True):
         with transaction.atomic():
             publish_on_commit("request", "agency_alpha", 5, CHANGED)
@@ -74,8 +92,10 @@ def test_sent_after_commit_not_before(db, django_capture_on_commit_callbacks):
     assert listener.received() == [CHANGED]
 
 
-def test_nothing_is_sent_when_the_transaction_rolls_back(db, django_capture_on_commit_callbacks):
-    listener = Listener("request.agency_alpha.6")
+def test_nothing_is_sent_when_the_transaction_rolls_back(
+    db, listen, django_capture_on_commit_callbacks
+):
+    listener = listen("request.agency_alpha.6")
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         with pytest.raises(RuntimeError), transaction.atomic():
             publish_on_commit("request", "agency_alpha", 6, CHANGED)
@@ -85,9 +105,9 @@ def test_nothing_is_sent_when_the_transaction_rolls_back(db, django_capture_on_c
 
 
 def test_a_rolled_back_savepoint_sends_nothing_while_the_outer_change_commits(
-    db, django_capture_on_commit_callbacks
+    db, listen, django_capture_on_commit_callbacks
 ):
-    listener = Listener("request.agency_alpha.8")
+    listener = listen("request.agency_alpha.8")
     with django_capture_on_commit_callbacks(execute=True):
         with transaction.atomic():
             publish_on_commit("request", "agency_alpha", 8, {**CHANGED, "what": "kept"})
@@ -97,13 +117,17 @@ def test_a_rolled_back_savepoint_sends_nothing_while_the_outer_change_commits(
     assert [m["what"] for m in listener.received()] == ["kept"]
 
 
-def test_crosses_the_redis_layer(db, redis_layer, django_capture_on_commit_callbacks):  # noqa: F811
-    listener = Listener("request.agency_alpha.9")
+def test_crosses_the_redis_layer(
+    db,
+    redis_layer,  # noqa: F811
+    listen,
+    django_capture_on_commit_callbacks,
+):
+    listener = listen("request.agency_alpha.9")
     with django_capture_on_commit_callbacks(execute=True):
         with transaction.atomic():
             publish_on_commit("request", "agency_alpha", 9, CHANGED)
     assert listener.received(timeout=2) == [CHANGED]
-    async_to_sync(redis_layer.flush)()
 
 
 @pytest.mark.parametrize("backend", ["pubsub", "lists"])

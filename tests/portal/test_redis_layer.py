@@ -1,5 +1,6 @@
 """The channel layer across processes is Redis (REDIS_URL, or the machine's 127.0.0.1:6379)."""
 
+import asyncio
 import os
 
 import pytest
@@ -41,15 +42,27 @@ def test_healthz_with_redis_layer(client, db, redis_layer):
     assert client.get("/healthz").json()["channel_layer"] == "ok"
 
 
-def test_health_checks_leave_no_channel_subscribed(redis_layer):
-    """Under daphne every health check runs on the process's one event loop: the pub/sub
-    layer would keep each check's channel subscribed for the process's life."""
+def test_health_checks_pass_beside_an_open_socket_and_leave_nothing_subscribed(redis_layer):
+    """Under daphne the health check runs on the process's one event loop, where open sockets
+    are receiving: on the lists layer their receive holds the process's inbox (a check on its
+    own channel prefix timed out there: 503), and the pub/sub layer would keep each check's
+    channel subscribed for the process's life."""
     from portal.views import _channel_layer_roundtrip
 
     async def run():
+        socket = await redis_layer.new_channel()
+        idle = asyncio.ensure_future(redis_layer.receive(socket))  # an open socket, waiting
+        await asyncio.sleep(0.2)
         for _ in range(3):
             await _channel_layer_roundtrip()
+        await redis_layer.send(socket, {"type": "meeting.event", "n": 1})
+        pushed = await asyncio.wait_for(idle, timeout=5)  # the socket still gets its messages
         loop_layer = getattr(redis_layer, "_get_layer", None)
-        return loop_layer().channels if loop_layer else {}
+        # the socket's own channel stays subscribed while the socket is open (the pub/sub layer)
+        subscribed = [c for c in (loop_layer().channels if loop_layer else {}) if c != socket]
+        await redis_layer.flush()
+        return pushed, subscribed
 
-    assert async_to_sync(run)() == {}
+    pushed, subscribed = async_to_sync(run)()
+    assert pushed["n"] == 1
+    assert subscribed == []
