@@ -43,7 +43,8 @@ class Listener:
     def __init__(self, group: str):
         self.layer = get_channel_layer()
         self.loop = asyncio.new_event_loop()
-        threading.Thread(target=self.loop.run_forever, daemon=True).start()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
         self.channel = self._run(self.layer.new_channel())
         self._run(self.layer.group_add(group, self.channel))
 
@@ -51,6 +52,9 @@ class Listener:
         """End the listener's subscriptions and its loop."""
         self._run(self.layer.flush())
         self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=5)
+        # closed here, not when garbage-collected during a later test's running loop
+        self.loop.close()
 
     def _run(self, coroutine):
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout=10)
